@@ -1,0 +1,61 @@
+# pg_cutover: PGXS build of the extension, plus the unit tests, TAP tests, benchmarks and the test runner.
+#
+#   make && sudo make install     build and install the extension
+#   make test                     every suite (installs missing Debian packages when run as root)
+#   make installcheck             pg_regress against a throwaway instance (not as root)
+#   make unittest                 GoogleTest over extension/core/
+#   make prove_installcheck       TAP tests with two real clusters (not as root)
+#   make bench                    test/bench/checksum.sh
+
+EXTVERSION = 0.1.0
+
+MODULE_big = pg_cutover
+MODULEDIR = extension
+CORE_SRCS = $(sort $(wildcard extension/core/*.cpp))
+EXT_SRCS = $(sort $(wildcard extension/*.cpp extension/pg/*.cpp))
+OBJS = $(EXT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o)
+
+DATA_built = extension/pg_cutover--$(EXTVERSION).sql
+DATA = extension/pg_cutover.control $(filter-out $(DATA_built),$(wildcard extension/pg_cutover--*--*.sql))
+
+REGRESS = checksum types source verify errors
+REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
+EXTRA_CLEAN = test/unit/unittest tmp_check results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-missing-field-initializers $(if $(filter true 1,$(CI)),-Werror)
+PG_CPPFLAGS = -Iextension -isystem $(shell $(PG_CONFIG) --includedir-server) -I$(shell $(PG_CONFIG) --includedir)
+SHLIB_LINK = -lpq -lcrypto -lstdc++
+
+# PGXS would also compile every .cpp to LLVM bitcode with clang, without PG_CXXFLAGS (so not as C++17).
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Rebuild objects when a header changes.
+override CPPFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN += $(OBJS:.o=.d)
+
+extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
+	cp $< $@
+
+# GoogleTest over the pure C++ core: no server needed.
+UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
+test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard extension/core/*.hpp)
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension \
+		-o $@ $(UNIT_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
+
+.PHONY: unittest test bench
+unittest: test/unit/unittest
+	test/unit/unittest
+
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS = -v
+
+test:
+	test/run-all.sh
+
+bench: all
+	test/bench/checksum.sh

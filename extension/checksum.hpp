@@ -1,0 +1,24 @@
+/*
+ * checksum.hpp: the target side of the canonical checksum, shared by migrate_checksum and migrate_verify.
+ */
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "pg/rel.hpp"
+
+namespace pgc {
+
+struct TableChecksum {
+	std::int64_t rows = 0;
+	std::string checksum;
+};
+
+/*
+ * Checksums a local table with the migrate_checksum_agg aggregate through SPI (parallel query allowed).
+ * `fcinfo` is the calling SQL function's, whose schema is the extension's.
+ */
+TableChecksum ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table);
+
+} // namespace pgc

@@ -1,0 +1,88 @@
+/*
+ * sql.cpp: SQL texts for the canonical checksum.
+ */
+#include "core/sql.hpp"
+
+#include <algorithm>
+
+#include "core/pure.hpp"
+
+namespace pgc::core {
+
+void
+SortColumnsByName(std::vector<Column> &columns)
+{
+	/* std::string compares through char_traits<char>, which orders bytes as unsigned char: memcmp order. */
+	std::sort(columns.begin(), columns.end(), [](const Column &a, const Column &b) { return a.name < b.name; });
+}
+
+std::string
+CanonicalRowExpression(const std::string &alias, const std::vector<Column> &columns)
+{
+	std::string sql = "ROW(";
+	for (size_t i = 0; i < columns.size(); i++) {
+		if (i > 0)
+			sql += ", ";
+		sql += alias + "." + columns[i].quoted;
+	}
+	sql += ")";
+	return sql;
+}
+
+std::string
+FixedSettingsSql()
+{
+	return "SET LOCAL DateStyle = 'ISO, MDY';\n"
+		   "SET LOCAL IntervalStyle = 'postgres';\n"
+		   "SET LOCAL TimeZone = 'UTC';\n"
+		   "SET LOCAL extra_float_digits = 1;\n"
+		   "SET LOCAL bytea_output = 'hex';\n"
+		   "SET LOCAL lc_monetary = 'C';\n";
+}
+
+namespace {
+
+/* SQL expression printing the numeric `value` (0 <= value < 2^128) as 32 hex digits. */
+std::string
+Hex128Sql(const std::string &value)
+{
+	std::string sql;
+	for (int chunk = 3; chunk >= 0; chunk--) {
+		if (!sql.empty())
+			sql += " || ";
+		sql += "lpad(to_hex(mod(div(" + value + ", 2::numeric ^ " + std::to_string(32 * chunk) +
+			   "), 4294967296)::bigint), 8, '0')";
+	}
+	return sql;
+}
+
+} // namespace
+
+std::string
+SourceChecksumSelect(const std::string &qualified_table, const std::vector<Column> &columns)
+{
+	/*
+	 * md5 of the UTF-8 bytes of the row text; each 16-hex-digit half read as a signed bigint, then made
+	 * unsigned by adding 2^64 once per negative value. The sums are exact numerics.
+	 */
+	return "SELECT n AS rows, " + Hex128Sql("sum_high") + " || " + Hex128Sql("sum_low") +
+		   " AS checksum\n"
+		   "FROM (SELECT count(*) AS n,\n"
+		   "             coalesce(sum(h), 0) + 18446744073709551616 * count(*) FILTER (WHERE h < 0) AS sum_high,\n"
+		   "             coalesce(sum(l), 0) + 18446744073709551616 * count(*) FILTER (WHERE l < 0) AS sum_low\n"
+		   "      FROM (SELECT ('x' || substr(m, 1, 16))::bit(64)::bigint AS h,\n"
+		   "                   ('x' || substr(m, 17, 16))::bit(64)::bigint AS l\n"
+		   "            FROM (SELECT md5(convert_to(" +
+		   CanonicalRowExpression("t", columns) +
+		   "::text, 'UTF8')) AS m\n"
+		   "                  FROM " +
+		   qualified_table + " AS t) AS r) AS halves) AS sums;\n";
+}
+
+std::string
+SourceChecksumSql(const std::string &qualified_table, const std::vector<Column> &columns)
+{
+	return "BEGIN READ ONLY;\n" + FixedSettingsSql() + SourceChecksumSelect(qualified_table, columns) + "COMMIT;\n";
+}
+
+} // namespace pgc::core

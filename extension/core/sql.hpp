@@ -1,0 +1,39 @@
+/*
+ * sql.hpp: the SQL texts behind the canonical checksum, built from identifiers the caller already quoted
+ * (quote_identifier in the extension, PQescapeIdentifier in the client). Pure C++.
+ */
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pgc::core {
+
+/* A column as the checksum sees it: its name and the same name quoted as an SQL identifier. */
+struct Column {
+	std::string name;
+	std::string quoted;
+};
+
+/* Sorts columns by name in byte order (memcmp order), the canonical column order. */
+void SortColumnsByName(std::vector<Column> &columns);
+
+/* ROW(alias."c1", alias."c2", ...) over columns already in canonical order. */
+std::string CanonicalRowExpression(const std::string &alias, const std::vector<Column> &columns);
+
+/*
+ * SET LOCAL statements fixing every setting that changes how values print: DateStyle, IntervalStyle,
+ * TimeZone, extra_float_digits, bytea_output, lc_monetary. One statement per line.
+ */
+std::string FixedSettingsSql();
+
+/*
+ * The plain-SQL script the source runs for a table's checksum: BEGIN READ ONLY, the fixed settings, one
+ * SELECT returning (rows bigint, checksum text), COMMIT. Uses only built-ins of stock PostgreSQL 13+.
+ */
+std::string SourceChecksumSql(const std::string &qualified_table, const std::vector<Column> &columns);
+
+/* The SELECT alone, without the transaction and settings around it. */
+std::string SourceChecksumSelect(const std::string &qualified_table, const std::vector<Column> &columns);
+
+} // namespace pgc::core

@@ -1,0 +1,128 @@
+/*
+ * guard.cpp: C++ exceptions to ereport at each SQL entry, PostgreSQL errors to C++ exceptions at each call.
+ */
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "guard.hpp"
+
+namespace pgc {
+
+namespace {
+
+/*
+ * The error being raised, copied out of the exception inside the catch block. Static storage: copying must
+ * not allocate (an allocation failure inside a catch block would longjmp out of it).
+ */
+constexpr size_t kTextMax = 8192;
+char error_message[kTextMax];
+char error_detail[kTextMax];
+char error_hint[kTextMax];
+bool hide_statement = false;
+
+void
+CopyText(char *dst, const std::string &src)
+{
+	size_t n = src.size();
+	if (n >= kTextMax) {
+		n = kTextMax - 4;
+		std::memcpy(dst, src.data(), n);
+		std::memcpy(dst + n, "...", 4);
+		return;
+	}
+	std::memcpy(dst, src.data(), n);
+	dst[n] = '\0';
+}
+
+} // namespace
+
+void
+HideStatementOnError()
+{
+	hide_statement = true;
+}
+
+Datum
+RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
+{
+	int sqlstate = 0;
+	hide_statement = false;
+	try {
+		return body(fcinfo);
+	} catch (const Error &e) {
+		sqlstate = e.sqlstate();
+		CopyText(error_message, e.message());
+		CopyText(error_detail, e.detail());
+		CopyText(error_hint, e.hint());
+	} catch (const std::bad_alloc &) {
+		sqlstate = ERRCODE_OUT_OF_MEMORY;
+		snprintf(error_message, kTextMax, "out of memory");
+		error_detail[0] = error_hint[0] = '\0';
+	} catch (const std::exception &e) {
+		sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+		snprintf(error_message, kTextMax, "pg_cutover failed: %s", e.what());
+		error_detail[0] = '\0';
+		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with this message.");
+	} catch (...) {
+		sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+		snprintf(error_message, kTextMax, "pg_cutover failed with an unknown error");
+		error_detail[0] = '\0';
+		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with this message.");
+	}
+
+	/* The exception object is gone: only static buffers are left, so raising the PostgreSQL error is safe. */
+	ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", error_message),
+					error_detail[0] ? errdetail_internal("%s", error_detail) : 0,
+					error_hint[0] ? errhint("%s", error_hint) : 0, errhidestmt(hide_statement)));
+	pg_unreachable();
+}
+
+namespace pg {
+
+namespace {
+
+/* Copies the current error out of the error state; returns nullptr if even that fails. */
+ErrorData *
+CopyCurrentError(MemoryContext context)
+{
+	ErrorData *volatile copy = nullptr;
+	sigjmp_buf *volatile saved_exception_stack = PG_exception_stack;
+	sigjmp_buf local;
+
+	MemoryContextSwitchTo(context);
+	if (sigsetjmp(local, 0) == 0) {
+		PG_exception_stack = &local;
+		copy = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_exception_stack = saved_exception_stack;
+	return copy;
+}
+
+} // namespace
+
+void
+RethrowPostgresError(MemoryContext context)
+{
+	ErrorData *edata = CopyCurrentError(context);
+	if (edata == nullptr) {
+		FlushErrorState();
+		MemoryContextSwitchTo(context);
+		throw Error(ERRCODE_OUT_OF_MEMORY, "out of memory while reporting an error");
+	}
+	Error error(edata->sqlerrcode, edata->message ? edata->message : "unknown error",
+				edata->detail ? edata->detail : "", edata->hint ? edata->hint : "");
+	FreeErrorData(edata);
+	throw error;
+}
+
+void
+CheckForInterrupts()
+{
+	if (INTERRUPTS_PENDING_CONDITION())
+		Call([] { ProcessInterrupts(); });
+}
+
+} // namespace pg
+} // namespace pgc

@@ -1,0 +1,82 @@
+/*
+ * rel.cpp: table descriptions from the catalogs.
+ */
+#include "pg/rel.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "access/relation.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
+}
+
+namespace pgc::pg {
+
+std::string
+QuoteIdentifier(const std::string &name)
+{
+	const char *quoted = Call([&] { return quote_identifier(name.c_str()); });
+	return quoted;
+}
+
+std::string
+ExtensionSchemaQuoted(FunctionCallInfo fcinfo)
+{
+	Oid schema_oid = Call([&] { return get_func_namespace(fcinfo->flinfo->fn_oid); });
+	char *schema = Call([&] { return get_namespace_name(schema_oid); });
+	if (schema == nullptr)
+		throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of extension pg_cutover does not exist");
+	return QuoteIdentifier(schema);
+}
+
+TableInfo
+DescribeTable(Oid relid)
+{
+	TableInfo info;
+	info.relid = relid;
+
+	char relkind = Call([&] { return get_rel_relkind(relid); });
+	if (relkind == '\0')
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table with OID " + std::to_string(relid) + " does not exist");
+
+	Oid nsp = Call([&] { return get_rel_namespace(relid); });
+	const char *nspname = Call([&] { return get_namespace_name(nsp); });
+	const char *relname = Call([&] { return get_rel_name(relid); });
+	if (nspname == nullptr || relname == nullptr)
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table with OID " + std::to_string(relid) + " does not exist");
+	info.schema = nspname;
+	info.name = relname;
+	info.qualified = QuoteIdentifier(info.schema) + "." + QuoteIdentifier(info.name);
+
+	switch (relkind) {
+	case RELKIND_RELATION:
+	case RELKIND_PARTITIONED_TABLE:
+	case RELKIND_MATVIEW:
+	case RELKIND_FOREIGN_TABLE:
+	case RELKIND_VIEW:
+		break;
+	default:
+		throw Error(ERRCODE_WRONG_OBJECT_TYPE, info.qualified + " is not a table",
+					"Only tables, partitioned tables, views, materialized views and foreign tables have checksums.");
+	}
+
+	AclResult acl = Call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT); });
+	if (acl != ACLCHECK_OK)
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for table " + info.qualified,
+					"", "The role running pg_cutover needs SELECT on every table it checks.");
+
+	Relation rel = Call([&] { return relation_open(relid, AccessShareLock); });
+	TupleDesc desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		if (att->attisdropped)
+			continue;
+		std::string name = NameStr(att->attname);
+		info.columns.push_back({name, QuoteIdentifier(name)});
+	}
+	Call([&] { relation_close(rel, NoLock); });
+	core::SortColumnsByName(info.columns);
+	return info;
+}
+
+} // namespace pgc::pg

@@ -1,0 +1,34 @@
+/*
+ * rel.hpp: what the extension needs to know about a table, read from the catalogs through pg::Call.
+ */
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/sql.hpp"
+#include "guard.hpp"
+
+namespace pgc::pg {
+
+struct TableInfo {
+	Oid relid = InvalidOid;
+	std::string schema;				   /* unquoted */
+	std::string name;				   /* unquoted */
+	std::string qualified;			   /* "schema"."name", quoted where needed */
+	std::vector<core::Column> columns; /* live columns in canonical (name) order */
+};
+
+/*
+ * Describes a table the current user may read. Throws 42P01 if it does not exist, 42809 if it is not a
+ * table, and 42501 (naming the table) without SELECT privilege.
+ */
+TableInfo DescribeTable(Oid relid);
+
+/* quote_identifier() as a std::string. */
+std::string QuoteIdentifier(const std::string &name);
+
+/* The schema the extension was created in (that of the SQL function being called), quoted. */
+std::string ExtensionSchemaQuoted(FunctionCallInfo fcinfo);
+
+} // namespace pgc::pg

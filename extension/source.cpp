@@ -1,0 +1,442 @@
+/*
+ * source.cpp: migrate_source() and the extension's libpq connection to the source.
+ *
+ * migrate_source(conninfo) splits a connection string the way postgres_fdw wants it: user, password and
+ * client certificates go to the current role's user mapping (which only that role and superusers can read),
+ * everything else to the foreign server cutover_source. The nodes are built in C++ and handed to the same
+ * functions CREATE/ALTER SERVER and USER MAPPING use, so the password is never part of any SQL text.
+ */
+#include "source.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+extern "C" {
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "mb/pg_wchar.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+}
+
+namespace pgc {
+
+namespace {
+
+constexpr long kDefaultConnectTimeoutSeconds = 30;
+
+/* Options of a connection string that belong in the user mapping rather than the server. */
+bool
+IsUserMappingOption(const std::string &keyword)
+{
+	return keyword == "user" || keyword == "password" || keyword == "sslcert" || keyword == "sslkey" ||
+		   keyword == "sslpassword";
+}
+
+/* Options libpq knows; the server may also carry postgres_fdw's own options, which libpq must not see. */
+const std::set<std::string> &
+LibpqKeywords()
+{
+	static const std::set<std::string> keywords = [] {
+		std::set<std::string> names;
+		PQconninfoOption *defaults = PQconndefaults();
+		if (defaults == nullptr)
+			throw std::bad_alloc();
+		for (PQconninfoOption *opt = defaults; opt->keyword != nullptr; opt++)
+			names.insert(opt->keyword);
+		PQconninfoFree(defaults);
+		return names;
+	}();
+	return keywords;
+}
+
+std::string
+TrimMessage(std::string text)
+{
+	while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+		text.pop_back();
+	return text;
+}
+
+int
+SqlstateFromText(const char *code)
+{
+	if (code == nullptr || std::strlen(code) != 5)
+		return ERRCODE_CONNECTION_FAILURE;
+	return MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4]);
+}
+
+/* Reads every option (as key, value) of a catalog options list. */
+std::vector<std::pair<std::string, std::string>>
+OptionPairs(List *options)
+{
+	std::vector<std::pair<std::string, std::string>> pairs;
+	ListCell *cell;
+	foreach (cell, options) {
+		DefElem *def = lfirst_node(DefElem, cell);
+		const char *value = pg::Call([&] { return defGetString(def); });
+		pairs.emplace_back(def->defname, value);
+	}
+	return pairs;
+}
+
+} // namespace
+
+std::string
+MaskSecret(std::string text, const std::string &secret)
+{
+	if (secret.empty())
+		return text;
+	for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 8))
+		text.replace(pos, secret.size(), "********");
+	return text;
+}
+
+SourceConnection
+SourceConnection::Open()
+{
+	ForeignServer *server = pg::Call([] { return GetForeignServerByName(kSourceServerName, true); });
+	if (server == nullptr)
+		throw Error(ERRCODE_UNDEFINED_OBJECT, "no source is configured",
+					"The foreign server \"cutover_source\" does not exist.",
+					"Run SELECT migrate_source('host=... port=... dbname=... user=... password=...') first.");
+
+	Oid user_id = GetUserId();
+	UserMapping *mapping;
+	try {
+		mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
+	} catch (const Error &) {
+		const char *role = pg::Call([&] { return GetUserNameFromId(user_id, false); });
+		throw Error(ERRCODE_UNDEFINED_OBJECT,
+					std::string("no user mapping for role \"") + role + "\" on server \"cutover_source\"", "",
+					"Run SELECT migrate_source(...) as this role, or CREATE USER MAPPING for it.");
+	}
+
+	std::vector<std::pair<std::string, std::string>> options = OptionPairs(server->options);
+	for (auto &option : OptionPairs(mapping->options))
+		options.push_back(option);
+
+	std::vector<std::string> keys;
+	std::vector<std::string> values;
+	std::string password;
+	long connect_timeout = kDefaultConnectTimeoutSeconds;
+	for (auto &[key, value] : options) {
+		if (LibpqKeywords().count(key) == 0 || key == "client_encoding" || key == "fallback_application_name")
+			continue;
+		if (key == "password")
+			password = value;
+		if (key == "connect_timeout")
+			connect_timeout = std::max(2L, std::strtol(value.c_str(), nullptr, 10));
+		keys.push_back(key);
+		values.push_back(value);
+	}
+
+	/* As dblink and postgres_fdw: a non-superuser must authenticate with a password of its own. */
+	bool is_superuser = pg::Call([] { return superuser(); });
+	if (!is_superuser && password.empty())
+		throw Error(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED, "password is required to connect to the source",
+					"Non-superusers must give a password in their user mapping for server \"cutover_source\".",
+					"Run SELECT migrate_source('... password=...') as this role.");
+
+	keys.push_back("fallback_application_name");
+	values.push_back("pg_cutover");
+	keys.push_back("client_encoding");
+	values.push_back(GetDatabaseEncodingName());
+
+	std::vector<const char *> key_ptrs;
+	std::vector<const char *> value_ptrs;
+	for (size_t i = 0; i < keys.size(); i++) {
+		key_ptrs.push_back(keys[i].c_str());
+		value_ptrs.push_back(values[i].c_str());
+	}
+	key_ptrs.push_back(nullptr);
+	value_ptrs.push_back(nullptr);
+
+	PGconn *raw = PQconnectStartParams(key_ptrs.data(), value_ptrs.data(), 0);
+	if (raw == nullptr)
+		throw std::bad_alloc();
+	SourceConnection conn(raw, password);
+	if (PQstatus(raw) == CONNECTION_BAD)
+		conn.ThrowConnectionError("could not connect to the source server \"cutover_source\"");
+
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(connect_timeout);
+	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+	while (status != PGRES_POLLING_OK) {
+		if (status == PGRES_POLLING_FAILED)
+			conn.ThrowConnectionError("could not connect to the source server \"cutover_source\"");
+		long left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+						.count();
+		if (left <= 0)
+			throw Error(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+						"could not connect to the source server \"cutover_source\"",
+						"No answer within " + std::to_string(connect_timeout) + " seconds.",
+						"Check host and port of server cutover_source, or raise its connect_timeout option.");
+		conn.WaitSocket(status == PGRES_POLLING_WRITING, left);
+		status = PQconnectPoll(raw);
+	}
+
+	if (!is_superuser && !PQconnectionUsedPassword(raw))
+		throw Error(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED, "password is required to connect to the source",
+					"The source did not ask for the password of the user mapping.",
+					"The source must authenticate non-superusers by password (md5 or scram-sha-256 in pg_hba.conf).");
+	return conn;
+}
+
+SourceConnection::SourceConnection(SourceConnection &&other) noexcept
+	: conn_(other.conn_), password_(std::move(other.password_))
+{
+	other.conn_ = nullptr;
+}
+
+SourceConnection::~SourceConnection()
+{
+	if (conn_ == nullptr)
+		return;
+	/* A query still running on the source (we were cancelled, or failed on the target side) is cancelled. */
+	if (PQtransactionStatus(conn_) == PQTRANS_ACTIVE) {
+		if (PGcancel *cancel = PQgetCancel(conn_)) {
+			char error[256];
+			PQcancel(cancel, error, sizeof(error));
+			PQfreeCancel(cancel);
+		}
+	}
+	PQfinish(conn_);
+}
+
+std::string
+SourceConnection::Message(const char *text) const
+{
+	return MaskSecret(TrimMessage(text ? text : ""), password_);
+}
+
+void
+SourceConnection::ThrowConnectionError(const std::string &what) const
+{
+	std::string detail = Message(PQerrorMessage(conn_));
+	bool auth = PQconnectionNeedsPassword(conn_) || detail.find("authentication failed") != std::string::npos ||
+				detail.find("no password supplied") != std::string::npos;
+	if (auth)
+		throw Error(ERRCODE_INVALID_PASSWORD, "authentication to the source failed", detail,
+					"Check user and password in the user mapping for server \"cutover_source\" "
+					"(SELECT migrate_source(...) replaces them).");
+	throw Error(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION, what, detail,
+				"Check that the source is running and that host, port and dbname of server cutover_source are right.");
+}
+
+void
+SourceConnection::WaitSocket(bool for_write, long timeout_ms)
+{
+	int events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (for_write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE);
+	if (timeout_ms >= 0)
+		events |= WL_TIMEOUT;
+	pgsocket sock = PQsocket(conn_);
+	int rc = pg::Call([&] { return WaitLatchOrSocket(MyLatch, events, sock, timeout_ms, PG_WAIT_EXTENSION); });
+	if (rc & WL_LATCH_SET) {
+		ResetLatch(MyLatch);
+		pg::CheckForInterrupts();
+	}
+}
+
+void
+SourceConnection::Send(const std::string &sql)
+{
+	if (!PQsendQuery(conn_, sql.c_str()))
+		ThrowConnectionError("could not send a query to the source");
+}
+
+void
+SourceConnection::SendParams(const std::string &sql, const std::vector<std::optional<std::string>> &params)
+{
+	std::vector<const char *> values;
+	for (const auto &param : params)
+		values.push_back(param ? param->c_str() : nullptr);
+	if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+						   nullptr, 0))
+		ThrowConnectionError("could not send a query to the source");
+}
+
+SourceResult
+SourceConnection::Wait()
+{
+	SourceResult rows;
+	SourceResult error;
+	for (;;) {
+		while (PQisBusy(conn_)) {
+			WaitSocket(false, -1);
+			if (!PQconsumeInput(conn_))
+				ThrowConnectionError("lost the connection to the source");
+		}
+		SourceResult result(PQgetResult(conn_));
+		if (!result)
+			break;
+		switch (PQresultStatus(result.get())) {
+		case PGRES_TUPLES_OK:
+			rows = std::move(result);
+			break;
+		case PGRES_COMMAND_OK:
+		case PGRES_EMPTY_QUERY:
+			break;
+		default:
+			if (!error)
+				error = std::move(result);
+			break;
+		}
+	}
+	if (error) {
+		const PGresult *res = error.get();
+		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+		if (primary == nullptr)
+			ThrowConnectionError("lost the connection to the source");
+		throw Error(SqlstateFromText(PQresultErrorField(res, PG_DIAG_SQLSTATE)), "on the source: " + Message(primary),
+					Message(detail), Message(hint));
+	}
+	return rows;
+}
+
+} // namespace pgc
+
+using namespace pgc;
+
+namespace {
+
+DefElem *
+MakeOption(const std::string &key, const std::string &value, DefElemAction action)
+{
+	return pg::Call([&] {
+		DefElem *def = makeDefElem(pstrdup(key.c_str()), value.empty() && action == DEFELEM_DROP
+															  ? nullptr
+															  : (Node *) makeString(pstrdup(value.c_str())),
+								   -1);
+		def->defaction = action;
+		return def;
+	});
+}
+
+List *
+Append(List *list, DefElem *def)
+{
+	return pg::Call([&] { return lappend(list, def); });
+}
+
+/* Replaces every option of an existing server or user mapping: DROP each old one, then ADD each new one. */
+List *
+ReplaceOptions(List *current, const std::vector<std::pair<std::string, std::string>> &wanted)
+{
+	List *options = NIL;
+	ListCell *cell;
+	foreach (cell, current)
+		options = Append(options, MakeOption(lfirst_node(DefElem, cell)->defname, "", DEFELEM_DROP));
+	for (const auto &[key, value] : wanted)
+		options = Append(options, MakeOption(key, value, DEFELEM_ADD));
+	return options;
+}
+
+List *
+NewOptions(const std::vector<std::pair<std::string, std::string>> &wanted)
+{
+	List *options = NIL;
+	for (const auto &[key, value] : wanted)
+		options = Append(options, MakeOption(key, value, DEFELEM_UNSPEC));
+	return options;
+}
+
+RoleSpec *
+CurrentUserSpec()
+{
+	return pg::Call([] {
+		RoleSpec *role = makeNode(RoleSpec);
+		role->roletype = ROLESPEC_CURRENT_USER;
+		role->location = -1;
+		return role;
+	});
+}
+
+} // namespace
+
+/*
+ * migrate_source(conninfo text) -> text
+ *
+ * Records where the source is (server cutover_source + the current role's user mapping), connects once to
+ * prove it, and says what it reached. Errors never repeat the connection string or the statement.
+ */
+PGC_FUNCTION(migrate_source)
+{
+	HideStatementOnError();
+	text *conninfo_text = pg::Call([&] { return PG_GETARG_TEXT_PP(0); });
+	char *conninfo = pg::Call([&] { return text_to_cstring(conninfo_text); });
+
+	char *parse_error = nullptr;
+	PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);
+	if (parsed == nullptr) {
+		/* libpq's message may quote part of the string, password included: say only what to fix. */
+		PQfreemem(parse_error);
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "invalid connection string for the source",
+					"It is neither a list of key=value pairs nor a postgresql:// URI.",
+					"Example: SELECT migrate_source('host=db.example.com port=5432 dbname=postgres user=postgres "
+					"password=...');");
+	}
+	std::vector<std::pair<std::string, std::string>> server_options;
+	std::vector<std::pair<std::string, std::string>> mapping_options;
+	for (PQconninfoOption *opt = parsed; opt->keyword != nullptr; opt++) {
+		if (opt->val == nullptr)
+			continue;
+		if (IsUserMappingOption(opt->keyword))
+			mapping_options.emplace_back(opt->keyword, opt->val);
+		else
+			server_options.emplace_back(opt->keyword, opt->val);
+	}
+	PQconninfoFree(parsed);
+
+	ForeignServer *server = pg::Call([] { return GetForeignServerByName(kSourceServerName, true); });
+	if (server == nullptr) {
+		CreateForeignServerStmt *stmt = pg::Call([] { return makeNode(CreateForeignServerStmt); });
+		stmt->servername = const_cast<char *>(kSourceServerName);
+		stmt->fdwname = const_cast<char *>("postgres_fdw");
+		stmt->options = NewOptions(server_options);
+		pg::Call([&] { CreateForeignServer(stmt); });
+	} else {
+		AlterForeignServerStmt *stmt = pg::Call([] { return makeNode(AlterForeignServerStmt); });
+		stmt->servername = const_cast<char *>(kSourceServerName);
+		stmt->options = ReplaceOptions(server->options, server_options);
+		pg::Call([&] { AlterForeignServer(stmt); });
+	}
+	pg::Call([] { CommandCounterIncrement(); });
+
+	server = pg::Call([] { return GetForeignServerByName(kSourceServerName, false); });
+	Oid user_id = GetUserId();
+	UserMapping *mapping = nullptr;
+	try {
+		mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
+	} catch (const Error &) {
+		mapping = nullptr;
+	}
+	if (mapping == nullptr) {
+		CreateUserMappingStmt *stmt = pg::Call([] { return makeNode(CreateUserMappingStmt); });
+		stmt->user = CurrentUserSpec();
+		stmt->servername = const_cast<char *>(kSourceServerName);
+		stmt->options = NewOptions(mapping_options);
+		pg::Call([&] { CreateUserMapping(stmt); });
+	} else {
+		AlterUserMappingStmt *stmt = pg::Call([] { return makeNode(AlterUserMappingStmt); });
+		stmt->user = CurrentUserSpec();
+		stmt->servername = const_cast<char *>(kSourceServerName);
+		stmt->options = ReplaceOptions(mapping->options, mapping_options);
+		pg::Call([&] { AlterUserMapping(stmt); });
+	}
+	pg::Call([] { CommandCounterIncrement(); });
+
+	SourceConnection source = SourceConnection::Open();
+	SourceResult result = source.Exec("SELECT pg_catalog.current_database(), current_user");
+	std::string summary = "source \"cutover_source\" configured: database \"" +
+						  std::string(PQgetvalue(result.get(), 0, 0)) + "\" as role \"" +
+						  std::string(PQgetvalue(result.get(), 0, 1)) + "\" on PostgreSQL " +
+						  std::to_string(source.ServerVersion() / 10000);
+	PG_RETURN_TEXT_P(pg::Call([&] { return cstring_to_text(summary.c_str()); }));
+}

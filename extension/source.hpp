@@ -1,0 +1,84 @@
+/*
+ * source.hpp: the extension's own libpq connection to the source database.
+ *
+ * Where the source is lives in PostgreSQL's catalogs: the postgres_fdw foreign server `cutover_source`
+ * (host, port, dbname, ...) and the current role's user mapping for it (user, password). Every wait on the
+ * network also waits on the backend's latch, so a query cancel or statement_timeout interrupts it; the
+ * destructor cancels a query still running on the source and closes the connection.
+ */
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <libpq-fe.h>
+
+#include "guard.hpp"
+
+namespace pgc {
+
+constexpr const char *kSourceServerName = "cutover_source";
+
+struct ResultDeleter {
+	void
+	operator()(PGresult *result) const
+	{
+		PQclear(result);
+	}
+};
+using SourceResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+class SourceConnection
+{
+  public:
+	/* Connects with the options of server cutover_source and the current role's user mapping. */
+	static SourceConnection Open();
+
+	SourceConnection(SourceConnection &&other) noexcept;
+	SourceConnection &operator=(SourceConnection &&) = delete;
+	SourceConnection(const SourceConnection &) = delete;
+	~SourceConnection();
+
+	/* Sends a query (several statements allowed) without waiting for it. */
+	void Send(const std::string &sql);
+	/* Sends a one-statement query with text parameters without waiting for it. */
+	void SendParams(const std::string &sql, const std::vector<std::optional<std::string>> &params);
+	/*
+	 * Waits for every result of the query sent last and returns the last one that holds rows. An error on
+	 * the source is thrown with the source's SQLSTATE and message, prefixed "on the source: ".
+	 */
+	SourceResult Wait();
+
+	SourceResult
+	Exec(const std::string &sql, const std::vector<std::optional<std::string>> &params = {})
+	{
+		SendParams(sql, params);
+		return Wait();
+	}
+
+	/* Server version of the source, as server_version_num (150020 for 15.20). */
+	int
+	ServerVersion() const
+	{
+		return PQserverVersion(conn_);
+	}
+
+  private:
+	SourceConnection(PGconn *conn, std::string password) : conn_(conn), password_(std::move(password)) {}
+
+	/* Waits until the socket is readable (or writable), serving interrupts meanwhile. */
+	void WaitSocket(bool for_write, long timeout_ms);
+	/* libpq's message with the password masked, should it ever be echoed. */
+	std::string Message(const char *text) const;
+	[[noreturn]] void ThrowConnectionError(const std::string &what) const;
+
+	PGconn *conn_;
+	std::string password_;
+};
+
+/* Masks every occurrence of `secret` in `text`. */
+std::string MaskSecret(std::string text, const std::string &secret);
+
+} // namespace pgc

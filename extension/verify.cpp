@@ -1,0 +1,151 @@
+/*
+ * verify.cpp: migrate_verify(tbl) proves a target table equals its source table.
+ *
+ * The source computes the canonical checksum with plain SQL over libpq while this backend computes the same
+ * checksum over the target table; the two run at the same time, and the slower one sets the pace. The
+ * outcome is recorded in cutover.verification in the caller's transaction.
+ */
+#include <chrono>
+#include <set>
+#include <string>
+
+#include "checksum.hpp"
+#include "core/sql.hpp"
+#include "guard.hpp"
+#include "pg/rel.hpp"
+#include "pg/spi.hpp"
+#include "source.hpp"
+
+namespace pgc {
+
+namespace {
+
+struct Verification {
+	std::string table_name;
+	int64_t source_rows = 0;
+	int64_t target_rows = 0;
+	std::string source_checksum;
+	std::string target_checksum;
+	bool ok = false;
+	double seconds = 0;
+};
+
+std::string
+JoinNames(const std::set<std::string> &names)
+{
+	std::string joined;
+	for (const auto &name : names) {
+		if (!joined.empty())
+			joined += ", ";
+		joined += name;
+	}
+	return joined;
+}
+
+/* Fails unless the source has the same table with the same set of column names. */
+void
+CheckSourceColumns(SourceConnection &source, const pg::TableInfo &table)
+{
+	SourceResult result =
+		source.Exec("SELECT a.attname FROM pg_catalog.pg_class c "
+					"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+					"LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+					"WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+					{table.schema, table.name});
+	if (PQntuples(result.get()) == 0)
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source",
+					"", "Create it on the source, or leave it out of the verification.");
+
+	std::set<std::string> source_columns;
+	for (int i = 0; i < PQntuples(result.get()); i++)
+		if (!PQgetisnull(result.get(), i, 0))
+			source_columns.insert(PQgetvalue(result.get(), i, 0));
+	std::set<std::string> target_columns;
+	for (const auto &column : table.columns)
+		target_columns.insert(column.name);
+
+	std::set<std::string> only_source;
+	std::set<std::string> only_target;
+	for (const auto &name : source_columns)
+		if (target_columns.count(name) == 0)
+			only_source.insert(name);
+	for (const auto &name : target_columns)
+		if (source_columns.count(name) == 0)
+			only_target.insert(name);
+	if (only_source.empty() && only_target.empty())
+		return;
+
+	std::string detail;
+	if (!only_source.empty())
+		detail += "Only on the source: " + JoinNames(only_source) + ".";
+	if (!only_target.empty())
+		detail += std::string(detail.empty() ? "" : " ") + "Only on the target: " + JoinNames(only_target) + ".";
+	throw Error(ERRCODE_UNDEFINED_COLUMN, "columns of table " + table.qualified + " differ between source and target",
+				detail, "Make both sides have the same columns before verifying.");
+}
+
+Verification
+Verify(FunctionCallInfo fcinfo, Oid relid)
+{
+	auto started = std::chrono::steady_clock::now();
+	pg::TableInfo table = pg::DescribeTable(relid);
+
+	SourceConnection source = SourceConnection::Open();
+	CheckSourceColumns(source, table);
+
+	/* Source and target at the same time: the source query runs while this backend scans the target. */
+	source.Send(core::SourceChecksumSql(table.qualified, table.columns));
+	TableChecksum target = ChecksumLocalTable(fcinfo, table);
+	SourceResult result = source.Wait();
+	if (!result || PQntuples(result.get()) != 1 || PQnfields(result.get()) != 2)
+		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned no checksum for table " + table.qualified);
+
+	Verification v;
+	v.table_name = table.qualified;
+	v.source_rows = std::stoll(PQgetvalue(result.get(), 0, 0));
+	v.source_checksum = PQgetvalue(result.get(), 0, 1);
+	v.target_rows = target.rows;
+	v.target_checksum = target.checksum;
+	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
+	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+	pg::Spi spi;
+	spi.Execute("INSERT INTO cutover.verification (table_name, source_rows, target_rows, source_checksum, "
+				"target_checksum, ok, seconds) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+				false,
+				{{TEXTOID, v.table_name},
+				 {INT8OID, std::to_string(v.source_rows)},
+				 {INT8OID, std::to_string(v.target_rows)},
+				 {TEXTOID, v.source_checksum},
+				 {TEXTOID, v.target_checksum},
+				 {BOOLOID, std::string(v.ok ? "true" : "false")},
+				 {FLOAT8OID, std::to_string(v.seconds)}});
+	return v;
+}
+
+} // namespace
+
+} // namespace pgc
+
+using namespace pgc;
+
+/* migrate_verify(tbl regclass) -> (table_name, source_rows, target_rows, source_checksum, target_checksum, ok, seconds) */
+PGC_FUNCTION(migrate_verify)
+{
+	Verification v = Verify(fcinfo, PG_GETARG_OID(0));
+
+	TupleDesc desc;
+	if (pg::Call([&] { return get_call_result_type(fcinfo, nullptr, &desc); }) != TYPEFUNC_COMPOSITE)
+		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "migrate_verify must be called in a context that accepts a row");
+	Datum values[7];
+	bool nulls[7] = {false, false, false, false, false, false, false};
+	values[0] = pg::Call([&] { return PointerGetDatum(cstring_to_text(v.table_name.c_str())); });
+	values[1] = Int64GetDatum(v.source_rows);
+	values[2] = Int64GetDatum(v.target_rows);
+	values[3] = pg::Call([&] { return PointerGetDatum(cstring_to_text(v.source_checksum.c_str())); });
+	values[4] = pg::Call([&] { return PointerGetDatum(cstring_to_text(v.target_checksum.c_str())); });
+	values[5] = BoolGetDatum(v.ok);
+	values[6] = Float8GetDatum(v.seconds);
+	HeapTuple tuple = pg::Call([&] { return heap_form_tuple(BlessTupleDesc(desc), values, nulls); });
+	return HeapTupleGetDatum(tuple);
+}
