@@ -54,8 +54,15 @@ unittest: test/unit/unittest
 PROVE_TESTS = test/t/*.pl
 PROVE_FLAGS = -v
 
+# PGXS defines the prove_installcheck recipe (TESTDIR, PATH with bindir, PG_REGRESS, -I for the
+# PostgreSQL::Test modules) but no target of that name: run it on its own, against the installed extension.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
+
+# Every suite and one "N passed, N failed" line; $(MAKE) passes the jobserver on to the runner's makes.
 test:
-	test/run-all.sh
+	MAKE='$(MAKE)' bash test/run-all.sh
 
 bench: all
 	test/bench/checksum.sh

@@ -2,10 +2,11 @@
  * checksum.cpp: migrate_checksum, migrate_checksum_agg (a parallel-safe aggregate) and
  * migrate_source_checksum_sql.
  *
- * The aggregate receives each row as ROW(c1, c2, ...) with the columns already in canonical (name) order,
- * renders it the way record_out does, hashes it with md5 and adds the two halves of the hash to exact
- * 128-bit sums. Its state is three numbers, so memory stays flat whatever the table size, and partial states
- * from parallel workers combine by addition.
+ * The aggregate receives each row as its columns, already in canonical (name) order, prints it the way
+ * ROW(...)::text does (common types directly, the rest through their output functions), hashes it with md5
+ * and adds the two halves of the hash to exact 128-bit sums. Its state is three numbers plus a batch of at
+ * most eight rows waiting to be hashed together, so memory stays flat whatever the table size, and partial
+ * states from parallel workers combine by addition.
  */
 #include <cstring>
 #include <new>
@@ -13,30 +14,33 @@
 
 #include "checksum.hpp"
 #include "core/checksum.hpp"
+#include "core/md5_batch.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
 #include "mb/pg_wchar.h"
+#include "utils/uuid.h"
 }
 
 namespace pgc {
 
 namespace {
 
-/* The aggregate's transition state, allocated in the aggregate's memory context. */
+/* How a field of the row is printed: a few common types directly, every other one by its output function. */
+enum class FieldKind : uint8_t { Int2, Int4, Int8, Bool, Uuid, Text, Row, Generic };
+
+/*
+ * The aggregate's transition state, allocated in the aggregate's memory context. The checksum proper is
+ * `sum`; `batch` holds up to eight rows not yet hashed into it, so every reader flushes it first.
+ */
 struct ChecksumState {
 	core::Checksum sum;
-	/* Row type of the input, and how to print each of its fields: set up on the first row. */
-	Oid row_type;
-	int32 row_typmod;
-	int natts;
-	TupleDesc desc;
+	core::RowHashBatch batch;
+	int nfields; /* arguments after the state: one per column, or one per run of columns for wide tables */
+	FieldKind *kinds;
 	FmgrInfo *output;
-	Datum *values;
-	bool *nulls;
-	char **fields; /* printed fields of the current row; NULL for a NULL field */
 };
 
 /* Row text buffer reused for every row: its capacity grows to the widest row and stays. */
@@ -50,82 +54,160 @@ RowBuffer()
 ChecksumState *
 NewState(MemoryContext context)
 {
-	/* palloc aligns to 8 bytes, the 128-bit sums want 16 */
+	/* palloc aligns to 8 bytes; the state wants more (128-bit sums, the batch's lanes). */
 	constexpr size_t align = alignof(ChecksumState);
 	void *memory = pg::Call([&] { return MemoryContextAllocZero(context, sizeof(ChecksumState) + align); });
 	auto address = reinterpret_cast<uintptr_t>(memory);
 	return new (reinterpret_cast<void *>((address + align - 1) & ~(uintptr_t)(align - 1))) ChecksumState();
 }
 
-/* Looks up the output function of every field of the row type; C only (runs inside pg::Call). */
-void
-PrepareRowType(ChecksumState *state, HeapTupleHeader row, MemoryContext context)
+FieldKind
+KindOf(Oid type)
 {
-	Oid type = HeapTupleHeaderGetTypeId(row);
-	int32 typmod = HeapTupleHeaderGetTypMod(row);
-	MemoryContext old = MemoryContextSwitchTo(context);
-	TupleDesc desc = lookup_rowtype_tupdesc_copy(type, typmod);
-
-	state->natts = desc->natts;
-	state->output = (FmgrInfo *) palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
-	state->values = (Datum *) palloc0(sizeof(Datum) * Max(desc->natts, 1));
-	state->nulls = (bool *) palloc0(sizeof(bool) * Max(desc->natts, 1));
-	state->fields = (char **) palloc0(sizeof(char *) * Max(desc->natts, 1));
-	for (int i = 0; i < desc->natts; i++) {
-		Oid output_func;
-		bool is_varlena;
-		getTypeOutputInfo(TupleDescAttr(desc, i)->atttypid, &output_func, &is_varlena);
-		fmgr_info_cxt(output_func, &state->output[i], context);
+	switch (pg::Call([&] { return getBaseType(type); })) {
+	case INT2OID:
+		return FieldKind::Int2;
+	case INT4OID:
+		return FieldKind::Int4;
+	case INT8OID:
+		return FieldKind::Int8;
+	case BOOLOID:
+		return FieldKind::Bool;
+	case UUIDOID:
+		return FieldKind::Uuid;
+	case TEXTOID:
+	case VARCHAROID:
+	case BPCHAROID:
+		return FieldKind::Text; /* their output functions print the stored bytes as they are */
+	case RECORDOID:
+		return FieldKind::Row;
+	default:
+		return FieldKind::Generic;
 	}
-	MemoryContextSwitchTo(old);
-	state->desc = desc;
-	state->row_type = type;
-	state->row_typmod = typmod;
 }
 
-/* Splits the row into fields and prints each non-NULL one into state->fields; C only (runs inside pg::Call). */
+/* Looks at the argument types once: how to print each, and the output function where one is needed. */
 void
-PrintFields(ChecksumState *state, HeapTupleHeader row)
+PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext context)
 {
-	HeapTupleData tuple;
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	heap_deform_tuple(&tuple, state->desc, state->values, state->nulls);
-	for (int i = 0; i < state->natts; i++)
-		state->fields[i] = state->nulls[i] ? NULL : OutputFunctionCall(&state->output[i], state->values[i]);
+	if (pg::Call([&] { return get_fn_expr_variadic(fcinfo->flinfo); }))
+		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "migrate_checksum_agg does not take a VARIADIC array",
+					"", "Pass the columns themselves, in column-name order.");
+	int nfields = PG_NARGS() - 1;
+	state->kinds = static_cast<FieldKind *>(
+		pg::Call([&] { return MemoryContextAllocZero(context, sizeof(FieldKind) * Max(nfields, 1)); }));
+	state->output = static_cast<FmgrInfo *>(
+		pg::Call([&] { return MemoryContextAllocZero(context, sizeof(FmgrInfo) * Max(nfields, 1)); }));
+	for (int i = 0; i < nfields; i++) {
+		Oid type = pg::Call([&] { return get_fn_expr_argtype(fcinfo->flinfo, i + 1); });
+		if (!OidIsValid(type))
+			throw Error(ERRCODE_INDETERMINATE_DATATYPE,
+						"could not determine the type of argument " + std::to_string(i + 1) + " of migrate_checksum_agg");
+		state->kinds[i] = KindOf(type);
+		if (state->kinds[i] == FieldKind::Row || state->kinds[i] == FieldKind::Generic) {
+			FmgrInfo *output = &state->output[i];
+			pg::Call([&] {
+				Oid output_func;
+				bool is_varlena;
+				getTypeOutputInfo(type, &output_func, &is_varlena);
+				fmgr_info_cxt(output_func, output, context);
+			});
+		}
+	}
+	state->nfields = nfields;
 }
 
 void
-AddRow(ChecksumState *state, HeapTupleHeader row, MemoryContext agg_context)
+AppendUuid(std::string &text, const pg_uuid_t *uuid)
 {
-	if (state->output == nullptr || state->row_type != HeapTupleHeaderGetTypeId(row) ||
-		state->row_typmod != HeapTupleHeaderGetTypMod(row))
-		pg::Call([&] { PrepareRowType(state, row, agg_context); });
+	static constexpr char hex[] = "0123456789abcdef";
+	char out[36];
+	int pos = 0;
+	for (int i = 0; i < UUID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[pos++] = '-';
+		out[pos++] = hex[uuid->data[i] >> 4];
+		out[pos++] = hex[uuid->data[i] & 0xf];
+	}
+	text.append(out, sizeof(out));
+}
 
-	/* Printed fields live in the per-row memory context, which the aggregate node resets for every row. */
-	pg::Call([&] { PrintFields(state, row); });
-	char **fields = state->fields;
+/* Appends one non-NULL field exactly as record_out prints it. */
+void
+AppendField(std::string &text, const ChecksumState *state, int i, Datum value)
+{
+	char digits[MAXINT8LEN + 1];
+	switch (state->kinds[i]) {
+	case FieldKind::Int2:
+		text.append(digits, pg_ltoa(DatumGetInt16(value), digits));
+		return;
+	case FieldKind::Int4:
+		text.append(digits, pg_ltoa(DatumGetInt32(value), digits));
+		return;
+	case FieldKind::Int8:
+		text.append(digits, pg_lltoa(DatumGetInt64(value), digits));
+		return;
+	case FieldKind::Bool:
+		text.push_back(DatumGetBool(value) ? 't' : 'f');
+		return;
+	case FieldKind::Uuid:
+		AppendUuid(text, DatumGetUUIDP(value));
+		return;
+	case FieldKind::Text: {
+		struct varlena *bytes = reinterpret_cast<struct varlena *>(DatumGetPointer(value));
+		if (VARATT_IS_EXTERNAL(bytes) || VARATT_IS_COMPRESSED(bytes))
+			bytes = pg::Call([&] { return pg_detoast_datum_packed(bytes); });
+		core::AppendRowField(text, std::string_view(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)));
+		return;
+	}
+	case FieldKind::Row: {
+		/* A run of columns of a wide table: its fields, already printed and quoted, without the parentheses. */
+		const FmgrInfo *output = &state->output[i];
+		const char *printed = pg::Call([&] { return OutputFunctionCall(const_cast<FmgrInfo *>(output), value); });
+		size_t len = std::strlen(printed);
+		if (len >= 2)
+			text.append(printed + 1, len - 2);
+		return;
+	}
+	case FieldKind::Generic: {
+		const FmgrInfo *output = &state->output[i];
+		const char *printed = pg::Call([&] { return OutputFunctionCall(const_cast<FmgrInfo *>(output), value); });
+		core::AppendRowField(text, printed);
+		return;
+	}
+	}
+}
 
+/* Prints the row the way ROW(...)::text would and adds its hash. Printed values go to the per-row context. */
+void
+AddRow(ChecksumState *state, FunctionCallInfo fcinfo)
+{
 	std::string &text = RowBuffer();
 	text.clear();
 	text.push_back('(');
-	for (int i = 0; i < state->natts; i++) {
+	for (int i = 0; i < state->nfields; i++) {
 		if (i > 0)
 			text.push_back(',');
-		if (fields[i] != nullptr)
-			core::AppendRowField(text, fields[i]);
+		if (!PG_ARGISNULL(i + 1))
+			AppendField(text, state, i, PG_GETARG_DATUM(i + 1));
 	}
 	text.push_back(')');
 
 	if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII) {
-		state->sum.AddRow(text);
+		state->batch.Add(state->sum, text.data(), text.size());
 		return;
 	}
 	/* The canonical text is UTF-8, as convert_to(..., 'UTF8') gives it on the source. */
 	char *utf8 = pg::Call([&] { return pg_server_to_any(text.data(), static_cast<int>(text.size()), PG_UTF8); });
-	state->sum.AddRow(std::string_view(utf8, std::strlen(utf8)));
+	state->batch.Add(state->sum, utf8, std::strlen(utf8));
+}
+
+/* The state's checksum with every pending row hashed in. */
+const core::Checksum &
+Settled(ChecksumState *state)
+{
+	state->batch.Flush(state->sum);
+	return state->sum;
 }
 
 MemoryContext
@@ -143,7 +225,7 @@ TableChecksum
 ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table)
 {
 	std::string sql = "SELECT count(*), " + pg::ExtensionSchemaQuoted(fcinfo) + ".migrate_checksum_agg(" +
-					  core::CanonicalRowExpression("t", table.columns) + ") FROM " + table.qualified + " AS t";
+					  core::AggregateArguments("t", table.columns) + ") FROM " + table.qualified + " AS t";
 	pg::Spi spi;
 	spi.Execute(sql, true);
 	TableChecksum result;
@@ -156,15 +238,18 @@ ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table)
 
 using namespace pgc;
 
-/* migrate_checksum_agg(record) transition: adds one row. */
+/* migrate_checksum_agg(VARIADIC "any") transition: adds one row, given as its columns in name order. */
 PGC_FUNCTION(migrate_checksum_agg_transfn)
 {
 	MemoryContext context = AggregateContext(fcinfo, "migrate_checksum_agg_transfn");
-	ChecksumState *state = PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
-	if (!PG_ARGISNULL(1)) {
-		HeapTupleHeader row = pg::Call([&] { return PG_GETARG_HEAPTUPLEHEADER(1); });
-		AddRow(state, row, context);
+	ChecksumState *state;
+	if (PG_ARGISNULL(0)) {
+		state = NewState(context);
+		PrepareFields(state, fcinfo, context);
+	} else {
+		state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
 	}
+	AddRow(state, fcinfo);
 	PG_RETURN_POINTER(state);
 }
 
@@ -179,7 +264,7 @@ PGC_FUNCTION(migrate_checksum_agg_combinefn)
 	}
 	auto *other = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(1));
 	ChecksumState *state = PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
-	state->sum.Combine(other->sum);
+	state->sum.Combine(Settled(other));
 	PG_RETURN_POINTER(state);
 }
 
@@ -189,7 +274,7 @@ PGC_FUNCTION(migrate_checksum_agg_serialfn)
 	auto *state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
 	bytea *out = static_cast<bytea *>(pg::Call([] { return palloc(VARHDRSZ + core::Checksum::kSerializedSize); }));
 	SET_VARSIZE(out, VARHDRSZ + core::Checksum::kSerializedSize);
-	state->sum.Serialize(reinterpret_cast<unsigned char *>(VARDATA(out)));
+	Settled(state).Serialize(reinterpret_cast<unsigned char *>(VARDATA(out)));
 	PG_RETURN_BYTEA_P(out);
 }
 
@@ -210,7 +295,7 @@ PGC_FUNCTION(migrate_checksum_agg_finalfn)
 {
 	core::Checksum sum;
 	if (!PG_ARGISNULL(0))
-		sum = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0))->sum;
+		sum = Settled(reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0)));
 	std::string hex = sum.Hex();
 	text *result = pg::Call([&] { return cstring_to_text_with_len(hex.data(), static_cast<int>(hex.size())); });
 	PG_RETURN_TEXT_P(result);

@@ -21,9 +21,10 @@ CREATE TABLE cutover.verification (
 REVOKE ALL ON cutover.verification FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('cutover.verification', '');
 
--- The canonical checksum aggregate: input is ROW(c1, c2, ...) with the columns in name order. It prints
--- fields with the session's settings, so call it under the settings migrate_checksum fixes.
-CREATE FUNCTION migrate_checksum_agg_transfn(internal, record) RETURNS internal
+-- The canonical checksum aggregate: its arguments are a row's columns in name order (tables wider than 99
+-- columns pass runs of columns as ROW(...) values). It prints values with the session's settings, so call it
+-- under the settings migrate_checksum fixes.
+CREATE FUNCTION migrate_checksum_agg_transfn(internal, VARIADIC "any") RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION migrate_checksum_agg_combinefn(internal, internal) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -33,7 +34,7 @@ CREATE FUNCTION migrate_checksum_agg_deserialfn(bytea, internal) RETURNS interna
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION migrate_checksum_agg_finalfn(internal) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE migrate_checksum_agg(record) (
+CREATE AGGREGATE migrate_checksum_agg(VARIADIC "any") (
     SFUNC = migrate_checksum_agg_transfn,
     STYPE = internal,
     FINALFUNC = migrate_checksum_agg_finalfn,
@@ -42,8 +43,8 @@ CREATE AGGREGATE migrate_checksum_agg(record) (
     DESERIALFUNC = migrate_checksum_agg_deserialfn,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE migrate_checksum_agg(record) IS
-    'canonical checksum of rows given as ROW(columns in name order); use migrate_checksum for a whole table';
+COMMENT ON AGGREGATE migrate_checksum_agg(VARIADIC "any") IS
+    'canonical checksum of rows given as their columns in name order; use migrate_checksum for a whole table';
 
 CREATE FUNCTION migrate_checksum(tbl regclass, OUT rows bigint, OUT checksum text) RETURNS record
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
@@ -94,9 +95,9 @@ COMMENT ON FUNCTION migrate_verify_all(text[]) IS
     'migrate_verify for every table of the given schemas (default public), in name order';
 
 REVOKE ALL ON FUNCTION
-    migrate_checksum_agg_transfn(internal, record), migrate_checksum_agg_combinefn(internal, internal),
+    migrate_checksum_agg_transfn(internal, "any"), migrate_checksum_agg_combinefn(internal, internal),
     migrate_checksum_agg_serialfn(internal), migrate_checksum_agg_deserialfn(bytea, internal),
-    migrate_checksum_agg_finalfn(internal), migrate_checksum_agg(record),
+    migrate_checksum_agg_finalfn(internal), migrate_checksum_agg("any"),
     migrate_checksum(regclass), migrate_source_checksum_sql(regclass), migrate_source(text),
     migrate_verify(regclass), migrate_verify_all(text[])
     FROM PUBLIC;

@@ -30,6 +30,29 @@ CanonicalRowExpression(const std::string &alias, const std::vector<Column> &colu
 }
 
 std::string
+AggregateArguments(const std::string &alias, const std::vector<Column> &columns)
+{
+	/* A function takes at most 100 arguments; the aggregate's state takes one. */
+	constexpr size_t kMaxArguments = 99;
+	constexpr size_t kColumnsPerRow = 90;
+	if (columns.empty())
+		return "ROW()";
+	if (columns.size() <= kMaxArguments) {
+		std::string sql;
+		for (size_t i = 0; i < columns.size(); i++)
+			sql += (i > 0 ? ", " : "") + alias + "." + columns[i].quoted;
+		return sql;
+	}
+	std::string sql;
+	for (size_t start = 0; start < columns.size(); start += kColumnsPerRow) {
+		std::vector<Column> run(columns.begin() + start,
+								columns.begin() + std::min(columns.size(), start + kColumnsPerRow));
+		sql += (start > 0 ? ", " : "") + CanonicalRowExpression(alias, run);
+	}
+	return sql;
+}
+
+std::string
 FixedSettingsSql()
 {
 	return "SET LOCAL DateStyle = 'ISO, MDY';\n"

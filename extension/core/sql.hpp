@@ -22,6 +22,13 @@ void SortColumnsByName(std::vector<Column> &columns);
 std::string CanonicalRowExpression(const std::string &alias, const std::vector<Column> &columns);
 
 /*
+ * Arguments of migrate_checksum_agg for one row, columns in canonical order: each column as an argument, or,
+ * for tables wider than a function call takes, consecutive runs of columns each as one ROW(...) argument
+ * (the aggregate prints ROW arguments without their parentheses, so the row text is the same).
+ */
+std::string AggregateArguments(const std::string &alias, const std::vector<Column> &columns);
+
+/*
  * SET LOCAL statements fixing every setting that changes how values print: DateStyle, IntervalStyle,
  * TimeZone, extra_float_digits, bytea_output, lc_monetary. One statement per line.
  */
