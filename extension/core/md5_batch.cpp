@@ -3,7 +3,6 @@
  */
 #include "core/md5_batch.hpp"
 
-#include <cstdlib>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -203,22 +202,23 @@ int
 RowHashBatch::Lanes()
 {
 #ifdef PGC_HAVE_X86
-	static const int lanes = [] {
-		int detected = DetectLanes();
-		const char *forced = std::getenv("PG_CUTOVER_MD5_LANES");
-		int wanted = forced != nullptr ? std::atoi(forced) : detected;
-		return wanted >= 16 && detected >= 16 ? 16 : wanted >= 8 && detected >= 8 ? 8 : 1;
-	}();
+	static const int lanes = DetectLanes();
 	return lanes;
 #else
 	return 1;
 #endif
 }
 
+RowHashBatch::RowHashBatch(int lanes)
+{
+	int available = Lanes();
+	lanes_in_use_ = lanes >= 16 && available >= 16 ? 16 : lanes >= 8 && available >= 8 ? 8 : 1;
+}
+
 void
 RowHashBatch::Add(Checksum &sum, const void *row, std::size_t len)
 {
-	if (len > kMaxBatchedRow || Lanes() == 1) {
+	if (len > kMaxBatchedRow || lanes_in_use_ == 1) {
 		sum.AddRow(std::string_view(static_cast<const char *>(row), len));
 		return;
 	}
@@ -232,7 +232,7 @@ RowHashBatch::Add(Checksum &sum, const void *row, std::size_t len)
 		lane[padded - 8 + i] = static_cast<unsigned char>(bits >> (8 * i));
 	blocks_[pending_] = static_cast<std::uint32_t>(padded / 64);
 	lengths_[pending_] = len;
-	if (++pending_ == Lanes())
+	if (++pending_ == lanes_in_use_)
 		HashPending(sum);
 }
 
@@ -249,7 +249,7 @@ RowHashBatch::HashPending(Checksum &sum)
 #ifdef PGC_HAVE_X86
 	for (int l = pending_; l < kLanes; l++)
 		blocks_[l] = 0;
-	if (Lanes() == 16) {
+	if (lanes_in_use_ == 16) {
 		std::uint32_t words[4][16];
 		Md5x16(&lanes_[0][0], kLaneBytes, blocks_, words);
 		for (int l = 0; l < pending_; l++)

@@ -24,11 +24,11 @@ class RowHashBatch
 	/* Longest row batched: the row, the 0x80 byte and the 8-byte length fit in kLaneBytes. */
 	static constexpr std::size_t kMaxBatchedRow = kLaneBytes - 9;
 
-	/*
-	 * Rows this CPU hashes at once: 16 (AVX-512), 8 (AVX2) or 1 (every row at once, with OpenSSL). The
-	 * environment variable PG_CUTOVER_MD5_LANES, read once, forces a smaller width (tests cover each path).
-	 */
+	/* Rows this CPU can hash at once: 16 (AVX-512), 8 (AVX2) or 1 (row by row, with OpenSSL). */
 	static int Lanes();
+
+	/* A batch of `lanes` rows, or fewer if the CPU cannot (tests use this to cover every width). */
+	explicit RowHashBatch(int lanes = Lanes());
 
 	/* Adds md5(row) to `sum`: now, or at the latest when the batch is full or flushed. */
 	void Add(Checksum &sum, const void *row, std::size_t len);
@@ -44,6 +44,7 @@ class RowHashBatch
   private:
 	void HashPending(Checksum &sum);
 
+	int lanes_in_use_;
 	int pending_ = 0;
 	std::uint32_t blocks_[kLanes] = {};
 	std::size_t lengths_[kLanes] = {};

@@ -86,20 +86,22 @@ SourceChecksumSelect(const std::string &qualified_table, const std::vector<Colum
 {
 	/*
 	 * md5 of the UTF-8 bytes of the row text; each 16-hex-digit half read as a signed bigint, then made
-	 * unsigned by adding 2^64 once per negative value. The sums are exact numerics.
+	 * unsigned by adding 2^64 once per negative value. The sums are exact numerics. The hash comes from a
+	 * LATERAL function scan so that it is computed once per row (a plain subquery would be pulled up and
+	 * md5() copied into every aggregate that reads it), and the scan stays open to parallel workers.
 	 */
 	return "SELECT n AS rows, " + Hex128Sql("sum_high") + " || " + Hex128Sql("sum_low") +
 		   " AS checksum\n"
 		   "FROM (SELECT count(*) AS n,\n"
 		   "             coalesce(sum(h), 0) + 18446744073709551616 * count(*) FILTER (WHERE h < 0) AS sum_high,\n"
 		   "             coalesce(sum(l), 0) + 18446744073709551616 * count(*) FILTER (WHERE l < 0) AS sum_low\n"
-		   "      FROM (SELECT ('x' || substr(m, 1, 16))::bit(64)::bigint AS h,\n"
-		   "                   ('x' || substr(m, 17, 16))::bit(64)::bigint AS l\n"
-		   "            FROM (SELECT md5(convert_to(" +
-		   CanonicalRowExpression("t", columns) +
-		   "::text, 'UTF8')) AS m\n"
-		   "                  FROM " +
-		   qualified_table + " AS t) AS r) AS halves) AS sums;\n";
+		   "      FROM (SELECT ('x' || substr(r.m, 1, 16))::bit(64)::bigint AS h,\n"
+		   "                   ('x' || substr(r.m, 17, 16))::bit(64)::bigint AS l\n"
+		   "            FROM " +
+		   qualified_table +
+		   " AS t\n"
+		   "            CROSS JOIN LATERAL unnest(ARRAY[md5(convert_to(" +
+		   CanonicalRowExpression("t", columns) + "::text, 'UTF8'))]) AS r(m)) AS halves) AS sums;\n";
 }
 
 std::string
