@@ -19,6 +19,7 @@ constexpr size_t kTextMax = 8192;
 char error_message[kTextMax];
 char error_detail[kTextMax];
 char error_hint[kTextMax];
+char error_detail_log[kTextMax]; /* server log only */
 bool hide_statement = false;
 
 void
@@ -48,6 +49,7 @@ RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 {
 	int sqlstate = 0;
 	hide_statement = false;
+	error_detail_log[0] = '\0';
 	try {
 		return body(fcinfo);
 	} catch (const Error &e) {
@@ -60,20 +62,23 @@ RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 		snprintf(error_message, kTextMax, "out of memory");
 		error_detail[0] = error_hint[0] = '\0';
 	} catch (const std::exception &e) {
+		/* A bug: the user gets a plain message, the server log also gets the library's own words. */
 		sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
-		snprintf(error_message, kTextMax, "pg_cutover failed: %s", e.what());
+		snprintf(error_message, kTextMax, "pg_cutover failed unexpectedly");
+		snprintf(error_detail_log, kTextMax, "%s", e.what());
 		error_detail[0] = '\0';
-		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with this message.");
+		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with the server log.");
 	} catch (...) {
 		sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
-		snprintf(error_message, kTextMax, "pg_cutover failed with an unknown error");
+		snprintf(error_message, kTextMax, "pg_cutover failed unexpectedly");
 		error_detail[0] = '\0';
-		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with this message.");
+		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with the server log.");
 	}
 
 	/* The exception object is gone: only static buffers are left, so raising the PostgreSQL error is safe. */
 	ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", error_message),
 					error_detail[0] ? errdetail_internal("%s", error_detail) : 0,
+					error_detail_log[0] ? errdetail_log("%s", error_detail_log) : 0,
 					error_hint[0] ? errhint("%s", error_hint) : 0, errhidestmt(hide_statement)));
 	pg_unreachable();
 }

@@ -5,7 +5,9 @@
  * checksum over the target table; the two run at the same time, and the slower one sets the pace. The
  * outcome is recorded in cutover.verification in the caller's transaction.
  */
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <string>
 
@@ -102,7 +104,11 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 
 	Verification v;
 	v.table_name = table.qualified;
-	v.source_rows = std::stoll(PQgetvalue(result.get(), 0, 0));
+	const char *rows_text = PQgetvalue(result.get(), 0, 0);
+	auto [end, parse_error] = std::from_chars(rows_text, rows_text + std::strlen(rows_text), v.source_rows);
+	if (parse_error != std::errc() || *end != '\0')
+		throw Error(ERRCODE_PROTOCOL_VIOLATION,
+					"the source returned \"" + std::string(rows_text) + "\" as the row count of table " + table.qualified);
 	v.source_checksum = PQgetvalue(result.get(), 0, 1);
 	v.target_rows = target.rows;
 	v.target_checksum = target.checksum;
