@@ -122,5 +122,10 @@ struct Checksum {
 };
 
 bool operator==(const Checksum &a, const Checksum &b);
+inline bool
+operator!=(const Checksum &a, const Checksum &b)
+{
+	return !(a == b);
+}
 
 } // namespace pgc::core

@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# test/run-all.sh: every test suite of pg_cutover, then one line "N passed, N failed". Run by `make test`.
+#
+#   1. test/deps.sh (installs missing Debian packages as root; as a user it only checks)
+#   2. make, the GoogleTest binary, and `make install` when root
+#   3. GoogleTest (test/unit), as the current user
+#   4. pg_regress (`make installcheck`, throwaway instance) and TAP (`make prove_installcheck`) as a non-root
+#      user: as root, in a copy of the tree owned by postgres, run through runuser; otherwise in place
+#
+# Counting: GoogleTest from its "[  PASSED  ] N tests" / "[  FAILED  ] N tests, listed below" summary;
+# pg_regress one per "... ok" / "... FAILED" line; TAP one per top-level "ok N" / "not ok N" line, plus one
+# failure per test file that prove reports failed without a failed assertion (died, bad plan, exit status).
+# A suite that cannot run, or runs zero tests while its directory has test files, counts as one failure.
+# Exits non-zero if anything failed. Environment: PG_CONFIG (default: PostgreSQL 15's), KEEP_TMP=1 keeps
+# the root-mode copy of the tree.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 1
+
+MAKE=${MAKE:-make}
+# Fixed locale: the same collation, encoding (UTF8) and messages for every run, whatever the caller's.
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+unset LANGUAGE
+
+total_passed=0
+total_failed=0
+problems=()                        # one line per failure that has no test name of its own
+logs=$(mktemp -d "${TMPDIR:-/tmp}/pg_cutover-logs.XXXXXX")
+diag="$logs/diagnostics"           # printed at the end when something failed
+: >"$diag"
+work=""                            # root mode: the copy of the tree the postgres user runs the suites in
+
+is_root() { ((EUID == 0)); }
+section() { printf '\n===== %s =====\n' "$*"; }
+problem() { # problem MESSAGE: one failure with a reason
+	problems+=("$*")
+	total_failed=$((total_failed + 1))
+	printf 'FAILED: %s\n' "$*"
+}
+count() { # count SUITE PASSED FAILED
+	total_passed=$((total_passed + $2))
+	total_failed=$((total_failed + $3))
+	printf '== %s: %d passed, %d failed\n' "$1" "$2" "$3"
+}
+add_diag() { # add_diag TITLE FILE [LINES]: append (the tail of) FILE to the diagnostics
+	local title=$1 file=$2 lines=${3:-0} n
+	[[ -f $file ]] || return 0
+	n=$(wc -l <"$file")
+	{
+		if ((lines > 0 && n > lines)); then
+			printf '\n----- %s (last %d of %d lines) -----\n' "$title" "$lines" "$n"
+			tail -n "$lines" "$file"
+		else
+			printf '\n----- %s -----\n' "$title"
+			cat "$file"
+		fi
+	} >>"$diag"
+}
+finish() {
+	if ((total_failed > 0)) && [[ -s $diag ]]; then
+		section "diagnostics"
+		cat "$diag"
+	fi
+	if ((${#problems[@]} > 0)); then
+		section "problems"
+		printf '  %s\n' "${problems[@]}"
+	fi
+	if [[ -n $work ]]; then
+		if ((total_failed > 0)) || [[ ${KEEP_TMP:-} == 1 ]]; then
+			printf '\n(test copy kept in %s)\n' "$work"
+		else
+			rm -rf "$work"
+		fi
+	fi
+	rm -rf "$logs"
+	echo
+	printf '%d passed, %d failed\n' "$total_passed" "$total_failed"
+	((total_failed == 0))
+	exit
+}
+# run LOG CMD...: run CMD with stdout+stderr shown and saved in LOG; returns CMD's status
+run() {
+	local log=$1
+	shift
+	"$@" </dev/null 2>&1 | tee "$log"
+	return "${PIPESTATUS[0]}"
+}
+has_files() { compgen -G "$1" >/dev/null; }
+make_var() { # make_var NAME: the value of a Makefile variable
+	# shellcheck disable=SC2016 # $($*) is for make, not the shell
+	"$MAKE" -s --no-print-directory PG_CONFIG="$PG_CONFIG" --eval 'pgc-print-%: ; @echo $($*)' "pgc-print-$1" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------- deps, build
+section "dependencies (test/deps.sh)"
+if ! bash test/deps.sh </dev/null; then
+	problem "test/deps.sh: packages missing (see above)"
+	finish
+fi
+
+# PostgreSQL 15's pg_config (after deps.sh: on a fresh machine it has just been installed), not whichever
+# server-dev version /usr/bin/pg_config would pick.
+if [[ -z ${PG_CONFIG:-} ]]; then
+	if [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then
+		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	else
+		PG_CONFIG=pg_config
+	fi
+fi
+export PG_CONFIG
+
+jobs=()
+# Parallel build, unless `make -jN test` already handed us its jobserver.
+[[ " ${MAKEFLAGS:-} " == *" -j"* || ${MAKEFLAGS:-} == *jobserver* ]] || jobs=(-j"$(nproc 2>/dev/null || echo 2)")
+
+section "build"
+if ! run "$logs/build.log" "$MAKE" --no-print-directory "${jobs[@]}" PG_CONFIG="$PG_CONFIG" all; then
+	problem "make: the extension does not build"
+	finish
+fi
+unit_sources=(test/unit/*_test.cpp)
+have_unit=0
+if has_files 'test/unit/*_test.cpp'; then
+	have_unit=1
+	if ! run "$logs/unit-build.log" "$MAKE" --no-print-directory PG_CONFIG="$PG_CONFIG" test/unit/unittest; then
+		problem "make test/unit/unittest: the unit tests do not build"
+		have_unit=2
+	fi
+fi
+
+pkglibdir=$("$PG_CONFIG" --pkglibdir)
+sharedir=$("$PG_CONFIG" --sharedir)
+installed_ok() { # the built module, control file and install/upgrade scripts are the installed ones
+	local f
+	cmp -s pg_cutover.so "$pkglibdir/pg_cutover.so" || return 1
+	for f in extension/pg_cutover.control extension/pg_cutover--*.sql; do
+		[[ -f $f ]] || continue
+		cmp -s "$f" "$sharedir/extension/$(basename "$f")" || return 1
+	done
+}
+if is_root; then
+	section "install"
+	if ! run "$logs/install.log" "$MAKE" --no-print-directory PG_CONFIG="$PG_CONFIG" install; then
+		problem "make install failed"
+		finish
+	fi
+elif ! installed_ok; then
+	if [[ -w $pkglibdir && -w $sharedir/extension ]]; then
+		section "install"
+		run "$logs/install.log" "$MAKE" --no-print-directory PG_CONFIG="$PG_CONFIG" install ||
+			problem "make install failed"
+	else
+		problem "the installed extension ($pkglibdir/pg_cutover.so) is missing or not this build: run 'sudo make install' first"
+	fi
+fi
+
+# ----------------------------------------------------------------------------------------------- GoogleTest
+section "unit tests (GoogleTest)"
+if ((have_unit == 0)); then
+	echo "no test/unit/*_test.cpp yet: skipped"
+elif ((have_unit == 2)); then
+	echo "not built: not run (counted as one failure above)"
+elif ((have_unit == 1)); then
+	run "$logs/unit.log" test/unit/unittest --gtest_color=no
+	rc=$?
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests\{0,1\}\..*/\1/p' "$logs/unit.log" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) tests\{0,1\}, listed below.*/\1/p' "$logs/unit.log" | tail -n 1)
+	# No summary (the binary crashed): count the tests that finished before the crash.
+	[[ -n $p ]] || p=$(grep -c '^\[       OK \] ' "$logs/unit.log")
+	f=${f:-0}
+	count "unit (GoogleTest)" "$p" "$f"
+	if ((rc != 0 && f == 0)); then
+		problem "test/unit/unittest exited with status $rc without a GoogleTest summary (crash?)"
+	elif ((p + f == 0)); then
+		problem "test/unit/unittest ran no tests although ${#unit_sources[@]} test/unit/*_test.cpp exist"
+	fi
+fi
+
+# ------------------------------------------------------------------- where the server suites run, and as whom
+have_regress_files=0 have_tap_files=0
+has_files 'sql/*.sql' && have_regress_files=1
+has_files 'test/t/*.pl' && have_tap_files=1
+
+suite_dir=$root
+# shellcheck disable=SC2317 # as_tester is called through run "$@"
+as_tester() { "$@"; }
+prepare_suite_dir() { # as root, once, before the first server suite: set suite_dir and as_tester
+	is_root || return 0
+	[[ -z $work ]] || return 0
+	# initdb and pg_regress refuse root, and postgres may not be able to read this checkout: copy the
+	# tree (sources without build products, so make sees nothing to rebuild) to a directory postgres owns.
+	if ! id postgres >/dev/null 2>&1; then
+		problem "no postgres user to run the server suites as (is postgresql-15 installed?)"
+		finish
+	fi
+	work=$(mktemp -d /tmp/pg_cutover-test.XXXXXX)
+	tar -C "$root" -cf - \
+		--exclude=./.git --exclude=./tmp_check --exclude=./results --exclude=./log \
+		--exclude=./regression.diffs --exclude=./regression.out \
+		--exclude='*.o' --exclude='*.bc' --exclude='./*.so' --exclude=./test/unit/unittest \
+		--exclude='./extension/*.d' --exclude='./client/*.d' --exclude='./test/unit/*.d' . |
+		tar -C "$work" -xf - || {
+		problem "could not copy the tree to $work"
+		finish
+	}
+	chown -R postgres: "$work"
+	chmod 755 "$work"
+	suite_dir=$work
+	# shellcheck disable=SC2317
+	as_tester() {
+		runuser -u postgres -- env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+			HOME="$work" USER=postgres LOGNAME=postgres TMPDIR=/tmp PATH="$PATH" "$@"
+	}
+	echo "(running as postgres in $work)"
+}
+
+# ------------------------------------------------------------------------------------------------ pg_regress
+section "regression tests (pg_regress)"
+if ((have_regress_files == 0)); then
+	echo "no sql/*.sql yet: skipped"
+else
+	read -r -a listed <<<"$(make_var REGRESS)"
+	runnable=()
+	for t in "${listed[@]}"; do
+		if [[ ! -f sql/$t.sql ]]; then
+			problem "pg_regress: $t is in REGRESS but sql/$t.sql does not exist"
+		elif ! has_files "expected/$t.out" && ! has_files "expected/${t}_[0-9].out"; then
+			problem "pg_regress: $t has sql/$t.sql but no expected/$t.out"
+		else
+			runnable+=("$t")
+		fi
+	done
+	for f in sql/*.sql; do
+		t=$(basename "$f" .sql)
+		[[ " ${listed[*]} " == *" $t "* ]] || echo "warning: $f is not in the Makefile's REGRESS list, so it does not run"
+	done
+	((${#listed[@]} > 0)) || problem "pg_regress: sql/*.sql exist but the Makefile's REGRESS list is empty"
+	if ((${#runnable[@]} > 0)); then
+		prepare_suite_dir
+		(cd "$suite_dir" && run "$logs/regress.log" as_tester "$MAKE" --no-print-directory \
+			PG_CONFIG="$PG_CONFIG" REGRESS="${runnable[*]}" installcheck)
+		rc=$?
+		# PG 15: "test name   ... ok   12 ms", "     name   ... FAILED   30 ms", "... failed (ignored)"
+		p=$(grep -cE '^(test | +)[^ ]+ +\.\.\. ok( |$)' "$logs/regress.log")
+		f=$(grep -cE '^(test | +)[^ ]+ +\.\.\. FAILED' "$logs/regress.log")
+		count "pg_regress" "$p" "$f"
+		if ((rc != 0 && f == 0)); then
+			problem "pg_regress (make installcheck) exited with status $rc without a failed test (could not run?)"
+		elif ((p + f == 0)); then
+			problem "pg_regress ran no tests"
+		fi
+		if ((rc != 0 || f > 0)); then
+			add_diag "regression.diffs" "$suite_dir/regression.diffs"
+			# pg_regress 15 writes the temp instance's logs to <outputdir>/log, here ./log
+			server_log=$suite_dir/log/postmaster.log
+			if [[ -f $server_log ]] && grep -qE 'PANIC|TRAP|terminated by signal|was terminated' "$server_log"; then
+				grep -E 'PANIC|TRAP|terminated by signal|was terminated' "$server_log" | head -n 20 >"$logs/crashes"
+				add_diag "backend crashes in log/postmaster.log" "$logs/crashes"
+			fi
+			add_diag "pg_regress server log (log/postmaster.log)" "$server_log" 80
+			((p + f > 0)) || add_diag "pg_regress initdb log (log/initdb.log)" "$suite_dir/log/initdb.log" 40
+		fi
+	fi
+fi
+
+# ------------------------------------------------------------------------------------------------------- TAP
+section "TAP tests (prove)"
+if ((have_tap_files == 0)); then
+	echo "no test/t/*.pl yet: skipped"
+else
+	prove_flags=$(make_var PROVE_FLAGS)
+	[[ " $prove_flags " == *" -v "* || " $prove_flags " == *" --verbose "* ]] || prove_flags="$prove_flags -v"
+	prepare_suite_dir
+	(cd "$suite_dir" && run "$logs/tap.log" as_tester "$MAKE" --no-print-directory \
+		PG_CONFIG="$PG_CONFIG" PROVE_FLAGS="$prove_flags" prove_installcheck)
+	rc=$?
+	# Top-level assertions only (subtests are indented). "not ok N ... # TODO" is an expected failure;
+	# "\# TODO" (escaped) is part of the description, not a directive.
+	p=$(grep -cE '^ok [0-9]+' "$logs/tap.log")
+	f=$(grep -E '^not ok [0-9]+' "$logs/tap.log" | grep -cviE '[^\\]#[[:space:]]*todo')
+	# prove's "Test Summary Report" has a line per failed file; one with "Failed: 0" died or broke its plan:
+	#   test/t/004_dies.pl   (Wstat: 65280 (exited 255) Tests: 1 Failed: 0)
+	failed_files=$(sed -n 's/^\([^ #][^ ]*\) *(Wstat: .* Tests: [0-9]* Failed: [0-9]*)$/\1/p' "$logs/tap.log")
+	dead=$(sed -n 's/^\([^ #][^ ]*\) *(Wstat: .* Tests: [0-9]* Failed: 0)$/\1/p' "$logs/tap.log")
+	ndead=0
+	for file in $dead; do
+		problems+=("TAP: $file died or broke its plan (see prove's Test Summary Report)")
+		ndead=$((ndead + 1))
+	done
+	skipped_all=$(grep -ciE '^1\.\.0 *# *skip' "$logs/tap.log")
+	count "TAP" "$p" "$((f + ndead))"
+	if ((rc != 0 && f + ndead == 0)); then
+		problem "TAP (make prove_installcheck) exited with status $rc without a failed assertion (could not run?)"
+	elif ((p + f + ndead == 0 && skipped_all == 0)); then
+		problem "TAP ran no assertions"
+	fi
+	if ((rc != 0 || f + ndead > 0)); then
+		# PostgreSQL::Test writes tmp_check/log/regress_log_<test> and one <test>_<node>.log per node.
+		tap_logs=()
+		if [[ -n $failed_files ]]; then
+			for file in $failed_files; do
+				name=$(basename "$file" .pl)
+				for log in "$suite_dir/tmp_check/log/regress_log_$name" "$suite_dir/tmp_check/log/${name}"_*.log; do
+					[[ -f $log ]] && tap_logs+=("$log")
+				done
+			done
+		else
+			for log in "$suite_dir"/tmp_check/log/*; do
+				[[ -f $log ]] && tap_logs+=("$log")
+			done
+		fi
+		for log in "${tap_logs[@]}"; do
+			add_diag "TAP log ${log#"$suite_dir"/}" "$log" 400
+		done
+	fi
+fi
+
+finish
