@@ -21,6 +21,7 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "storage/latch.h"
+#include "utils/syscache.h"
 #include "utils/wait_event.h"
 }
 
@@ -85,6 +86,15 @@ OptionPairs(List *options)
 	return pairs;
 }
 
+/* Whether `user_id` (InvalidOid: PUBLIC) has a user mapping of its own for the server. */
+bool
+HasUserMapping(Oid user_id, Oid server_id)
+{
+	return pg::Call([&] {
+		return SearchSysCacheExists2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(user_id), ObjectIdGetDatum(server_id));
+	});
+}
+
 } // namespace
 
 std::string
@@ -107,15 +117,13 @@ SourceConnection::Open()
 					"Run SELECT migrate_source('host=... port=... dbname=... user=... password=...') first.");
 
 	Oid user_id = GetUserId();
-	UserMapping *mapping;
-	try {
-		mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
-	} catch (const Error &) {
+	if (!HasUserMapping(user_id, server->serverid) && !HasUserMapping(InvalidOid, server->serverid)) {
 		const char *role = pg::Call([&] { return GetUserNameFromId(user_id, false); });
 		throw Error(ERRCODE_UNDEFINED_OBJECT,
 					std::string("no user mapping for role \"") + role + "\" on server \"cutover_source\"", "",
 					"Run SELECT migrate_source(...) as this role, or CREATE USER MAPPING for it.");
 	}
+	UserMapping *mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
 
 	std::vector<std::pair<std::string, std::string>> options = OptionPairs(server->options);
 	for (auto &option : OptionPairs(mapping->options))
@@ -235,6 +243,8 @@ SourceConnection::WaitSocket(bool for_write, long timeout_ms)
 	if (timeout_ms >= 0)
 		events |= WL_TIMEOUT;
 	pgsocket sock = PQsocket(conn_);
+	if (sock == PGINVALID_SOCKET)
+		ThrowConnectionError("lost the connection to the source");
 	int rc = pg::Call([&] { return WaitLatchOrSocket(MyLatch, events, sock, timeout_ms, PG_WAIT_EXTENSION); });
 	if (rc & WL_LATCH_SET) {
 		ResetLatch(MyLatch);
@@ -411,19 +421,14 @@ PGC_FUNCTION(migrate_source)
 
 	server = pg::Call([] { return GetForeignServerByName(kSourceServerName, false); });
 	Oid user_id = GetUserId();
-	UserMapping *mapping = nullptr;
-	try {
-		mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
-	} catch (const Error &) {
-		mapping = nullptr;
-	}
-	if (mapping == nullptr) {
+	if (!HasUserMapping(user_id, server->serverid)) {
 		CreateUserMappingStmt *stmt = pg::Call([] { return makeNode(CreateUserMappingStmt); });
 		stmt->user = CurrentUserSpec();
 		stmt->servername = const_cast<char *>(kSourceServerName);
 		stmt->options = NewOptions(mapping_options);
 		pg::Call([&] { CreateUserMapping(stmt); });
 	} else {
+		UserMapping *mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
 		AlterUserMappingStmt *stmt = pg::Call([] { return makeNode(AlterUserMappingStmt); });
 		stmt->user = CurrentUserSpec();
 		stmt->servername = const_cast<char *>(kSourceServerName);
