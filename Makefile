@@ -5,7 +5,8 @@
 #   make installcheck             pg_regress against a throwaway instance (not as root)
 #   make unittest                 GoogleTest over extension/core/
 #   make prove_installcheck       TAP tests with two real clusters (not as root)
-#   make bench                    test/bench/checksum.sh
+#   make bench                    test/bench/checksum.sh (times the installed extension)
+#   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
 
@@ -66,3 +67,9 @@ test:
 
 bench: all
 	test/bench/checksum.sh
+
+.PHONY: demo demo-stop
+demo:
+	MAKE='$(MAKE)' bash test/demo.sh
+demo-stop:
+	bash test/demo.sh stop

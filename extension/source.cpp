@@ -39,6 +39,13 @@ IsUserMappingOption(const std::string &keyword)
 		   keyword == "sslpassword";
 }
 
+/* Options the extension sets on every source connection itself. */
+bool
+IsConnectionSetByExtension(const std::string &keyword)
+{
+	return keyword == "client_encoding" || keyword == "fallback_application_name";
+}
+
 /* Options libpq knows; the server may also carry postgres_fdw's own options, which libpq must not see. */
 const std::set<std::string> &
 LibpqKeywords()
@@ -134,7 +141,7 @@ SourceConnection::Open()
 	std::string password;
 	long connect_timeout = kDefaultConnectTimeoutSeconds;
 	for (auto &[key, value] : options) {
-		if (LibpqKeywords().count(key) == 0 || key == "client_encoding" || key == "fallback_application_name")
+		if (LibpqKeywords().count(key) == 0 || IsConnectionSetByExtension(key))
 			continue;
 		if (key == "password")
 			password = value;
@@ -397,6 +404,15 @@ PGC_FUNCTION(migrate_source)
 	for (PQconninfoOption *opt = parsed; opt->keyword != nullptr; opt++) {
 		if (opt->val == nullptr)
 			continue;
+		if (IsConnectionSetByExtension(opt->keyword)) {
+			std::string keyword = opt->keyword;
+			PQconninfoFree(parsed);
+			throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+						"connection option \"" + keyword + "\" cannot be given for the source",
+						"pg_cutover sets client_encoding to the target database's encoding and names itself "
+						"\"pg_cutover\" unless application_name is given.",
+						"Leave " + keyword + " out of the connection string.");
+		}
 		if (IsUserMappingOption(opt->keyword))
 			mapping_options.emplace_back(opt->keyword, opt->val);
 		else
@@ -411,7 +427,8 @@ PGC_FUNCTION(migrate_source)
 		stmt->fdwname = const_cast<char *>("postgres_fdw");
 		stmt->options = NewOptions(server_options);
 		pg::Call([&] { CreateForeignServer(stmt); });
-	} else {
+	} else if (OptionPairs(server->options) != server_options) {
+		/* Only a change needs the server's owner: other roles may add their own user mapping. */
 		AlterForeignServerStmt *stmt = pg::Call([] { return makeNode(AlterForeignServerStmt); });
 		stmt->servername = const_cast<char *>(kSourceServerName);
 		stmt->options = ReplaceOptions(server->options, server_options);

@@ -115,6 +115,8 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
 	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
+	/* The record belongs to the extension: it is written as the extension's owner, whoever verifies. */
+	pg::AsExtensionOwner owner(fcinfo);
 	pg::Spi spi;
 	spi.Execute("INSERT INTO cutover.verification (table_name, source_rows, target_rows, source_checksum, "
 				"target_checksum, ok, seconds) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -55,12 +55,14 @@ AggregateArguments(const std::string &alias, const std::vector<Column> &columns)
 std::string
 FixedSettingsSql()
 {
-	return "SET LOCAL DateStyle = 'ISO, MDY';\n"
+	return "SET LOCAL search_path = pg_catalog, pg_temp;\n"
+		   "SET LOCAL DateStyle = 'ISO, MDY';\n"
 		   "SET LOCAL IntervalStyle = 'postgres';\n"
 		   "SET LOCAL TimeZone = 'UTC';\n"
 		   "SET LOCAL extra_float_digits = 1;\n"
 		   "SET LOCAL bytea_output = 'hex';\n"
-		   "SET LOCAL lc_monetary = 'C';\n";
+		   "SET LOCAL lc_monetary = 'C';\n"
+		   "SET LOCAL row_security = off;\n";
 }
 
 namespace {

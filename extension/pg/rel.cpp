@@ -6,6 +6,7 @@
 extern "C" {
 #include "catalog/pg_class.h"
 #include "access/relation.h"
+#include "catalog/pg_proc.h"
 #include "utils/acl.h"
 #include "utils/syscache.h"
 }
@@ -77,6 +78,26 @@ DescribeTable(Oid relid)
 	Call([&] { relation_close(rel, NoLock); });
 	core::SortColumnsByName(info.columns);
 	return info;
+}
+
+AsExtensionOwner::AsExtensionOwner(FunctionCallInfo fcinfo)
+{
+	Oid owner = Call([&] {
+		HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+		Oid proowner = ((Form_pg_proc) GETSTRUCT(tuple))->proowner;
+		ReleaseSysCache(tuple);
+		return proowner;
+	});
+	GetUserIdAndSecContext(&saved_user_, &saved_context_);
+	SetUserIdAndSecContext(owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+AsExtensionOwner::~AsExtensionOwner()
+{
+	/* On an error, transaction abort restores the user id as well; restoring here is harmless either way. */
+	SetUserIdAndSecContext(saved_user_, saved_context_);
 }
 
 } // namespace pgc::pg

@@ -31,4 +31,21 @@ std::string QuoteIdentifier(const std::string &name);
 /* The schema the extension was created in (that of the SQL function being called), quoted. */
 std::string ExtensionSchemaQuoted(FunctionCallInfo fcinfo);
 
+/*
+ * While alive, runs as the owner of the extension (the owner of the SQL function being called), like a
+ * SECURITY DEFINER function: used to write the extension's own bookkeeping for a caller granted EXECUTE.
+ */
+class AsExtensionOwner
+{
+  public:
+	explicit AsExtensionOwner(FunctionCallInfo fcinfo);
+	~AsExtensionOwner();
+	AsExtensionOwner(const AsExtensionOwner &) = delete;
+	AsExtensionOwner &operator=(const AsExtensionOwner &) = delete;
+
+  private:
+	Oid saved_user_;
+	int saved_context_;
+};
+
 } // namespace pgc::pg
