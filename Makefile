@@ -73,3 +73,11 @@ demo:
 	MAKE='$(MAKE)' bash test/demo.sh
 demo-stop:
 	bash test/demo.sh stop
+
+# clang-format over the C++ sources (.clang-format); format-check fails on any difference.
+FORMAT_SRCS = $(wildcard extension/*.cpp extension/*.hpp extension/*/*.cpp extension/*/*.hpp test/unit/*.cpp)
+.PHONY: format format-check
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)

@@ -58,7 +58,7 @@ NewState(MemoryContext context)
 	constexpr size_t align = alignof(ChecksumState);
 	void *memory = pg::Call([&] { return MemoryContextAllocZero(context, sizeof(ChecksumState) + align); });
 	auto address = reinterpret_cast<uintptr_t>(memory);
-	return new (reinterpret_cast<void *>((address + align - 1) & ~(uintptr_t)(align - 1))) ChecksumState();
+	return new (reinterpret_cast<void *>((address + align - 1) & ~(uintptr_t) (align - 1))) ChecksumState();
 }
 
 FieldKind
@@ -91,8 +91,8 @@ void
 PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext context)
 {
 	if (pg::Call([&] { return get_fn_expr_variadic(fcinfo->flinfo); }))
-		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "migrate_checksum_agg does not take a VARIADIC array",
-					"", "Pass the columns themselves, in column-name order.");
+		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "migrate_checksum_agg does not take a VARIADIC array", "",
+					"Pass the columns themselves, in column-name order.");
 	int nfields = PG_NARGS() - 1;
 	state->kinds = static_cast<FieldKind *>(
 		pg::Call([&] { return MemoryContextAllocZero(context, sizeof(FieldKind) * Max(nfields, 1)); }));
@@ -101,8 +101,8 @@ PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext conte
 	for (int i = 0; i < nfields; i++) {
 		Oid type = pg::Call([&] { return get_fn_expr_argtype(fcinfo->flinfo, i + 1); });
 		if (!OidIsValid(type))
-			throw Error(ERRCODE_INDETERMINATE_DATATYPE,
-						"could not determine the type of argument " + std::to_string(i + 1) + " of migrate_checksum_agg");
+			throw Error(ERRCODE_INDETERMINATE_DATATYPE, "could not determine the type of argument " +
+															std::to_string(i + 1) + " of migrate_checksum_agg");
 		state->kinds[i] = KindOf(type);
 		if (state->kinds[i] == FieldKind::Row || state->kinds[i] == FieldKind::Generic) {
 			FmgrInfo *output = &state->output[i];
@@ -215,7 +215,8 @@ AggregateContext(FunctionCallInfo fcinfo, const char *function)
 {
 	MemoryContext context = nullptr;
 	if (!AggCheckCallContext(fcinfo, &context))
-		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, std::string(function) + " can only be called as part of an aggregate");
+		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
+					std::string(function) + " can only be called as part of an aggregate");
 	return context;
 }
 
@@ -263,7 +264,8 @@ PGC_FUNCTION(migrate_checksum_agg_combinefn)
 		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 	}
 	auto *other = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(1));
-	ChecksumState *state = PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+	ChecksumState *state =
+		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
 	state->sum.Combine(Settled(other));
 	PG_RETURN_POINTER(state);
 }
@@ -325,4 +327,3 @@ PGC_FUNCTION(migrate_source_checksum_sql)
 	std::string sql = core::SourceChecksumSql(table.qualified, table.columns);
 	PG_RETURN_TEXT_P(pg::Call([&] { return cstring_to_text_with_len(sql.data(), static_cast<int>(sql.size())); }));
 }
-

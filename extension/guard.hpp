@@ -147,14 +147,14 @@ void CheckForInterrupts();
 } // namespace pgc
 
 /* Defines SQL-callable `name`: the C entry (extern "C", PG_FUNCTION_INFO_V1) and the C++ body that follows. */
-#define PGC_FUNCTION(name)                                                                                        \
-	static Datum name##_Cpp(FunctionCallInfo fcinfo);                                                             \
-	extern "C" {                                                                                                  \
-	PG_FUNCTION_INFO_V1(name);                                                                                    \
-	Datum                                                                                                         \
-	name(PG_FUNCTION_ARGS)                                                                                        \
-	{                                                                                                             \
-		return pgc::RunGuarded(name##_Cpp, fcinfo);                                                               \
-	}                                                                                                             \
-	}                                                                                                             \
+#define PGC_FUNCTION(name)                                                                                             \
+	static Datum name##_Cpp(FunctionCallInfo fcinfo);                                                                  \
+	extern "C" {                                                                                                       \
+	PG_FUNCTION_INFO_V1(name);                                                                                         \
+	Datum                                                                                                              \
+	name(PG_FUNCTION_ARGS)                                                                                             \
+	{                                                                                                                  \
+		return pgc::RunGuarded(name##_Cpp, fcinfo);                                                                    \
+	}                                                                                                                  \
+	}                                                                                                                  \
 	static Datum name##_Cpp(FunctionCallInfo fcinfo)

@@ -184,8 +184,8 @@ SourceConnection::Open()
 	while (status != PGRES_POLLING_OK) {
 		if (status == PGRES_POLLING_FAILED)
 			conn.ThrowConnectionError("could not connect to the source server \"cutover_source\"");
-		long left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
-						.count();
+		long left =
+			std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
 		if (left <= 0)
 			throw Error(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
 						"could not connect to the source server \"cutover_source\"",
@@ -327,10 +327,9 @@ DefElem *
 MakeOption(const std::string &key, const std::string &value, DefElemAction action)
 {
 	return pg::Call([&] {
-		DefElem *def = makeDefElem(pstrdup(key.c_str()), value.empty() && action == DEFELEM_DROP
-															  ? nullptr
-															  : (Node *) makeString(pstrdup(value.c_str())),
-								   -1);
+		DefElem *def = makeDefElem(
+			pstrdup(key.c_str()),
+			value.empty() && action == DEFELEM_DROP ? nullptr : (Node *) makeString(pstrdup(value.c_str())), -1);
 		def->defaction = action;
 		return def;
 	});

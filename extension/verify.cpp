@@ -55,8 +55,8 @@ CheckSourceColumns(SourceConnection &source, const pg::TableInfo &table)
 					"WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
 					{table.schema, table.name});
 	if (PQntuples(result.get()) == 0)
-		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source",
-					"", "Create it on the source, or leave it out of the verification.");
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source", "",
+					"Create it on the source, or leave it out of the verification.");
 
 	std::set<std::string> source_columns;
 	for (int i = 0; i < PQntuples(result.get()); i++)
@@ -107,8 +107,8 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	const char *rows_text = PQgetvalue(result.get(), 0, 0);
 	auto [end, parse_error] = std::from_chars(rows_text, rows_text + std::strlen(rows_text), v.source_rows);
 	if (parse_error != std::errc() || *end != '\0')
-		throw Error(ERRCODE_PROTOCOL_VIOLATION,
-					"the source returned \"" + std::string(rows_text) + "\" as the row count of table " + table.qualified);
+		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned \"" + std::string(rows_text) +
+													"\" as the row count of table " + table.qualified);
 	v.source_checksum = PQgetvalue(result.get(), 0, 1);
 	v.target_rows = target.rows;
 	v.target_checksum = target.checksum;
@@ -137,7 +137,8 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 
 using namespace pgc;
 
-/* migrate_verify(tbl regclass) -> (table_name, source_rows, target_rows, source_checksum, target_checksum, ok, seconds) */
+/* migrate_verify(tbl regclass) -> (table_name, source_rows, target_rows, source_checksum, target_checksum, ok, seconds)
+ */
 PGC_FUNCTION(migrate_verify)
 {
 	Verification v = Verify(fcinfo, PG_GETARG_OID(0));

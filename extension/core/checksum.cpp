@@ -170,8 +170,8 @@ NextToDouble(std::string_view value, std::size_t from)
 #ifdef __SSE2__
 	for (; i + 16 <= value.size(); i += 16) {
 		__m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i *>(bytes + i));
-		int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')),
-												  _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'))));
+		int mask = _mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')), _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'))));
 		if (mask != 0)
 			return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
 	}

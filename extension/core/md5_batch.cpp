@@ -50,8 +50,8 @@ Md5x8(const unsigned char *lanes, std::size_t lane_bytes, const std::uint32_t *b
 	__m256i c = _mm256_set1_epi32(static_cast<int>(0x98badcfe));
 	__m256i d = _mm256_set1_epi32(0x10325476);
 	const __m256i block_counts = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(blocks));
-	const __m256i lane_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-													_mm256_set1_epi32(static_cast<int>(lane_bytes)));
+	const __m256i lane_offsets =
+		_mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(lane_bytes)));
 	std::uint32_t max_blocks = 0;
 	for (int l = 0; l < 8; l++)
 		max_blocks = blocks[l] > max_blocks ? blocks[l] : max_blocks;
@@ -80,9 +80,9 @@ Md5x8(const unsigned char *lanes, std::size_t lane_bytes, const std::uint32_t *b
 				f = _mm256_xor_si256(cc, _mm256_or_si256(bb, _mm256_xor_si256(dd, _mm256_set1_epi32(-1))));
 				break;
 			}
-			__m256i sum = _mm256_add_epi32(_mm256_add_epi32(aa, f),
-										   _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(kSine[step])),
-															m[WordIndex(step)]));
+			__m256i sum = _mm256_add_epi32(
+				_mm256_add_epi32(aa, f),
+				_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(kSine[step])), m[WordIndex(step)]));
 			int s = kShift[step / 16][step % 4];
 			__m256i rotated = _mm256_or_si256(_mm256_sll_epi32(sum, _mm_cvtsi32_si128(s)),
 											  _mm256_srl_epi32(sum, _mm_cvtsi32_si128(32 - s)));
@@ -151,9 +151,9 @@ Md5x16(const unsigned char *lanes, std::size_t lane_bytes, const std::uint32_t *
 				f = Ternary<0x39>(bb, cc, dd);
 				break;
 			}
-			__m512i sum = _mm512_add_epi32(_mm512_add_epi32(aa, f),
-										   _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(kSine[step])),
-															m[WordIndex(step)]));
+			__m512i sum = _mm512_add_epi32(
+				_mm512_add_epi32(aa, f),
+				_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(kSine[step])), m[WordIndex(step)]));
 			__m512i rotated = _mm512_rolv_epi32(sum, _mm512_set1_epi32(kShift[step / 16][step % 4]));
 			__m512i next_b = _mm512_add_epi32(bb, rotated);
 			aa = dd;
@@ -185,7 +185,6 @@ DetectLanes()
 		return 8;
 	return 1;
 }
-
 
 #endif
 

@@ -74,7 +74,8 @@ int64_t
 Spi::GetInt64(uint64_t row, int column) const
 {
 	bool is_null = false;
-	Datum value = Call([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column + 1, &is_null); });
+	Datum value =
+		Call([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column + 1, &is_null); });
 	if (is_null)
 		return 0;
 	return DatumGetInt64(value);
