@@ -20,6 +20,8 @@ extern "C" {
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "access/xact.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/syscache.h"
 #include "utils/wait_event.h"
@@ -177,13 +179,13 @@ SourceConnection::Open()
 		throw std::bad_alloc();
 	SourceConnection conn(raw, password);
 	if (PQstatus(raw) == CONNECTION_BAD)
-		conn.ThrowConnectionError("could not connect to the source server \"cutover_source\"");
+		conn.ThrowConnectError();
 
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(connect_timeout);
 	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 	while (status != PGRES_POLLING_OK) {
 		if (status == PGRES_POLLING_FAILED)
-			conn.ThrowConnectionError("could not connect to the source server \"cutover_source\"");
+			conn.ThrowConnectError();
 		long left =
 			std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
 		if (left <= 0)
@@ -202,6 +204,86 @@ SourceConnection::Open()
 	return conn;
 }
 
+namespace {
+
+/*
+ * Every open source connection. A FATAL error (pg_terminate_backend) ends the process without unwinding C++
+ * frames, so destructors do not run; the exit and abort callbacks below close what is left, cancelling a
+ * query that still runs on the source, as postgres_fdw does for its connections.
+ */
+std::vector<PGconn *> open_connections;
+
+/* Cancels the running query, if any, and closes the connection. Plain libpq: safe in any callback. */
+void
+CancelAndClose(PGconn *conn)
+{
+	if (PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
+		if (PGcancel *cancel = PQgetCancel(conn)) {
+			char error[256];
+			PQcancel(cancel, error, sizeof(error));
+			PQfreeCancel(cancel);
+		}
+	}
+	PQfinish(conn);
+}
+
+void
+CloseAllConnections()
+{
+	while (!open_connections.empty()) {
+		PGconn *conn = open_connections.back();
+		open_connections.pop_back();
+		CancelAndClose(conn);
+	}
+}
+
+void
+CloseConnectionsAtExit(int, Datum)
+{
+	CloseAllConnections();
+}
+
+void
+CloseConnectionsAtAbort(XactEvent event, void *)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		CloseAllConnections();
+}
+
+void
+Track(PGconn *conn)
+{
+	static bool hooks_registered = false;
+	if (!hooks_registered) {
+		pg::Call([] {
+			before_shmem_exit(CloseConnectionsAtExit, 0);
+			RegisterXactCallback(CloseConnectionsAtAbort, nullptr);
+		});
+		hooks_registered = true;
+	}
+	open_connections.push_back(conn);
+}
+
+void
+Untrack(PGconn *conn)
+{
+	auto it = std::find(open_connections.begin(), open_connections.end(), conn);
+	if (it != open_connections.end())
+		open_connections.erase(it);
+}
+
+} // namespace
+
+SourceConnection::SourceConnection(PGconn *conn, std::string password) : conn_(conn), password_(std::move(password))
+{
+	try {
+		Track(conn_);
+	} catch (...) {
+		PQfinish(conn_);
+		throw;
+	}
+}
+
 SourceConnection::SourceConnection(SourceConnection &&other) noexcept
 	: conn_(other.conn_), password_(std::move(other.password_))
 {
@@ -213,14 +295,8 @@ SourceConnection::~SourceConnection()
 	if (conn_ == nullptr)
 		return;
 	/* A query still running on the source (we were cancelled, or failed on the target side) is cancelled. */
-	if (PQtransactionStatus(conn_) == PQTRANS_ACTIVE) {
-		if (PGcancel *cancel = PQgetCancel(conn_)) {
-			char error[256];
-			PQcancel(cancel, error, sizeof(error));
-			PQfreeCancel(cancel);
-		}
-	}
-	PQfinish(conn_);
+	Untrack(conn_);
+	CancelAndClose(conn_);
 }
 
 std::string
@@ -230,7 +306,7 @@ SourceConnection::Message(const char *text) const
 }
 
 void
-SourceConnection::ThrowConnectionError(const std::string &what) const
+SourceConnection::ThrowConnectError() const
 {
 	std::string detail = Message(PQerrorMessage(conn_));
 	bool auth = PQconnectionNeedsPassword(conn_) || detail.find("authentication failed") != std::string::npos ||
@@ -239,8 +315,16 @@ SourceConnection::ThrowConnectionError(const std::string &what) const
 		throw Error(ERRCODE_INVALID_PASSWORD, "authentication to the source failed", detail,
 					"Check user and password in the user mapping for server \"cutover_source\" "
 					"(SELECT migrate_source(...) replaces them).");
-	throw Error(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION, what, detail,
+	throw Error(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+				"could not connect to the source server \"cutover_source\"", detail,
 				"Check that the source is running and that host, port and dbname of server cutover_source are right.");
+}
+
+void
+SourceConnection::ThrowConnectionLost(const std::string &what) const
+{
+	throw Error(ERRCODE_CONNECTION_FAILURE, what, Message(PQerrorMessage(conn_)),
+				"The source closed the connection or the network failed; nothing was changed. Run the call again.");
 }
 
 void
@@ -251,7 +335,7 @@ SourceConnection::WaitSocket(bool for_write, long timeout_ms)
 		events |= WL_TIMEOUT;
 	pgsocket sock = PQsocket(conn_);
 	if (sock == PGINVALID_SOCKET)
-		ThrowConnectionError("lost the connection to the source");
+		ThrowConnectionLost("lost the connection to the source");
 	int rc = pg::Call([&] { return WaitLatchOrSocket(MyLatch, events, sock, timeout_ms, PG_WAIT_EXTENSION); });
 	if (rc & WL_LATCH_SET) {
 		ResetLatch(MyLatch);
@@ -263,7 +347,7 @@ void
 SourceConnection::Send(const std::string &sql)
 {
 	if (!PQsendQuery(conn_, sql.c_str()))
-		ThrowConnectionError("could not send a query to the source");
+		ThrowConnectionLost("could not send a query to the source");
 }
 
 void
@@ -274,7 +358,7 @@ SourceConnection::SendParams(const std::string &sql, const std::vector<std::opti
 		values.push_back(param ? param->c_str() : nullptr);
 	if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
 						   nullptr, 0))
-		ThrowConnectionError("could not send a query to the source");
+		ThrowConnectionLost("could not send a query to the source");
 }
 
 SourceResult
@@ -286,7 +370,7 @@ SourceConnection::Wait()
 		while (PQisBusy(conn_)) {
 			WaitSocket(false, -1);
 			if (!PQconsumeInput(conn_))
-				ThrowConnectionError("lost the connection to the source");
+				ThrowConnectionLost("lost the connection to the source");
 		}
 		SourceResult result(PQgetResult(conn_));
 		if (!result)
@@ -310,7 +394,7 @@ SourceConnection::Wait()
 		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
 		if (primary == nullptr)
-			ThrowConnectionError("lost the connection to the source");
+			ThrowConnectionLost("lost the connection to the source");
 		throw Error(SqlstateFromText(PQresultErrorField(res, PG_DIAG_SQLSTATE)), "on the source: " + Message(primary),
 					Message(detail), Message(hint));
 	}

@@ -66,13 +66,16 @@ class SourceConnection
 	}
 
   private:
-	SourceConnection(PGconn *conn, std::string password) : conn_(conn), password_(std::move(password)) {}
+	SourceConnection(PGconn *conn, std::string password);
 
 	/* Waits until the socket is readable (or writable), serving interrupts meanwhile. */
 	void WaitSocket(bool for_write, long timeout_ms);
 	/* libpq's message with the password masked, should it ever be echoed. */
 	std::string Message(const char *text) const;
-	[[noreturn]] void ThrowConnectionError(const std::string &what) const;
+	/* Connecting failed: 28P01 for authentication, otherwise 08001. */
+	[[noreturn]] void ThrowConnectError() const;
+	/* An established connection failed: 08006. */
+	[[noreturn]] void ThrowConnectionLost(const std::string &what) const;
 
 	PGconn *conn_;
 	std::string password_;

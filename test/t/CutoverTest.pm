@@ -1,0 +1,171 @@
+# test/t/CutoverTest.pm: what the TAP tests of pg_cutover share.
+#
+# A source cluster stands in for Supabase: stock PostgreSQL listening on 127.0.0.1, where role migrator must
+# authenticate with a SCRAM password over TCP. A target cluster has the extension. Output settings of the two
+# differ from each other and from the canonical ones on purpose, so that a checksum that depended on them
+# would fail.
+package CutoverTest;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use FindBin;
+use Time::HiRes qw(time sleep);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(
+  new_source new_target new_secret source_conninfo fixture_sql
+  run_sql sql_error query_row poll_until secret_free
+);
+
+# A fresh secret per call: random, so that no log line can match it by chance.
+sub new_secret
+{
+	my ($label) = @_;
+	return join '', $label, '-', map { sprintf '%02x', int(rand(256)) } 1 .. 8;
+}
+
+# The source: password (SCRAM) authentication for role migrator over TCP on 127.0.0.1, trust otherwise.
+# Returns the started node. $password is set for migrator without the statement reaching the server log.
+sub new_source
+{
+	my ($name, $password, %params) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(extra => [ '--encoding=UTF8', '--locale=C.UTF-8' ]);
+	$node->append_conf('postgresql.conf', join "\n",
+		"listen_addresses = '127.0.0.1'",
+		# Anything but the canonical output settings: the checksum script must fix them itself.
+		"DateStyle = 'SQL, DMY'",
+		"TimeZone = 'America/New_York'",
+		"IntervalStyle = 'sql_standard'",
+		"extra_float_digits = 3",
+		"bytea_output = 'escape'",
+		@{ $params{conf} // [] });
+
+	my $hba = $node->data_dir . '/pg_hba.conf';
+	my $rules = slurp_file($hba);
+	open my $fh, '>', $hba or die "could not write $hba: $!";
+	print $fh "host all migrator 127.0.0.1/32 scram-sha-256\n", $rules;
+	close $fh;
+
+	$node->start;
+	$node->safe_psql('postgres',
+		    "SET log_statement = 'none';\n"
+		  . "CREATE ROLE migrator LOGIN PASSWORD '$password';\n"
+		  . "GRANT pg_read_all_data TO migrator;\n");
+	return $node;
+}
+
+# The target: the extension installed, every statement and every failing statement logged, verbose errors.
+sub new_target
+{
+	my ($name, %params) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
+	$node->append_conf('postgresql.conf', join "\n",
+		"log_statement = 'all'",
+		"log_min_error_statement = error",
+		"log_error_verbosity = verbose",
+		"DateStyle = 'German, DMY'",
+		"TimeZone = 'Asia/Kolkata'",
+		"IntervalStyle = 'iso_8601'",
+		"extra_float_digits = 0",
+		"bytea_output = 'escape'",
+		@{ $params{conf} // [] });
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION pg_cutover CASCADE');
+	return $node;
+}
+
+sub source_conninfo
+{
+	my ($source, $password, %opts) = @_;
+	my $dbname = $opts{dbname} // 'postgres';
+	my $port = $opts{port} // $source->port;
+	return "host=127.0.0.1 port=$port dbname=$dbname user=migrator password=$password";
+}
+
+# The text of a file in test/fixtures/.
+sub fixture_sql
+{
+	my ($file) = @_;
+	return slurp_file("$FindBin::RealBin/../fixtures/$file");
+}
+
+# Runs SQL through psql with verbose errors. Returns a hash: ret (psql's exit status), stdout, stderr, and for
+# an error its sqlstate, message, detail and hint (undef when absent), and elapsed (seconds).
+sub run_sql
+{
+	my ($node, $sql, %params) = @_;
+	my $dbname = delete $params{dbname} // 'postgres';
+	my ($stdout, $stderr) = ('', '');
+	my $started = time;
+	my $ret = $node->psql(
+		$dbname, "\\set VERBOSITY verbose\n$sql",
+		stdout => \$stdout,
+		stderr => \$stderr,
+		%params);
+	my %r = (
+		ret => $ret,
+		stdout => $stdout,
+		stderr => $stderr,
+		elapsed => time - $started);
+	if ($stderr =~ /^(?:psql:[^\n]*?)?ERROR:\s+([0-9A-Z]{5}): ([^\n]*)$/m)
+	{
+		@r{qw(sqlstate message)} = ($1, $2);
+	}
+	$r{detail} = $1 if $stderr =~ /^DETAIL:\s+(.*?)(?=^[A-Z]+:\s|\z)/ms;
+	$r{hint} = $1 if $stderr =~ /^HINT:\s+(.*?)(?=^[A-Z]+:\s|\z)/ms;
+	return \%r;
+}
+
+# Runs SQL that must fail; returns run_sql's hash.
+sub sql_error
+{
+	my ($node, $sql, %params) = @_;
+	my $r = run_sql($node, $sql, %params);
+	$r->{sqlstate} //= 'none';
+	$r->{message} //= '';
+	return $r;
+}
+
+# The first row of a query as a list of fields.
+sub query_row
+{
+	my ($node, $sql, %params) = @_;
+	my $dbname = delete $params{dbname} // 'postgres';
+	my $out = $node->safe_psql($dbname, $sql, %params);
+	my ($line) = split /\n/, $out;
+	return split /\|/, ($line // ''), -1;
+}
+
+# Runs $query on $node every 50 ms until it prints $expected or $seconds pass. Returns the seconds it took,
+# or undef on timeout.
+sub poll_until
+{
+	my ($node, $query, $expected, $seconds) = @_;
+	my $started = time;
+	while (time - $started < $seconds)
+	{
+		my $out = $node->safe_psql('postgres', $query);
+		return time - $started if $out eq $expected;
+		sleep 0.05;
+	}
+	return undef;
+}
+
+# True when none of the secrets occurs in $text.
+sub secret_free
+{
+	my ($text, @secrets) = @_;
+	for my $secret (@secrets)
+	{
+		return 0 if index($text // '', $secret) >= 0;
+	}
+	return 1;
+}
+
+1;
