@@ -44,7 +44,7 @@ extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
 
 # GoogleTest over the pure C++ core: no server needed.
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
-test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard extension/core/*.hpp)
+test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard extension/core/*.hpp test/unit/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension \
 		-o $@ $(UNIT_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
 

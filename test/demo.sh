@@ -19,14 +19,7 @@ MARKER=$DEMO/.pg_cutover_demo
 DB=app
 MAKE=${MAKE:-make}
 
-if [[ -z ${PG_CONFIG:-} ]]; then
-	if [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then
-		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-	else
-		PG_CONFIG=pg_config
-	fi
-fi
-export PG_CONFIG
+source "$root/test/pg_config.sh"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset LANGUAGE
 

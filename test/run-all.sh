@@ -101,14 +101,7 @@ fi
 
 # PostgreSQL 15's pg_config (after deps.sh: on a fresh machine it has just been installed), not whichever
 # server-dev version /usr/bin/pg_config would pick.
-if [[ -z ${PG_CONFIG:-} ]]; then
-	if [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then
-		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-	else
-		PG_CONFIG=pg_config
-	fi
-fi
-export PG_CONFIG
+source "$(dirname "${BASH_SOURCE[0]}")/pg_config.sh"
 
 jobs=()
 # Parallel build, unless `make -jN test` already handed us its jobserver.

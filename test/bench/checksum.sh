@@ -15,13 +15,7 @@
 #   BENCH_STRICT=1  exit 1 when a ratio misses its target (by default only a checksum mismatch fails)
 set -euo pipefail
 
-if [ -z "${PG_CONFIG:-}" ]; then
-	if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
-		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-	else
-		PG_CONFIG=pg_config
-	fi
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../pg_config.sh"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 BINDIR=$("$PG_CONFIG" --bindir)
 TREE_SO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/pg_cutover.so

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/checksum.hpp"
+#include "row_helpers.hpp"
 
 namespace {
 
@@ -40,19 +41,7 @@ ChecksumOf(const std::vector<std::string> &rows)
 	return sum;
 }
 
-std::string
-Row(const std::vector<std::optional<std::string>> &fields)
-{
-	RowText row;
-	row.Begin();
-	for (const auto &field : fields) {
-		if (field)
-			row.Field(*field);
-		else
-			row.Null();
-	}
-	return row.End();
-}
+using pgc::test::Row;
 
 /* ---- Hex128 and Hex ---- */
 

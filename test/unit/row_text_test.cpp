@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/checksum.hpp"
+#include "row_helpers.hpp"
 
 namespace {
 
@@ -21,20 +22,7 @@ using pgc::core::FieldNeedsQuotes;
 using pgc::core::Md5Hex;
 using pgc::core::RowText;
 
-/* Row text of fields given in order; std::nullopt is SQL NULL. */
-std::string
-Row(const std::vector<std::optional<std::string>> &fields)
-{
-	RowText row;
-	row.Begin();
-	for (const auto &field : fields) {
-		if (field)
-			row.Field(*field);
-		else
-			row.Null();
-	}
-	return row.End();
-}
+using pgc::test::Row;
 
 TEST(FieldNeedsQuotes, EmptyStringIsQuoted)
 {
