@@ -84,18 +84,254 @@ CREATE FUNCTION migrate_verify_all(schemas text[] DEFAULT ARRAY['public'],
     OUT table_name text, OUT source_rows bigint, OUT target_rows bigint,
     OUT source_checksum text, OUT target_checksum text, OUT ok boolean, OUT seconds double precision)
     RETURNS SETOF record
-    LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT v.*
-    FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    CROSS JOIN LATERAL @extschema@.migrate_verify(c.oid::pg_catalog.regclass) v
-    WHERE n.nspname = ANY (schemas) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-    ORDER BY n.nspname, c.relname
+DECLARE
+    tbl regclass;
+BEGIN
+    -- One table after the other, in name order, so that the records in cutover.verification follow it too.
+    FOR tbl IN
+        SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY (schemas) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+        ORDER BY n.nspname, c.relname
+    LOOP
+        RETURN QUERY SELECT * FROM @extschema@.migrate_verify(tbl);
+    END LOOP;
+END
 $$;
 COMMENT ON FUNCTION migrate_verify_all(text[]) IS
     'migrate_verify for every table of the given schemas (default public), in name order';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The ID map: Supabase user ID (source) to Stack Auth user ID (target), kept for support after the cutover.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE TABLE cutover.id_map (
+    source_id uuid PRIMARY KEY,
+    target_id uuid NOT NULL UNIQUE,
+    email text,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX id_map_created_at ON cutover.id_map (created_at);
+REVOKE ALL ON cutover.id_map FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cutover.id_map', '');
+
+CREATE FUNCTION migrate_map_put(source_id uuid, target_id uuid, email text DEFAULT NULL) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mapped_target uuid;
+    mapped_source uuid;
+BEGIN
+    IF source_id IS NULL OR target_id IS NULL THEN
+        RAISE EXCEPTION 'source and target ID must not be NULL (source %, target %)',
+            coalesce(source_id::text, 'NULL'), coalesce(target_id::text, 'NULL')
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO cutover.id_map AS m (source_id, target_id, email)
+    VALUES (migrate_map_put.source_id, migrate_map_put.target_id, migrate_map_put.email)
+    ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+        RETURN true;
+    END IF;
+    SELECT m.target_id INTO mapped_target FROM cutover.id_map AS m WHERE m.source_id = migrate_map_put.source_id;
+    IF mapped_target = migrate_map_put.target_id THEN
+        RETURN false;   -- the same pair again: nothing to do
+    END IF;
+    IF mapped_target IS NOT NULL THEN
+        RAISE EXCEPTION 'source ID % is already mapped to target ID %, not to %',
+            migrate_map_put.source_id, mapped_target, migrate_map_put.target_id
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'A Supabase user has exactly one Stack Auth user. Remove the wrong pair from cutover.id_map first if it is wrong.';
+    END IF;
+    SELECT m.source_id INTO mapped_source FROM cutover.id_map AS m WHERE m.target_id = migrate_map_put.target_id;
+    RAISE EXCEPTION 'target ID % is already mapped from source ID %, not from %',
+        migrate_map_put.target_id, mapped_source, migrate_map_put.source_id
+        USING ERRCODE = 'unique_violation',
+              HINT = 'Two Supabase users cannot share one Stack Auth user.';
+END
+$$;
+COMMENT ON FUNCTION migrate_map_put(uuid, uuid, text) IS
+    'records source ID -> target ID; true if new, false if the same pair was there; an error for a conflicting pair';
+
+CREATE FUNCTION migrate_remap(source_id uuid) RETURNS uuid
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mapped uuid;
+BEGIN
+    SELECT m.target_id INTO mapped FROM cutover.id_map AS m WHERE m.source_id = migrate_remap.source_id;
+    IF mapped IS NULL THEN
+        RAISE EXCEPTION 'source ID % has no target ID', source_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Create the user in Stack Auth first (cutover users), or record the pair with migrate_map_put.';
+    END IF;
+    RETURN mapped;
+END
+$$;
+COMMENT ON FUNCTION migrate_remap(uuid) IS 'the target ID of a source ID; NULL for NULL; an error if unmapped';
+
+CREATE FUNCTION migrate_unmap(target_id uuid) RETURNS uuid
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mapped uuid;
+BEGIN
+    SELECT m.source_id INTO mapped FROM cutover.id_map AS m WHERE m.target_id = migrate_unmap.target_id;
+    IF mapped IS NULL THEN
+        RAISE EXCEPTION 'target ID % is not mapped from any source ID', target_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Mappings older than the retention period are purged by migrate_map_purge.';
+    END IF;
+    RETURN mapped;
+END
+$$;
+COMMENT ON FUNCTION migrate_unmap(uuid) IS 'the source ID a target ID came from (support''s lookup); an error if unmapped';
+
+CREATE FUNCTION migrate_map_purge(older_than interval DEFAULT '90 days') RETURNS bigint
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    purged bigint;
+BEGIN
+    IF older_than < interval '0' THEN
+        RAISE EXCEPTION 'retention must not be negative: %', older_than
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'migrate_map_purge(''90 days'') deletes mappings created more than 90 days ago.';
+    END IF;
+    DELETE FROM cutover.id_map AS m WHERE m.created_at < pg_catalog.now() - older_than;
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END
+$$;
+COMMENT ON FUNCTION migrate_map_purge(interval) IS
+    'deletes mappings created longer ago than older_than (default 90 days); returns how many';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Columns that hold user IDs without a foreign key saying so (or that must not be remapped although one does).
+-- ---------------------------------------------------------------------------------------------------------
+CREATE TABLE cutover.remap_column (
+    table_schema text NOT NULL,
+    table_name text NOT NULL,
+    column_name text NOT NULL,
+    remap boolean NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (table_schema, table_name, column_name)
+);
+REVOKE ALL ON cutover.remap_column FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cutover.remap_column', '');
+
+CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, remap boolean DEFAULT true) RETURNS text
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    schema_name text;
+    relation_name text;
+    column_type text;
+    base_type oid;
+BEGIN
+    SELECT n.nspname, c.relname INTO schema_name, relation_name
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = tbl AND c.relkind IN ('r', 'p');
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    SELECT format_type(a.atttypid, a.atttypmod), getbase.t INTO column_type, base_type
+    FROM pg_attribute a
+    CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS t
+                        FROM pg_type t WHERE t.oid = a.atttypid) AS getbase
+    WHERE a.attrelid = tbl AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of table % does not exist', column_name, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF base_type NOT IN ('uuid'::regtype, 'text'::regtype, 'varchar'::regtype,
+                         'uuid[]'::regtype, 'text[]'::regtype, 'varchar[]'::regtype) THEN
+        RAISE EXCEPTION 'column "%" of table % has type %, which cannot hold user IDs', column_name, tbl, column_type
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'User-ID columns are uuid, text or varchar, or arrays of them.';
+    END IF;
+    INSERT INTO cutover.remap_column AS r (table_schema, table_name, column_name, remap)
+    VALUES (schema_name, relation_name, migrate_remap_column.column_name, migrate_remap_column.remap)
+    ON CONFLICT ON CONSTRAINT remap_column_pkey
+        DO UPDATE SET remap = EXCLUDED.remap, changed_at = pg_catalog.now();
+    RETURN format('%s.%s %s user IDs', tbl, quote_ident(column_name),
+                  CASE WHEN remap THEN 'holds' ELSE 'does not hold' END);
+END
+$$;
+COMMENT ON FUNCTION migrate_remap_column(regclass, text, boolean) IS
+    'marks a column as holding user IDs (true) or as not holding them although a foreign key says so (false)';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Per-table state: where each table stands, changed in the same transaction as the work it describes.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE TABLE cutover.table_state (
+    table_schema text NOT NULL,
+    table_name text NOT NULL,
+    status text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'loading', 'loaded', 'verified', 'failed')),
+    rows bigint,
+    source_checksum text,
+    target_checksum text,
+    started_at timestamptz,
+    finished_at timestamptz,
+    last_error text,
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (table_schema, table_name)
+);
+REVOKE ALL ON cutover.table_state FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cutover.table_state', '');
+
+CREATE FUNCTION migrate_status(
+    OUT table_name text, OUT status text, OUT rows bigint, OUT source_checksum text, OUT target_checksum text,
+    OUT started_at timestamptz, OUT finished_at timestamptz, OUT seconds double precision, OUT last_error text)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s.%s', quote_ident(s.table_schema), quote_ident(s.table_name)), s.status, s.rows,
+           s.source_checksum, s.target_checksum, s.started_at, s.finished_at,
+           extract(epoch FROM s.finished_at - s.started_at)::double precision, s.last_error
+    FROM cutover.table_state AS s
+    ORDER BY s.table_schema, s.table_name
+$$;
+COMMENT ON FUNCTION migrate_status() IS 'the state of every table the cutover knows: pending, loading, loaded, verified or failed';
+
+CREATE FUNCTION migrate_reset(tbl regclass) RETURNS SETOF text
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = tbl AND c.relkind IN ('r', 'p')) THEN
+        RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- The table and every table whose foreign keys lead to it, directly or through others.
+    RETURN QUERY
+    WITH RECURSIVE dependent(relid) AS (
+        SELECT tbl::oid
+        UNION
+        SELECT con.conrelid FROM pg_constraint con JOIN dependent d ON con.confrelid = d.relid
+        WHERE con.contype = 'f'
+    ), reset AS (
+        INSERT INTO cutover.table_state AS s (table_schema, table_name, status)
+        SELECT n.nspname, c.relname, 'pending'
+        FROM dependent d JOIN pg_class c ON c.oid = d.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+        ON CONFLICT (table_schema, table_name) DO UPDATE
+            SET status = 'pending', rows = NULL, source_checksum = NULL, target_checksum = NULL,
+                started_at = NULL, finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now()
+        RETURNING s.table_schema, s.table_name
+    )
+    SELECT format('%s.%s', quote_ident(r.table_schema), quote_ident(r.table_name)) FROM reset AS r
+    ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION migrate_reset(regclass) IS
+    'returns a table and the tables that depend on it to pending; returns their names';
 
 -- Only the extension's owner may call the migrate_* functions until it grants EXECUTE on them. A role
 -- granted migrate_checksum or migrate_verify also needs SELECT on the tables it checks. The aggregate and its
@@ -103,5 +339,7 @@ COMMENT ON FUNCTION migrate_verify_all(text[]) IS
 -- migrate_checksum runs them as its caller.
 REVOKE ALL ON FUNCTION
     migrate_checksum(regclass), migrate_source_checksum_sql(regclass), migrate_source(text),
-    migrate_verify(regclass), migrate_verify_all(text[])
+    migrate_verify(regclass), migrate_verify_all(text[]),
+    migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
+    migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass)
     FROM PUBLIC;

@@ -3,7 +3,8 @@
  *
  * The source computes the canonical checksum with plain SQL over libpq while this backend computes the same
  * checksum over the target table; the two run at the same time, and the slower one sets the pace. The
- * outcome is recorded in cutover.verification in the caller's transaction.
+ * outcome is recorded in cutover.verification, and the table's state in cutover.table_state becomes
+ * verified or failed, both in the caller's transaction.
  */
 #include <charconv>
 #include <chrono>
@@ -128,6 +129,23 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 				 {TEXTOID, v.target_checksum},
 				 {BOOLOID, std::string(v.ok ? "true" : "false")},
 				 {FLOAT8OID, std::to_string(v.seconds)}});
+	spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, rows, source_checksum, "
+				"target_checksum, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+				"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = EXCLUDED.status, rows = EXCLUDED.rows, "
+				"source_checksum = EXCLUDED.source_checksum, target_checksum = EXCLUDED.target_checksum, "
+				"last_error = EXCLUDED.last_error, updated_at = pg_catalog.now()",
+				false,
+				{{TEXTOID, table.schema},
+				 {TEXTOID, table.name},
+				 {TEXTOID, std::string(v.ok ? "verified" : "failed")},
+				 {INT8OID, std::to_string(v.target_rows)},
+				 {TEXTOID, v.source_checksum},
+				 {TEXTOID, v.target_checksum},
+				 {TEXTOID,
+				  v.ok ? std::optional<std::string>()
+					   : std::optional<std::string>("verification failed: source has " + std::to_string(v.source_rows) +
+													" rows, target " + std::to_string(v.target_rows) +
+													(v.source_rows == v.target_rows ? ", checksums differ" : ""))}});
 	return v;
 }
 
