@@ -17,6 +17,7 @@
 #include "core/md5_batch.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
+#include "pg/datum.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -298,9 +299,7 @@ PGC_FUNCTION(migrate_checksum_agg_finalfn)
 	core::Checksum sum;
 	if (!PG_ARGISNULL(0))
 		sum = Settled(reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0)));
-	std::string hex = sum.Hex();
-	text *result = pg::Call([&] { return cstring_to_text_with_len(hex.data(), static_cast<int>(hex.size())); });
-	PG_RETURN_TEXT_P(result);
+	return pg::TextDatum(sum.Hex());
 }
 
 /* migrate_checksum(tbl regclass) -> (rows bigint, checksum text) */
@@ -309,21 +308,14 @@ PGC_FUNCTION(migrate_checksum)
 	pg::TableInfo table = pg::DescribeTable(PG_GETARG_OID(0));
 	TableChecksum sum = ChecksumLocalTable(fcinfo, table);
 
-	TupleDesc desc;
-	if (pg::Call([&] { return get_call_result_type(fcinfo, nullptr, &desc); }) != TYPEFUNC_COMPOSITE)
-		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "migrate_checksum must be called in a context that accepts a row");
-	Datum values[2];
+	Datum values[2] = {Int64GetDatum(sum.rows), pg::TextDatum(sum.checksum)};
 	bool nulls[2] = {false, false};
-	values[0] = Int64GetDatum(sum.rows);
-	values[1] = pg::Call([&] { return PointerGetDatum(cstring_to_text(sum.checksum.c_str())); });
-	HeapTuple tuple = pg::Call([&] { return heap_form_tuple(BlessTupleDesc(desc), values, nulls); });
-	return HeapTupleGetDatum(tuple);
+	return pg::ResultRow(fcinfo, values, nulls);
 }
 
 /* migrate_source_checksum_sql(tbl regclass) -> text: the script the source runs for the same figures. */
 PGC_FUNCTION(migrate_source_checksum_sql)
 {
 	pg::TableInfo table = pg::DescribeTable(PG_GETARG_OID(0));
-	std::string sql = core::SourceChecksumSql(table.qualified, table.columns);
-	PG_RETURN_TEXT_P(pg::Call([&] { return cstring_to_text_with_len(sql.data(), static_cast<int>(sql.size())); }));
+	return pg::TextDatum(core::SourceChecksumSql(table.qualified, table.columns));
 }

@@ -333,6 +333,18 @@ $$;
 COMMENT ON FUNCTION migrate_reset(regclass) IS
     'returns a table and the tables that depend on it to pending; returns their names';
 
+-- ---------------------------------------------------------------------------------------------------------
+-- The plan: what to move, in what order, and which columns hold user IDs, read from the source's catalogs.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE FUNCTION migrate_plan(schemas text[] DEFAULT ARRAY['public'],
+    OUT table_name text, OUT level integer, OUT row_estimate bigint, OUT user_id_columns text[],
+    OUT cycle text[], OUT load text, OUT problem text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION migrate_plan(text[]) IS
+    'the load plan from the source''s catalogs: foreign-key level, cycles, user-ID columns and problems per table';
+
 -- Only the extension's owner may call the migrate_* functions until it grants EXECUTE on them. A role
 -- granted migrate_checksum or migrate_verify also needs SELECT on the tables it checks. The aggregate and its
 -- support functions stay callable by everyone: they only hash the values they are given, and
@@ -341,5 +353,6 @@ REVOKE ALL ON FUNCTION
     migrate_checksum(regclass), migrate_source_checksum_sql(regclass), migrate_source(text),
     migrate_verify(regclass), migrate_verify_all(text[]),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
-    migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass)
+    migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),
+    migrate_plan(text[])
     FROM PUBLIC;

@@ -15,6 +15,7 @@
 #include "checksum.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
+#include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
@@ -161,18 +162,9 @@ PGC_FUNCTION(migrate_verify)
 {
 	Verification v = Verify(fcinfo, PG_GETARG_OID(0));
 
-	TupleDesc desc;
-	if (pg::Call([&] { return get_call_result_type(fcinfo, nullptr, &desc); }) != TYPEFUNC_COMPOSITE)
-		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "migrate_verify must be called in a context that accepts a row");
-	Datum values[7];
+	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
+					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
+					   Float8GetDatum(v.seconds)};
 	bool nulls[7] = {false, false, false, false, false, false, false};
-	values[0] = pg::Call([&] { return PointerGetDatum(cstring_to_text(v.table_name.c_str())); });
-	values[1] = Int64GetDatum(v.source_rows);
-	values[2] = Int64GetDatum(v.target_rows);
-	values[3] = pg::Call([&] { return PointerGetDatum(cstring_to_text(v.source_checksum.c_str())); });
-	values[4] = pg::Call([&] { return PointerGetDatum(cstring_to_text(v.target_checksum.c_str())); });
-	values[5] = BoolGetDatum(v.ok);
-	values[6] = Float8GetDatum(v.seconds);
-	HeapTuple tuple = pg::Call([&] { return heap_form_tuple(BlessTupleDesc(desc), values, nulls); });
-	return HeapTupleGetDatum(tuple);
+	return pg::ResultRow(fcinfo, values, nulls);
 }

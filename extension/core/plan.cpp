@@ -1,0 +1,193 @@
+/*
+ * plan.cpp: levels by strongly connected components of the foreign-key graph, user-ID columns by fixpoint.
+ */
+#include "core/plan.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "core/pure.hpp"
+
+namespace pgc::core {
+
+namespace {
+
+using ColumnKey = std::pair<std::size_t, std::string>; /* (table index, column name) */
+
+std::string
+Qualified(const PlanTable &table)
+{
+	return table.schema + "." + table.name;
+}
+
+/* Tarjan's algorithm over planned tables; returns the component of every table (-1 for unplanned ones). */
+std::vector<int>
+Components(const std::vector<PlanTable> &tables, const std::vector<std::vector<std::size_t>> &edges)
+{
+	std::size_t n = tables.size();
+	std::vector<int> component(n, -1), index(n, -1), low(n, 0);
+	std::vector<bool> on_stack(n, false);
+	std::vector<std::size_t> stack;
+	int next_index = 0, next_component = 0;
+
+	std::function<void(std::size_t)> visit = [&](std::size_t v) {
+		index[v] = low[v] = next_index++;
+		stack.push_back(v);
+		on_stack[v] = true;
+		for (std::size_t w : edges[v]) {
+			if (index[w] < 0) {
+				visit(w);
+				low[v] = std::min(low[v], low[w]);
+			} else if (on_stack[w]) {
+				low[v] = std::min(low[v], index[w]);
+			}
+		}
+		if (low[v] == index[v]) {
+			std::size_t w;
+			do {
+				w = stack.back();
+				stack.pop_back();
+				on_stack[w] = false;
+				component[w] = next_component;
+			} while (w != v);
+			next_component++;
+		}
+	};
+	for (std::size_t v = 0; v < n; v++)
+		if (tables[v].planned && index[v] < 0)
+			visit(v);
+	return component;
+}
+
+const PlanColumn *
+FindColumn(const PlanTable &table, const std::string &name)
+{
+	for (const auto &column : table.columns)
+		if (column.name == name)
+			return &column;
+	return nullptr;
+}
+
+} // namespace
+
+bool
+CanHoldUserIds(const std::string &base_type)
+{
+	static const std::set<std::string> types = {"uuid",	  "text",	"character varying",
+												"uuid[]", "text[]", "character varying[]"};
+	return types.count(base_type) > 0;
+}
+
+std::vector<TablePlan>
+PlanLoad(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys, const std::vector<RemapMark> &marks,
+		 const UserIdRoot &root)
+{
+	std::size_t n = tables.size();
+
+	/* Levels: edges from a planned table to the planned tables it references. */
+	std::vector<std::vector<std::size_t>> edges(n);
+	for (const auto &key : keys)
+		if (tables[key.from].planned && tables[key.to].planned)
+			edges[key.from].push_back(key.to);
+	std::vector<int> component = Components(tables, edges);
+
+	/* Tarjan numbers components so that a referenced component comes first: levels in one pass. */
+	int components = 0;
+	for (int c : component)
+		components = std::max(components, c + 1);
+	std::vector<int> component_level(components, 0);
+	std::vector<std::vector<std::size_t>> members(components);
+	for (std::size_t v = 0; v < n; v++)
+		if (component[v] >= 0)
+			members[component[v]].push_back(v);
+	for (int c = 0; c < components; c++)
+		for (std::size_t v : members[c])
+			for (std::size_t w : edges[v])
+				if (component[w] != c)
+					component_level[c] = std::max(component_level[c], component_level[component[w]] + 1);
+
+	/* User-ID columns: from the root, along foreign keys, to a fixpoint. */
+	std::map<ColumnKey, bool> marked;
+	for (const auto &mark : marks)
+		for (std::size_t t = 0; t < n; t++)
+			if (tables[t].schema == mark.schema && tables[t].name == mark.table)
+				marked[{t, mark.column}] = mark.remap;
+	std::map<ColumnKey, std::string> user_ids;
+	for (std::size_t t = 0; t < n; t++)
+		if (tables[t].schema == root.schema && tables[t].name == root.table)
+			user_ids[{t, root.column}] = "holds the user IDs";
+	for (const auto &[column, remap] : marked)
+		if (remap)
+			user_ids[column] = "marked by hand";
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (const auto &key : keys) {
+			for (std::size_t i = 0; i < key.from_columns.size() && i < key.to_columns.size(); i++) {
+				ColumnKey from{key.from, key.from_columns[i]};
+				if (user_ids.count(from) || user_ids.count({key.to, key.to_columns[i]}) == 0)
+					continue;
+				auto mark = marked.find(from);
+				if (mark != marked.end() && !mark->second)
+					continue;
+				user_ids[from] = Qualified(tables[key.to]) + "." + key.to_columns[i] + " (" + key.name + ")";
+				changed = true;
+			}
+		}
+	}
+
+	std::vector<TablePlan> plans;
+	for (std::size_t t = 0; t < n; t++) {
+		if (!tables[t].planned)
+			continue;
+		TablePlan plan;
+		plan.table = t;
+		plan.level = component_level[component[t]];
+		for (const auto &key : keys)
+			if (tables[key.from].planned && tables[key.to].planned && component[key.from] == component[t] &&
+				component[key.to] == component[t])
+				plan.cycle.push_back(key.name);
+		std::sort(plan.cycle.begin(), plan.cycle.end());
+		plan.cycle.erase(std::unique(plan.cycle.begin(), plan.cycle.end()), plan.cycle.end());
+
+		for (const auto &column : tables[t].columns) {
+			auto found = user_ids.find({t, column.name});
+			if (found == user_ids.end())
+				continue;
+			plan.user_ids.push_back({column.name, found->second});
+			if (!CanHoldUserIds(column.base_type))
+				plan.problems.push_back("column " + column.name + " holds user IDs but has type " + column.type +
+										"; only uuid, text, varchar and arrays of them can be remapped");
+		}
+		for (const auto &[column, remap] : marked)
+			if (column.first == t && remap && FindColumn(tables[t], column.second) == nullptr)
+				plan.problems.push_back("column " + column.second +
+										" is marked as holding user IDs but does not exist on the source");
+
+		if (plan.cycle.empty()) {
+			plan.load = "after the tables it references";
+		} else {
+			std::string keys_text, others;
+			for (const auto &name : plan.cycle)
+				keys_text += (keys_text.empty() ? "" : ", ") + name;
+			for (std::size_t v : members[component[t]])
+				if (v != t)
+					others += (others.empty() ? "" : ", ") + Qualified(tables[v]);
+			plan.load = (others.empty() ? "references itself through " : "in a cycle with " + others + " through ") +
+						keys_text + "; loaded with " + (plan.cycle.size() == 1 ? "that key" : "those keys") +
+						" unchecked, which migrate_check_fks checks after the load";
+		}
+		plans.push_back(std::move(plan));
+	}
+	std::sort(plans.begin(), plans.end(), [&](const TablePlan &a, const TablePlan &b) {
+		if (a.level != b.level)
+			return a.level < b.level;
+		const PlanTable &x = tables[a.table], &y = tables[b.table];
+		return std::tie(x.schema, x.name) < std::tie(y.schema, y.name);
+	});
+	return plans;
+}
+
+} // namespace pgc::core

@@ -1,0 +1,77 @@
+/*
+ * plan.hpp: the load plan from the source's catalogs: load order from the foreign-key graph, foreign-key
+ * cycles, and which columns hold user IDs. Pure C++: the extension feeds it catalog rows read over libpq.
+ */
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgc::core {
+
+struct PlanColumn {
+	std::string name;
+	std::string type;	   /* as format_type prints it, e.g. "uuid", "text[]" */
+	std::string base_type; /* the same with domains resolved to their base type */
+};
+
+struct PlanTable {
+	std::string schema;
+	std::string name;
+	std::optional<std::int64_t> row_estimate; /* none when the source never analyzed the table */
+	std::vector<PlanColumn> columns;
+	bool planned = false; /* in one of the chosen schemas (others only lend their keys to the graph) */
+};
+
+struct ForeignKey {
+	std::string name;
+	std::size_t from = 0; /* index of the referencing table */
+	std::vector<std::string> from_columns;
+	std::size_t to = 0; /* index of the referenced table */
+	std::vector<std::string> to_columns;
+};
+
+/* A column marked by hand: remap = true adds it, false keeps it out even when a foreign key leads to users. */
+struct RemapMark {
+	std::string schema;
+	std::string table;
+	std::string column;
+	bool remap = true;
+};
+
+struct UserIdColumn {
+	std::string column;
+	std::string reason; /* "public.profiles.id (sites_created_by_fkey)", "marked by hand", ... */
+};
+
+struct TablePlan {
+	std::size_t table = 0;				   /* index into the tables given */
+	int level = 0;						   /* 0 loads first; a table comes after every table it references */
+	std::vector<std::string> cycle;		   /* names of the foreign keys of its cycle (self-references too) */
+	std::vector<UserIdColumn> user_ids;	   /* in column order */
+	std::vector<std::string> problems;	   /* empty when the table can be moved as planned */
+	std::string load;					   /* how the table will be loaded, in words */
+};
+
+/* Where the user IDs live: the table and column every user-ID foreign key leads to (auth.users.id). */
+struct UserIdRoot {
+	std::string schema = "auth";
+	std::string table = "users";
+	std::string column = "id";
+};
+
+/* Whether a column of this (base) type can hold user IDs: uuid, text, varchar, or an array of them. */
+bool CanHoldUserIds(const std::string &base_type);
+
+/*
+ * Plans every table marked `planned`, ordered by level and then by schema and name. Foreign keys between
+ * planned tables decide the levels; tables of one cycle share a level and their cycle names its keys.
+ * User-ID columns are the root column, then every column whose foreign key leads to a user-ID column, to a
+ * fixpoint; marks add columns or keep them out.
+ */
+std::vector<TablePlan> PlanLoad(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys,
+								const std::vector<RemapMark> &marks, const UserIdRoot &root = {});
+
+} // namespace pgc::core

@@ -1,0 +1,39 @@
+/*
+ * datum.cpp: C++ values to PostgreSQL datums.
+ */
+#include "pg/datum.hpp"
+
+extern "C" {
+#include "utils/array.h"
+}
+
+namespace pgc::pg {
+
+Datum
+TextDatum(const std::string &value)
+{
+	return Call(
+		[&] { return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size()))); });
+}
+
+Datum
+TextArrayDatum(const std::vector<std::string> &values)
+{
+	int count = static_cast<int>(values.size());
+	Datum *elements = static_cast<Datum *>(Call([&] { return palloc(sizeof(Datum) * (count + 1)); }));
+	for (int i = 0; i < count; i++)
+		elements[i] = TextDatum(values[i]);
+	return Call([&] { return PointerGetDatum(construct_array(elements, count, TEXTOID, -1, false, TYPALIGN_INT)); });
+}
+
+Datum
+ResultRow(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc desc;
+	if (Call([&] { return get_call_result_type(fcinfo, nullptr, &desc); }) != TYPEFUNC_COMPOSITE)
+		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "this function must be called where a row is accepted");
+	HeapTuple tuple = Call([&] { return heap_form_tuple(BlessTupleDesc(desc), values, nulls); });
+	return HeapTupleGetDatum(tuple);
+}
+
+} // namespace pgc::pg
