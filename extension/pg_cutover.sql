@@ -225,6 +225,21 @@ CREATE TABLE cutover.remap_column (
 REVOKE ALL ON cutover.remap_column FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('cutover.remap_column', '');
 
+-- The base type of a type: itself, or what its domain (over domains) is built on.
+CREATE FUNCTION cutover.base_type(type_oid oid) RETURNS oid
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE chain(oid, typtype, typbasetype) AS (
+        SELECT t.oid, t.typtype, t.typbasetype FROM pg_type t WHERE t.oid = type_oid
+        UNION ALL
+        SELECT t.oid, t.typtype, t.typbasetype FROM pg_type t JOIN chain c ON t.oid = c.typbasetype
+        WHERE c.typtype = 'd'
+    )
+    SELECT oid FROM chain WHERE typtype <> 'd'
+$$;
+REVOKE ALL ON FUNCTION cutover.base_type(oid) FROM PUBLIC;
+
 CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, remap boolean DEFAULT true) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
@@ -232,26 +247,36 @@ AS $$
 DECLARE
     schema_name text;
     relation_name text;
+    is_partition boolean;
     column_type text;
     base_type oid;
+    element_type oid;
 BEGIN
-    SELECT n.nspname, c.relname INTO schema_name, relation_name
+    SELECT n.nspname, c.relname, c.relispartition INTO schema_name, relation_name, is_partition
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = tbl AND c.relkind IN ('r', 'p');
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
     END IF;
-    SELECT format_type(a.atttypid, a.atttypmod), getbase.t INTO column_type, base_type
+    IF is_partition THEN
+        RAISE EXCEPTION '% is a partition', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('Mark the column on the partitioned table %s.', pg_partition_root(tbl));
+    END IF;
+    SELECT format_type(a.atttypid, a.atttypmod), a.atttypid INTO column_type, base_type
     FROM pg_attribute a
-    CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS t
-                        FROM pg_type t WHERE t.oid = a.atttypid) AS getbase
     WHERE a.attrelid = tbl AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" of table % does not exist', column_name, tbl
             USING ERRCODE = 'undefined_column';
     END IF;
-    IF base_type NOT IN ('uuid'::regtype, 'text'::regtype, 'varchar'::regtype,
-                         'uuid[]'::regtype, 'text[]'::regtype, 'varchar[]'::regtype) THEN
+    -- Domains (over domains) resolve to their base type; arrays are judged by their elements' base type.
+    base_type := cutover.base_type(base_type);
+    SELECT t.typelem INTO element_type FROM pg_type t WHERE t.oid = base_type AND t.typcategory = 'A';
+    IF element_type IS NOT NULL AND element_type <> 0 THEN
+        base_type := cutover.base_type(element_type);
+    END IF;
+    IF base_type NOT IN ('uuid'::regtype, 'text'::regtype, 'varchar'::regtype) THEN
         RAISE EXCEPTION 'column "%" of table % has type %, which cannot hold user IDs', column_name, tbl, column_type
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'User-ID columns are uuid, text or varchar, or arrays of them.';
@@ -312,11 +337,12 @@ BEGIN
     END IF;
     -- The table and every table whose foreign keys lead to it, directly or through others.
     RETURN QUERY
+    -- (Partitions carry copies of their parent's keys, conparentid <> 0: the parent stands for them.)
     WITH RECURSIVE dependent(relid) AS (
         SELECT tbl::oid
         UNION
         SELECT con.conrelid FROM pg_constraint con JOIN dependent d ON con.confrelid = d.relid
-        WHERE con.contype = 'f'
+        WHERE con.contype = 'f' AND con.conparentid = 0
     ), reset AS (
         INSERT INTO cutover.table_state AS s (table_schema, table_name, status)
         SELECT n.nspname, c.relname, 'pending'
