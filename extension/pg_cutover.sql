@@ -371,6 +371,15 @@ CREATE FUNCTION migrate_plan(schemas text[] DEFAULT ARRAY['public'],
 COMMENT ON FUNCTION migrate_plan(text[]) IS
     'the load plan from the source''s catalogs: foreign-key level, cycles, user-ID columns and problems per table';
 
+CREATE FUNCTION migrate_preflight(schemas text[] DEFAULT ARRAY['public'],
+    OUT table_name text, OUT column_name text, OUT source_type text, OUT target_type text,
+    OUT problem text, OUT severity text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION migrate_preflight(text[]) IS
+    'source and target compared before any write: tables and columns on one side only, types, NOT NULL, generated columns';
+
 -- Only the extension's owner may call the migrate_* functions until it grants EXECUTE on them. A role
 -- granted migrate_checksum or migrate_verify also needs SELECT on the tables it checks. The aggregate and its
 -- support functions stay callable by everyone: they only hash the values they are given, and
@@ -380,5 +389,5 @@ REVOKE ALL ON FUNCTION
     migrate_verify(regclass), migrate_verify_all(text[]),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),
-    migrate_plan(text[])
+    migrate_plan(text[]), migrate_preflight(text[])
     FROM PUBLIC;

@@ -8,136 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "catalog.hpp"
 #include "core/plan.hpp"
 #include "guard.hpp"
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
-
-extern "C" {
-#include "utils/array.h"
-}
-
-namespace pgc {
-
-namespace {
-
-/* Every ordinary and partitioned table of the source with its columns: one row per column. */
-constexpr const char *kTablesSql =
-	"SELECT c.oid, n.nspname, c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, "
-	"n.nspname = ANY ($1::text[]), a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
-	"pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL) "
-	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-	"LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-	"LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-	"WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
-	"AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
-	"ORDER BY c.oid, a.attnum";
-
-/* Every foreign key between those tables (not the copies partitions inherit): one row per column pair. */
-constexpr const char *kKeysSql =
-	"SELECT con.oid, con.conname, con.conrelid, con.confrelid, fa.attname, ta.attname "
-	"FROM pg_catalog.pg_constraint con "
-	"CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(from_num, to_num, ord) "
-	"JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.conrelid AND fa.attnum = k.from_num "
-	"JOIN pg_catalog.pg_attribute ta ON ta.attrelid = con.confrelid AND ta.attnum = k.to_num "
-	"WHERE con.contype = 'f' AND con.conparentid = 0 "
-	"ORDER BY con.oid, k.ord";
-
-/* text[] literal of schema names for a query parameter, each element quoted. */
-std::string
-SchemaArrayLiteral(const std::vector<std::string> &schemas)
-{
-	std::string literal = "{";
-	for (std::size_t i = 0; i < schemas.size(); i++) {
-		literal += i > 0 ? ",\"" : "\"";
-		for (char ch : schemas[i]) {
-			if (ch == '"' || ch == '\\')
-				literal.push_back('\\');
-			literal.push_back(ch);
-		}
-		literal += "\"";
-	}
-	return literal + "}";
-}
-
-std::vector<std::string>
-SchemasArgument(FunctionCallInfo fcinfo)
-{
-	ArrayType *array = pg::Call([&] { return PG_GETARG_ARRAYTYPE_P(0); });
-	Datum *elements;
-	bool *nulls;
-	int count;
-	pg::Call([&] { deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count); });
-	std::vector<std::string> schemas;
-	for (int i = 0; i < count; i++) {
-		if (nulls[i])
-			throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "schema names must not be NULL");
-		schemas.push_back(pg::Call([&] { return text_to_cstring(DatumGetTextPP(elements[i])); }));
-	}
-	return schemas;
-}
-
-struct SourceCatalog {
-	std::vector<core::PlanTable> tables;
-	std::vector<core::ForeignKey> keys;
-};
-
-SourceCatalog
-ReadSourceCatalog(SourceConnection &source, const std::vector<std::string> &schemas)
-{
-	SourceCatalog catalog;
-	std::map<std::string, std::size_t> table_by_oid;
-	SourceResult tables = source.Exec(kTablesSql, {SchemaArrayLiteral(schemas)});
-	for (int row = 0; row < PQntuples(tables.get()); row++) {
-		std::string oid = PQgetvalue(tables.get(), row, 0);
-		auto found = table_by_oid.find(oid);
-		if (found == table_by_oid.end()) {
-			core::PlanTable table;
-			table.schema = PQgetvalue(tables.get(), row, 1);
-			table.name = PQgetvalue(tables.get(), row, 2);
-			if (!PQgetisnull(tables.get(), row, 3))
-				table.row_estimate = std::stoll(PQgetvalue(tables.get(), row, 3));
-			table.planned = PQgetvalue(tables.get(), row, 4)[0] == 't';
-			catalog.tables.push_back(std::move(table));
-			found = table_by_oid.emplace(oid, catalog.tables.size() - 1).first;
-		}
-		if (!PQgetisnull(tables.get(), row, 5))
-			catalog.tables[found->second].columns.push_back(
-				{PQgetvalue(tables.get(), row, 5), PQgetvalue(tables.get(), row, 6), PQgetvalue(tables.get(), row, 7)});
-	}
-
-	SourceResult keys = source.Exec(kKeysSql);
-	std::string current;
-	for (int row = 0; row < PQntuples(keys.get()); row++) {
-		auto from = table_by_oid.find(PQgetvalue(keys.get(), row, 2));
-		auto to = table_by_oid.find(PQgetvalue(keys.get(), row, 3));
-		if (from == table_by_oid.end() || to == table_by_oid.end())
-			continue; /* a key of a table outside the plan's reach (a system or partition table) */
-		if (current != PQgetvalue(keys.get(), row, 0)) {
-			current = PQgetvalue(keys.get(), row, 0);
-			catalog.keys.push_back({PQgetvalue(keys.get(), row, 1), from->second, {}, to->second, {}});
-		}
-		catalog.keys.back().from_columns.push_back(PQgetvalue(keys.get(), row, 4));
-		catalog.keys.back().to_columns.push_back(PQgetvalue(keys.get(), row, 5));
-	}
-	return catalog;
-}
-
-std::vector<core::RemapMark>
-ReadMarks(pg::Spi &spi)
-{
-	spi.Execute("SELECT table_schema, table_name, column_name, remap FROM cutover.remap_column", true);
-	std::vector<core::RemapMark> marks;
-	for (uint64_t row = 0; row < spi.Rows(); row++)
-		marks.push_back({spi.GetText(row, 0), spi.GetText(row, 1), spi.GetText(row, 2), spi.GetText(row, 3) == "t"});
-	return marks;
-}
-
-} // namespace
-
-} // namespace pgc
 
 using namespace pgc;
 
@@ -147,14 +24,14 @@ using namespace pgc;
  */
 PGC_FUNCTION(migrate_plan)
 {
-	std::vector<std::string> schemas = SchemasArgument(fcinfo);
+	std::vector<std::string> schemas = SchemasArgument(fcinfo, 0);
 	SourceConnection source = SourceConnection::Open();
-	SourceCatalog catalog = ReadSourceCatalog(source, schemas);
+	core::Catalog catalog = ReadSourceCatalog(source, schemas);
 
 	/* The extension's own tables are read and written as its owner, whoever was granted the plan. */
 	pg::AsExtensionOwner owner(fcinfo);
 	pg::Spi spi;
-	std::vector<core::TablePlan> plans = core::PlanLoad(catalog.tables, catalog.keys, ReadMarks(spi));
+	std::vector<core::TablePlan> plans = core::PlanLoad(catalog.tables, catalog.keys, ReadRemapMarks(spi));
 	for (const auto &plan : plans) {
 		const core::PlanTable &table = catalog.tables[plan.table];
 		spi.Execute("INSERT INTO cutover.table_state (table_schema, table_name) VALUES ($1, $2) "

@@ -73,6 +73,73 @@ FindColumn(const PlanTable &table, const std::string &name)
 
 } // namespace
 
+const char *
+CatalogTablesSql()
+{
+	return "SELECT c.oid, n.nspname, c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, "
+		   "n.nspname = ANY ($1::text[]), a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+		   "pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL), "
+		   "a.attnotnull, a.attgenerated <> '' "
+		   "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		   "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+		   "LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+		   "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+		   "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') "
+		   "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
+		   "ORDER BY c.oid, a.attnum";
+}
+
+const char *
+CatalogKeysSql()
+{
+	/* Partitions carry copies of their parent's keys (conparentid <> 0): the parent's key stands for them. */
+	return "SELECT con.oid, con.conname, con.conrelid, con.confrelid, fa.attname, ta.attname "
+		   "FROM pg_catalog.pg_constraint con "
+		   "CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(from_num, to_num, ord) "
+		   "JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.conrelid AND fa.attnum = k.from_num "
+		   "JOIN pg_catalog.pg_attribute ta ON ta.attrelid = con.confrelid AND ta.attnum = k.to_num "
+		   "WHERE con.contype = 'f' AND con.conparentid = 0 "
+		   "ORDER BY con.oid, k.ord";
+}
+
+Catalog
+BuildCatalog(const TextRows &table_rows, const TextRows &key_rows)
+{
+	Catalog catalog;
+	std::map<std::string, std::size_t> table_by_oid;
+	auto text = [](const std::optional<std::string> &field) { return field.value_or(""); };
+	for (const auto &row : table_rows) {
+		auto found = table_by_oid.find(text(row.at(0)));
+		if (found == table_by_oid.end()) {
+			PlanTable table;
+			table.schema = text(row.at(1));
+			table.name = text(row.at(2));
+			if (row.at(3))
+				table.row_estimate = std::stoll(*row.at(3));
+			table.planned = text(row.at(4)) == "t";
+			catalog.tables.push_back(std::move(table));
+			found = table_by_oid.emplace(text(row.at(0)), catalog.tables.size() - 1).first;
+		}
+		if (row.at(5))
+			catalog.tables[found->second].columns.push_back(
+				{*row.at(5), text(row.at(6)), text(row.at(7)), text(row.at(8)) == "t", text(row.at(9)) == "t"});
+	}
+	std::string current;
+	for (const auto &row : key_rows) {
+		auto from = table_by_oid.find(text(row.at(2)));
+		auto to = table_by_oid.find(text(row.at(3)));
+		if (from == table_by_oid.end() || to == table_by_oid.end())
+			continue; /* a key of a table outside the catalog's reach */
+		if (current != text(row.at(0))) {
+			current = text(row.at(0));
+			catalog.keys.push_back({text(row.at(1)), from->second, {}, to->second, {}});
+		}
+		catalog.keys.back().from_columns.push_back(text(row.at(4)));
+		catalog.keys.back().to_columns.push_back(text(row.at(5)));
+	}
+	return catalog;
+}
+
 bool
 CanHoldUserIds(const std::string &base_type)
 {

@@ -15,6 +15,8 @@ struct PlanColumn {
 	std::string name;
 	std::string type;	   /* as format_type prints it, e.g. "uuid", "text[]" */
 	std::string base_type; /* the same with domains resolved to their base type */
+	bool not_null = false;
+	bool generated = false; /* GENERATED ALWAYS AS (...) STORED */
 };
 
 struct PlanTable {
@@ -47,12 +49,12 @@ struct UserIdColumn {
 };
 
 struct TablePlan {
-	std::size_t table = 0;				   /* index into the tables given */
-	int level = 0;						   /* 0 loads first; a table comes after every table it references */
-	std::vector<std::string> cycle;		   /* names of the foreign keys of its cycle (self-references too) */
-	std::vector<UserIdColumn> user_ids;	   /* in column order */
-	std::vector<std::string> problems;	   /* empty when the table can be moved as planned */
-	std::string load;					   /* how the table will be loaded, in words */
+	std::size_t table = 0;				/* index into the tables given */
+	int level = 0;						/* 0 loads first; a table comes after every table it references */
+	std::vector<std::string> cycle;		/* names of the foreign keys of its cycle (self-references too) */
+	std::vector<UserIdColumn> user_ids; /* in column order */
+	std::vector<std::string> problems;	/* empty when the table can be moved as planned */
+	std::string load;					/* how the table will be loaded, in words */
 };
 
 /* Where the user IDs live: the table and column every user-ID foreign key leads to (auth.users.id). */
@@ -61,6 +63,26 @@ struct UserIdRoot {
 	std::string table = "users";
 	std::string column = "id";
 };
+
+/* Tables and foreign keys of one database, as CatalogTablesSql and CatalogKeysSql return them. */
+struct Catalog {
+	std::vector<PlanTable> tables;
+	std::vector<ForeignKey> keys;
+};
+
+/* A query result as text: rows of fields, std::nullopt for NULL. */
+using TextRows = std::vector<std::vector<std::optional<std::string>>>;
+
+/*
+ * Every ordinary and partitioned table (partitions aside) outside the system schemas, one row per column:
+ * oid, schema, name, row estimate, planned (schema in $1, a text[]), column, type, base type, not null,
+ * generated. Plain SQL that PostgreSQL 13 and later answer, on the source over libpq or on the target.
+ */
+const char *CatalogTablesSql();
+/* Every foreign key between such tables, one row per column pair: oid, name, from oid, to oid, columns. */
+const char *CatalogKeysSql();
+/* The catalog from the rows of those two queries. */
+Catalog BuildCatalog(const TextRows &table_rows, const TextRows &key_rows);
 
 /* Whether a column of this (base) type can hold user IDs: uuid, text, varchar, or an array of them. */
 bool CanHoldUserIds(const std::string &base_type);
