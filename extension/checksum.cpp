@@ -224,10 +224,10 @@ AggregateContext(FunctionCallInfo fcinfo, const char *function)
 } // namespace
 
 TableChecksum
-ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table)
+ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::string &joins)
 {
 	std::string sql = "SELECT count(*), " + pg::ExtensionSchemaQuoted(fcinfo) + ".migrate_checksum_agg(" +
-					  core::AggregateArguments("t", table.columns) + ") FROM " + table.qualified + " AS t";
+					  core::AggregateArguments("t", table.columns) + ") FROM " + table.qualified + " AS t" + joins;
 	pg::Spi spi;
 	spi.Execute(sql, true);
 	TableChecksum result;

@@ -19,6 +19,6 @@ struct TableChecksum {
  * Checksums a local table with the migrate_checksum_agg aggregate through SPI (parallel query allowed).
  * `fcinfo` is the calling SQL function's, whose schema is the extension's.
  */
-TableChecksum ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table);
+TableChecksum ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::string &joins = {});
 
 } // namespace pgc

@@ -2,7 +2,9 @@
  * verify.cpp: migrate_verify(tbl) proves a target table equals its source table.
  *
  * The source computes the canonical checksum with plain SQL over libpq while this backend computes the same
- * checksum over the target table; the two run at the same time, and the slower one sets the pace. The
+ * checksum over the target table; the two run at the same time, and the slower one sets the pace. On the
+ * target, columns that hold user IDs (found as migrate_plan finds them) are mapped back to source IDs
+ * through cutover.id_map before hashing, so a correctly remapped table verifies ok. The
  * outcome is recorded in cutover.verification, and the table's state in cutover.table_state becomes
  * verified or failed, both in the caller's transaction.
  */
@@ -12,13 +14,19 @@
 #include <set>
 #include <string>
 
+#include "catalog.hpp"
 #include "checksum.hpp"
+#include "core/plan.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
+
+extern "C" {
+#include "utils/rls.h"
+}
 
 namespace pgc {
 
@@ -88,6 +96,41 @@ CheckSourceColumns(SourceConnection &source, const pg::TableInfo &table)
 				detail, "Make both sides have the same columns before verifying.");
 }
 
+/* The table's user-ID columns, as migrate_plan finds them: foreign keys on the source, marks on the target. */
+std::vector<std::string>
+UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::TableInfo &table)
+{
+	core::Catalog catalog = ReadSourceCatalog(source, {});
+	for (auto &planned : catalog.tables)
+		planned.planned = planned.schema == table.schema && planned.name == table.name;
+	std::vector<core::RemapMark> marks;
+	{
+		pg::AsExtensionOwner owner(fcinfo);
+		pg::Spi spi;
+		marks = ReadRemapMarks(spi);
+	}
+	std::vector<std::string> columns;
+	for (const auto &plan : core::PlanLoad(catalog.tables, catalog.keys, marks))
+		for (const auto &column : plan.user_ids)
+			columns.push_back(column.column);
+	return columns;
+}
+
+/*
+ * The target's checksum with user IDs mapped back to source IDs through cutover.id_map. The map belongs to the
+ * extension, so the query runs as its owner; the caller's own right to read the table was checked already,
+ * and a row-level security policy that would apply to the caller stops it here as it would stop the caller.
+ */
+TableChecksum
+ChecksumUnmapped(FunctionCallInfo fcinfo, pg::TableInfo table, const std::vector<std::string> &user_id_columns)
+{
+	Oid relid = table.relid;
+	pg::Call([&] { check_enable_rls(relid, InvalidOid, false); });
+	std::string joins = core::UnmapUserIds("t", table.columns, user_id_columns, "cutover.id_map");
+	pg::AsExtensionOwner owner(fcinfo);
+	return ChecksumLocalTable(fcinfo, table, joins);
+}
+
 Verification
 Verify(FunctionCallInfo fcinfo, Oid relid)
 {
@@ -96,10 +139,12 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 
 	SourceConnection source = SourceConnection::Open();
 	CheckSourceColumns(source, table);
+	std::vector<std::string> user_id_columns = UserIdColumns(fcinfo, source, table);
 
 	/* Source and target at the same time: the source query runs while this backend scans the target. */
 	source.Send(core::SourceChecksumSql(table.qualified, table.columns));
-	TableChecksum target = ChecksumLocalTable(fcinfo, table);
+	TableChecksum target =
+		user_id_columns.empty() ? ChecksumLocalTable(fcinfo, table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
 	SourceResult result = source.Wait();
 	if (!result || PQntuples(result.get()) != 1 || PQnfields(result.get()) != 2)
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned no checksum for table " + table.qualified);

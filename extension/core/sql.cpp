@@ -9,6 +9,77 @@
 
 namespace pgc::core {
 
+namespace {
+
+std::string
+ValueOf(const std::string &alias, const Column &column)
+{
+	return column.expression.empty() ? alias + "." + column.quoted : column.expression;
+}
+
+/* The text of one user ID mapped back: unmapped stays, capitals stay capitals. */
+std::string
+UnmapTextSql(const std::string &value, const std::string &map)
+{
+	return "CASE WHEN " + map + ".source_id IS NULL THEN " + value + "::text WHEN " + value + " = upper(" + value +
+		   ") THEN upper(" + map + ".source_id::text) ELSE " + map + ".source_id::text END";
+}
+
+} // namespace
+
+UserIdKind
+UserIdKindOf(const std::string &base_type)
+{
+	if (base_type == "uuid")
+		return UserIdKind::Uuid;
+	if (base_type == "text" || base_type == "character varying")
+		return UserIdKind::Text;
+	if (base_type == "uuid[]")
+		return UserIdKind::UuidArray;
+	if (base_type == "text[]" || base_type == "character varying[]")
+		return UserIdKind::TextArray;
+	return UserIdKind::None;
+}
+
+std::string
+UnmapUserIds(const std::string &alias, std::vector<Column> &columns, const std::vector<std::string> &user_id_columns,
+			 const std::string &map_table)
+{
+	std::string joins;
+	int maps = 0;
+	for (auto &column : columns) {
+		if (std::find(user_id_columns.begin(), user_id_columns.end(), column.name) == user_id_columns.end())
+			continue;
+		std::string value = alias + "." + column.quoted;
+		std::string map = "m" + std::to_string(++maps);
+		switch (UserIdKindOf(column.base_type)) {
+		case UserIdKind::Uuid:
+			joins += " LEFT JOIN " + map_table + " AS " + map + " ON " + map + ".target_id = " + value;
+			column.expression = "coalesce(" + map + ".source_id, " + value + ")";
+			break;
+		case UserIdKind::Text:
+			joins +=
+				" LEFT JOIN " + map_table + " AS " + map + " ON " + map + ".target_id::text = lower(" + value + ")";
+			column.expression = UnmapTextSql(value, map);
+			break;
+		case UserIdKind::UuidArray:
+			column.expression = "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT coalesce(" + map +
+								".source_id, u.e) FROM unnest(" + value + ") WITH ORDINALITY AS u(e, o) LEFT JOIN " +
+								map_table + " AS " + map + " ON " + map + ".target_id = u.e ORDER BY u.o) END";
+			break;
+		case UserIdKind::TextArray:
+			column.expression = "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT " +
+								UnmapTextSql("u.e", map) + " FROM unnest(" + value + ") WITH ORDINALITY AS u(e, o) " +
+								"LEFT JOIN " + map_table + " AS " + map + " ON " + map +
+								".target_id::text = lower(u.e) ORDER BY u.o) END";
+			break;
+		case UserIdKind::None:
+			break; /* a type that cannot hold user IDs: migrate_plan reports it as a problem */
+		}
+	}
+	return joins;
+}
+
 void
 SortColumnsByName(std::vector<Column> &columns)
 {
@@ -23,7 +94,7 @@ CanonicalRowExpression(const std::string &alias, const std::vector<Column> &colu
 	for (size_t i = 0; i < columns.size(); i++) {
 		if (i > 0)
 			sql += ", ";
-		sql += alias + "." + columns[i].quoted;
+		sql += ValueOf(alias, columns[i]);
 	}
 	sql += ")";
 	return sql;
@@ -40,7 +111,7 @@ AggregateArguments(const std::string &alias, const std::vector<Column> &columns)
 	if (columns.size() <= kMaxArguments) {
 		std::string sql;
 		for (size_t i = 0; i < columns.size(); i++)
-			sql += (i > 0 ? ", " : "") + alias + "." + columns[i].quoted;
+			sql += (i > 0 ? ", " : "") + ValueOf(alias, columns[i]);
 		return sql;
 	}
 	std::string sql;

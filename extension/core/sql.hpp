@@ -9,11 +9,32 @@
 
 namespace pgc::core {
 
-/* A column as the checksum sees it: its name and the same name quoted as an SQL identifier. */
+/*
+ * A column as the checksum sees it: its name, the same name quoted as an SQL identifier, its base type as
+ * format_type prints it, and, when set, the expression that stands for its value in the row (otherwise
+ * alias.quoted).
+ */
 struct Column {
 	std::string name;
 	std::string quoted;
+	std::string base_type = {};
+	std::string expression = {};
 };
+
+/* How a column holding user IDs stores them. */
+enum class UserIdKind { None, Uuid, Text, UuidArray, TextArray };
+
+/* The kind for a base type: uuid, text or varchar, or an array of one of them; None otherwise. */
+UserIdKind UserIdKindOf(const std::string &base_type);
+
+/*
+ * Maps the user-ID columns of a target table back to source IDs for the checksum: sets each one's
+ * expression and returns the LEFT JOINs of `map_table` (target_id -> source_id) the expressions read. A
+ * value with no mapping stays as it is (and so differs from the source); a UUID written in capitals maps
+ * back in capitals, as the pull writes it; NULLs stay NULL.
+ */
+std::string UnmapUserIds(const std::string &alias, std::vector<Column> &columns,
+						 const std::vector<std::string> &user_id_columns, const std::string &map_table);
 
 /* Sorts columns by name in byte order (memcmp order), the canonical column order. */
 void SortColumnsByName(std::vector<Column> &columns);

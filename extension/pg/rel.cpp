@@ -73,7 +73,9 @@ DescribeTable(Oid relid)
 		if (att->attisdropped)
 			continue;
 		std::string name = NameStr(att->attname);
-		info.columns.push_back({name, QuoteIdentifier(name)});
+		Oid type = att->atttypid;
+		const char *base_type = Call([&] { return format_type_be(getBaseType(type)); });
+		info.columns.push_back({name, QuoteIdentifier(name), base_type});
 	}
 	Call([&] { relation_close(rel, NoLock); });
 	core::SortColumnsByName(info.columns);
