@@ -71,7 +71,7 @@ core::Catalog
 ReadTargetCatalog(pg::Spi &spi, const std::vector<std::string> &schemas)
 {
 	spi.Execute(core::CatalogTablesSql(), true, {{TEXTARRAYOID, ArrayLiteral(schemas)}});
-	core::TextRows tables = Rows(spi, 10);
+	core::TextRows tables = Rows(spi, 11);
 	spi.Execute(core::CatalogKeysSql(), true);
 	core::TextRows keys = Rows(spi, 6);
 	return core::BuildCatalog(tables, keys);

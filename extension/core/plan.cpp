@@ -79,7 +79,7 @@ CatalogTablesSql()
 	return "SELECT c.oid, n.nspname, c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, "
 		   "n.nspname = ANY ($1::text[]), a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
 		   "pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL), "
-		   "a.attnotnull, a.attgenerated <> '' "
+		   "a.attnotnull, a.attgenerated <> '', a.atthasdef OR a.attidentity <> '' "
 		   "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 		   "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
 		   "LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
@@ -121,8 +121,9 @@ BuildCatalog(const TextRows &table_rows, const TextRows &key_rows)
 			found = table_by_oid.emplace(text(row.at(0)), catalog.tables.size() - 1).first;
 		}
 		if (row.at(5))
-			catalog.tables[found->second].columns.push_back(
-				{*row.at(5), text(row.at(6)), text(row.at(7)), text(row.at(8)) == "t", text(row.at(9)) == "t"});
+			catalog.tables[found->second].columns.push_back({*row.at(5), text(row.at(6)), text(row.at(7)),
+															 text(row.at(8)) == "t", text(row.at(9)) == "t",
+															 text(row.at(10)) == "t"});
 	}
 	std::string current;
 	for (const auto &row : key_rows) {

@@ -16,7 +16,8 @@ struct PlanColumn {
 	std::string type;	   /* as format_type prints it, e.g. "uuid", "text[]" */
 	std::string base_type; /* the same with domains resolved to their base type */
 	bool not_null = false;
-	bool generated = false; /* GENERATED ALWAYS AS (...) STORED */
+	bool generated = false;	  /* GENERATED ALWAYS AS (...) STORED */
+	bool has_default = false; /* a DEFAULT or an identity: a load that leaves it out still fills it */
 };
 
 struct PlanTable {
@@ -76,7 +77,8 @@ using TextRows = std::vector<std::vector<std::optional<std::string>>>;
 /*
  * Every ordinary and partitioned table (partitions aside) outside the system schemas, one row per column:
  * oid, schema, name, row estimate, planned (schema in $1, a text[]), column, type, base type, not null,
- * generated. Plain SQL that PostgreSQL 13 and later answer, on the source over libpq or on the target.
+ * generated, has a default (or is an identity). Plain SQL that PostgreSQL 13 and later answer, on the source over libpq
+ * or on the target.
  */
 const char *CatalogTablesSql();
 /* Every foreign key between such tables, one row per column pair: oid, name, from oid, to oid, columns. */

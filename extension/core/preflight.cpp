@@ -54,13 +54,16 @@ CompareColumns(const std::string &name, const PlanTable &source, const PlanTable
 			mismatches.push_back({name, column.name, column.type, other.type,
 								  "generated on the source only: the target stores the source's values", false});
 	}
-	for (const auto &column : target.columns)
-		if (target_columns.count(column.name))
-			mismatches.push_back({name, column.name, "", column.type,
-								  column.not_null && !column.generated
-									  ? "column only on the target, NOT NULL: rows of the source would not load"
-									  : "column only on the target",
-								  column.not_null && !column.generated});
+	for (const auto &column : target.columns) {
+		if (target_columns.count(column.name) == 0)
+			continue;
+		bool blocks = column.not_null && !column.generated && !column.has_default;
+		mismatches.push_back({name, column.name, "", column.type,
+							  blocks ? "column only on the target, NOT NULL without a default: rows of the source "
+									   "would not load"
+									 : "column only on the target",
+							  blocks});
+	}
 }
 
 } // namespace

@@ -28,9 +28,10 @@ Table(const std::string &name, std::vector<PlanColumn> columns, bool planned = t
 }
 
 PlanColumn
-Col(const std::string &name, const std::string &type, bool not_null = false, bool generated = false)
+Col(const std::string &name, const std::string &type, bool not_null = false, bool generated = false,
+	bool has_default = false)
 {
-	return PlanColumn{name, type, type, not_null, generated};
+	return PlanColumn{name, type, type, not_null, generated, has_default};
 }
 
 TEST(Preflight, EqualSchemasGiveNothing)
@@ -46,11 +47,12 @@ TEST(Preflight, EveryDifferenceIsOneRow)
 						 Col("total", "numeric", false, true), Col("code", "text", true), Col("owner", "uuid")}),
 		 Table("only_source", {Col("id", "bigint")}), Table("ignored", {}, false)},
 		{}};
-	Catalog target{{Table("sites", {Col("id", "bigint", true), Col("name", "character varying(80)"),
-									Col("total", "numeric"), Col("code", "text"), Col("owner", "uuid", true),
-									Col("extra", "integer", true), Col("spare", "integer")}),
-					Table("only_target", {Col("id", "bigint")})},
-				   {}};
+	Catalog target{
+		{Table("sites", {Col("id", "bigint", true), Col("name", "character varying(80)"), Col("total", "numeric"),
+						 Col("code", "text"), Col("owner", "uuid", true), Col("extra", "integer", true),
+						 Col("spare", "integer"), Col("stamp", "integer", true, false, true)}),
+		 Table("only_target", {Col("id", "bigint")})},
+		{}};
 	auto rows = ComparePreflight(source, target, &Plain);
 	std::vector<std::string> seen;
 	for (const auto &row : rows)
@@ -61,7 +63,7 @@ TEST(Preflight, EveryDifferenceIsOneRow)
 		"public.sites|note|text||error",	   "public.sites|total|numeric|numeric|warning",
 		"public.sites|code|text|text|warning", "public.sites|owner|uuid|uuid|error",
 		"public.sites|extra||integer|error",   "public.sites|spare||integer|warning",
-		"public.only_target|||table|warning",
+		"public.sites|stamp||integer|warning", "public.only_target|||table|warning",
 	};
 	EXPECT_EQ(seen, expected);
 }
