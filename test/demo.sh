@@ -4,7 +4,8 @@
 #   test/demo.sh          install what is missing (test/deps.sh, as root), build and install the extension,
 #                         start two throwaway clusters under /tmp/pg_cutover_demo, load the Supabase-shaped
 #                         fixture test/fixtures/app.sql into the source, copy it to the target with
-#                         pg_dump | psql, point the target at the source with migrate_source and run
+#                         pg_dump | psql, point the target at the source with migrate_source, plan,
+#                         map every user to a new ID and rewrite the target's user-ID columns, and run
 #                         migrate_verify_all(ARRAY['public'])
 #   test/demo.sh stop     stop both clusters and remove /tmp/pg_cutover_demo (`make demo-stop`)
 #
@@ -194,7 +195,32 @@ SELECT migrate_source('host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=cutover_
 SQL
 unset SOURCE_PASSWORD
 
-step "SELECT * FROM migrate_verify_all(ARRAY['public']);"
+step "SELECT table_name, level, user_id_columns, cycle FROM migrate_plan();"
+psql_on "$TARGET_PORT" -d "$DB" -P footer=off -c "SELECT table_name, level, user_id_columns, cycle FROM migrate_plan()"
+
+# Until the user migration and the pull exist, the demo plays their part on the target: every user gets a new
+# ID in the map, and the user-ID columns the plan found are rewritten with migrate_remap.
+step "Giving every user a new ID (cutover.id_map) and rewriting the user-ID columns of the target"
+psql_on "$TARGET_PORT" -d "$DB" -At <<'SQL' | sed 's/^/    /'
+SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) || ' users mapped'
+FROM auth.users;
+SET session_replication_role = replica;
+DO $$
+DECLARE
+    planned record;
+    entry text;
+BEGIN
+    FOR planned IN SELECT table_name, user_id_columns FROM migrate_plan() LOOP
+        FOREACH entry IN ARRAY planned.user_id_columns LOOP
+            EXECUTE format('UPDATE %s SET %I = migrate_remap(%I)', planned.table_name,
+                           split_part(entry, ' -> ', 1), split_part(entry, ' -> ', 1));
+        END LOOP;
+    END LOOP;
+END
+$$;
+SQL
+
+step "SELECT * FROM migrate_verify_all(ARRAY['public']);   -- user IDs mapped back through the map"
 psql_on "$TARGET_PORT" -d "$DB" -P footer=off \
 	-c "SELECT table_name, source_rows, target_rows, source_checksum, target_checksum, ok, round(seconds::numeric, 3) AS seconds
 	    FROM migrate_verify_all(ARRAY['public'])"
@@ -212,6 +238,8 @@ On the target, try:
   UPDATE sites SET name = name || ' (edited)' WHERE id = 7;
   SELECT * FROM migrate_verify('sites');          -- ok = f: the checksums differ
   SELECT * FROM cutover.verification ORDER BY id;
+  SELECT * FROM migrate_status();
+  SELECT migrate_unmap(id) FROM profiles LIMIT 3;  -- support's lookup: the Supabase ID behind a new ID
 
 Stop both clusters and remove $DEMO:  make demo-stop   (or: test/demo.sh stop)
 EOF

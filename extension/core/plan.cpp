@@ -76,9 +76,19 @@ FindColumn(const PlanTable &table, const std::string &name)
 const char *
 CatalogTablesSql()
 {
-	return "SELECT c.oid, n.nspname, c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, "
+	/* domain_base: every domain's base type, through domains over domains; an array of a domain counts as an
+	 * array of the domain's base type. */
+	return "WITH RECURSIVE chain(domain_oid, oid, typtype, typbasetype) AS ("
+		   "SELECT t.oid, t.oid, t.typtype, t.typbasetype FROM pg_catalog.pg_type t WHERE t.typtype = 'd' "
+		   "UNION ALL SELECT c.domain_oid, t.oid, t.typtype, t.typbasetype FROM chain c "
+		   "JOIN pg_catalog.pg_type t ON t.oid = c.typbasetype WHERE c.typtype = 'd'), "
+		   "domain_base(domain_oid, base_oid) AS (SELECT domain_oid, oid FROM chain WHERE typtype <> 'd') "
+		   "SELECT c.oid, n.nspname, c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, "
 		   "n.nspname = ANY ($1::text[]), a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
-		   "pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL), "
+		   "pg_catalog.format_type(coalesce("
+		   "(SELECT e.typarray FROM domain_base d JOIN pg_catalog.pg_type e ON e.oid = d.base_oid "
+		   "WHERE d.domain_oid = t.typelem AND t.typcategory = 'A'), "
+		   "(SELECT d.base_oid FROM domain_base d WHERE d.domain_oid = a.atttypid), a.atttypid), NULL), "
 		   "a.attnotnull, a.attgenerated <> '', a.atthasdef OR a.attidentity <> '' "
 		   "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 		   "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "

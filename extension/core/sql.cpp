@@ -17,12 +17,29 @@ ValueOf(const std::string &alias, const Column &column)
 	return column.expression.empty() ? alias + "." + column.quoted : column.expression;
 }
 
-/* The text of one user ID mapped back: unmapped stays, capitals stay capitals. */
+/*
+ * A user ID that is not in the map cannot have come out of a pull (the pull stops on unmapped IDs), so it must
+ * not pass for a source ID either, as a Supabase ID left in place would: it is hashed with this prefix.
+ */
+constexpr const char *kUnmapped = "'unmapped '";
+
+constexpr const char *kUuidPattern = "'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'";
+
+/* A uuid mapped back, as text (which prints as the uuid does). */
+std::string
+UnmapUuidSql(const std::string &value, const std::string &map)
+{
+	return "CASE WHEN " + map + ".source_id IS NOT NULL THEN " + map + ".source_id::text ELSE " + kUnmapped + " || " +
+		   value + "::text END";
+}
+
+/* A text user ID mapped back: capitals stay capitals; text that is no UUID ('system') stays as it is. */
 std::string
 UnmapTextSql(const std::string &value, const std::string &map)
 {
-	return "CASE WHEN " + map + ".source_id IS NULL THEN " + value + "::text WHEN " + value + " = upper(" + value +
-		   ") THEN upper(" + map + ".source_id::text) ELSE " + map + ".source_id::text END";
+	return "CASE WHEN " + map + ".source_id IS NOT NULL THEN CASE WHEN " + value + " = upper(" + value +
+		   ") THEN upper(" + map + ".source_id::text) ELSE " + map + ".source_id::text END WHEN " + value + " ~ " +
+		   kUuidPattern + " THEN " + kUnmapped + " || " + value + " ELSE " + value + "::text END";
 }
 
 } // namespace
@@ -55,7 +72,7 @@ UnmapUserIds(const std::string &alias, std::vector<Column> &columns, const std::
 		switch (UserIdKindOf(column.base_type)) {
 		case UserIdKind::Uuid:
 			joins += " LEFT JOIN " + map_table + " AS " + map + " ON " + map + ".target_id = " + value;
-			column.expression = "coalesce(" + map + ".source_id, " + value + ")";
+			column.expression = UnmapUuidSql(value, map);
 			break;
 		case UserIdKind::Text:
 			joins +=
@@ -63,9 +80,10 @@ UnmapUserIds(const std::string &alias, std::vector<Column> &columns, const std::
 			column.expression = UnmapTextSql(value, map);
 			break;
 		case UserIdKind::UuidArray:
-			column.expression = "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT coalesce(" + map +
-								".source_id, u.e) FROM unnest(" + value + ") WITH ORDINALITY AS u(e, o) LEFT JOIN " +
-								map_table + " AS " + map + " ON " + map + ".target_id = u.e ORDER BY u.o) END";
+			column.expression = "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT " +
+								UnmapUuidSql("u.e", map) + " FROM unnest(" + value + ") WITH ORDINALITY AS u(e, o) " +
+								"LEFT JOIN " + map_table + " AS " + map + " ON " + map +
+								".target_id = u.e ORDER BY u.o) END";
 			break;
 		case UserIdKind::TextArray:
 			column.expression = "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT " +

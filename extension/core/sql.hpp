@@ -30,8 +30,9 @@ UserIdKind UserIdKindOf(const std::string &base_type);
 /*
  * Maps the user-ID columns of a target table back to source IDs for the checksum: sets each one's
  * expression and returns the LEFT JOINs of `map_table` (target_id -> source_id) the expressions read. A
- * value with no mapping stays as it is (and so differs from the source); a UUID written in capitals maps
- * back in capitals, as the pull writes it; NULLs stay NULL.
+ * UUID with no mapping is hashed as "unmapped <uuid>", so it never equals a source row (a Supabase ID left
+ * in place fails verification); a UUID written in capitals maps back in capitals, as the pull writes it;
+ * text that is no UUID and NULLs stay as they are.
  */
 std::string UnmapUserIds(const std::string &alias, std::vector<Column> &columns,
 						 const std::vector<std::string> &user_id_columns, const std::string &map_table);

@@ -30,6 +30,23 @@ ExtensionSchemaQuoted(FunctionCallInfo fcinfo)
 	return QuoteIdentifier(schema);
 }
 
+namespace {
+
+/* The base type behind domains; an array of a domain counts as an array of the domain's base type. */
+Oid
+BaseTypeOf(Oid type)
+{
+	Oid element = get_element_type(type);
+	if (OidIsValid(element) && get_typtype(element) == TYPTYPE_DOMAIN) {
+		Oid array = get_array_type(getBaseType(element));
+		if (OidIsValid(array))
+			return array;
+	}
+	return getBaseType(type);
+}
+
+} // namespace
+
 TableInfo
 DescribeTable(Oid relid)
 {
@@ -74,7 +91,7 @@ DescribeTable(Oid relid)
 			continue;
 		std::string name = NameStr(att->attname);
 		Oid type = att->atttypid;
-		const char *base_type = Call([&] { return format_type_be(getBaseType(type)); });
+		const char *base_type = Call([&] { return format_type_be(BaseTypeOf(type)); });
 		info.columns.push_back({name, QuoteIdentifier(name), base_type});
 	}
 	Call([&] { relation_close(rel, NoLock); });
