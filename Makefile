@@ -80,4 +80,4 @@ FORMAT_SRCS = $(wildcard extension/*.cpp extension/*.hpp extension/*/*.cpp exten
 format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:
-	clang-format --dry-run --Werror $(FORMAT_SRCS)
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "$(words $(FORMAT_SRCS)) files formatted as .clang-format says"

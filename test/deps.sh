@@ -6,8 +6,8 @@
 set -euo pipefail
 
 packages=(
-	# build
-	make g++ pkg-config
+	# build, and the format check of the C++ sources
+	make g++ pkg-config clang-format
 	# extension: server headers, libpq, OpenSSL (-lcrypto)
 	postgresql-server-dev-15 libpq-dev libssl-dev
 	# server; the client package holds pg_regress and the PostgreSQL::Test modules under pgxs/. On Debian 12,

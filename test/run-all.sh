@@ -148,6 +148,15 @@ elif ! installed_ok; then
 	fi
 fi
 
+# ----------------------------------------------------------------------------------------------- format
+section "format (clang-format, .clang-format)"
+if run "$logs/format.log" "$MAKE" -s --no-print-directory format-check; then
+	count "format" 1 0
+else
+	count "format" 0 1
+	add_diag "clang-format: run make format" "$logs/format.log" 80
+fi
+
 # ----------------------------------------------------------------------------------------------- GoogleTest
 section "unit tests (GoogleTest)"
 if ((have_unit == 0)); then
