@@ -224,10 +224,10 @@ AggregateContext(FunctionCallInfo fcinfo, const char *function)
 } // namespace
 
 TableChecksum
-ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::string &joins)
+ChecksumLocalTable(const pg::TableInfo &table, const std::string &joins)
 {
-	std::string sql = "SELECT count(*), " + pg::ExtensionSchemaQuoted(fcinfo) + ".migrate_checksum_agg(" +
-					  core::AggregateArguments("t", table.columns) + ") FROM " + table.qualified + " AS t" + joins;
+	std::string sql = "SELECT count(*), cutover.migrate_checksum_agg(" + core::AggregateArguments("t", table.columns) +
+					  ") FROM " + table.qualified + " AS t" + joins;
 	pg::Spi spi;
 	spi.Execute(sql, true);
 	TableChecksum result;
@@ -306,7 +306,7 @@ PGC_FUNCTION(migrate_checksum_agg_finalfn)
 PGC_FUNCTION(migrate_checksum)
 {
 	pg::TableInfo table = pg::DescribeTable(PG_GETARG_OID(0));
-	TableChecksum sum = ChecksumLocalTable(fcinfo, table);
+	TableChecksum sum = ChecksumLocalTable(table);
 
 	Datum values[2] = {Int64GetDatum(sum.rows), pg::TextDatum(sum.checksum)};
 	bool nulls[2] = {false, false};

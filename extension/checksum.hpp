@@ -16,9 +16,9 @@ struct TableChecksum {
 };
 
 /*
- * Checksums a local table with the migrate_checksum_agg aggregate through SPI (parallel query allowed).
- * `fcinfo` is the calling SQL function's, whose schema is the extension's.
+ * Checksums a local table with the cutover.migrate_checksum_agg aggregate through SPI (parallel query
+ * allowed); `joins` are added to its FROM clause.
  */
-TableChecksum ChecksumLocalTable(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::string &joins = {});
+TableChecksum ChecksumLocalTable(const pg::TableInfo &table, const std::string &joins = {});
 
 } // namespace pgc

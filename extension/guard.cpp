@@ -48,10 +48,14 @@ Datum
 RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 {
 	int sqlstate = 0;
+	/* The flag belongs to this call: a guarded call nested in it (SPI) must not clear it for the outer one. */
+	bool outer_hide_statement = hide_statement;
 	hide_statement = false;
 	error_detail_log[0] = '\0';
 	try {
-		return body(fcinfo);
+		Datum result = body(fcinfo);
+		hide_statement = outer_hide_statement;
+		return result;
 	} catch (const Error &e) {
 		sqlstate = e.sqlstate();
 		CopyText(error_message, e.message());
@@ -75,11 +79,19 @@ RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with the server log.");
 	}
 
-	/* The exception object is gone: only static buffers are left, so raising the PostgreSQL error is safe. */
+	/*
+	 * The exception object is gone: only static buffers are left, so raising the PostgreSQL error is safe. A
+	 * call whose arguments may hold a secret also drops the error context, which would quote the calling
+	 * statement (SPI adds 'SQL statement "..."' when the call comes from PL/pgSQL); the catching frame restores
+	 * the context stack as usual.
+	 */
+	if (hide_statement)
+		error_context_stack = nullptr;
 	ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", error_message),
 					error_detail[0] ? errdetail_internal("%s", error_detail) : 0,
 					error_detail_log[0] ? errdetail_log("%s", error_detail_log) : 0,
-					error_hint[0] ? errhint("%s", error_hint) : 0, errhidestmt(hide_statement)));
+					error_hint[0] ? errhint("%s", error_hint) : 0, errhidestmt(hide_statement),
+					errhidecontext(hide_statement)));
 	pg_unreachable();
 }
 

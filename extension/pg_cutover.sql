@@ -23,34 +23,41 @@ SELECT pg_catalog.pg_extension_config_dump('cutover.verification', '');
 
 -- The canonical checksum aggregate: its arguments are a row's columns in name order (tables wider than 99
 -- columns pass runs of columns as ROW(...) values). It prints values with the session's settings, so call it
--- under the settings migrate_checksum fixes.
-CREATE FUNCTION migrate_checksum_agg_transfn(internal, VARIADIC "any") RETURNS internal
+-- under the settings migrate_checksum fixes. It lives in schema cutover, where only the extension's owner can
+-- create objects: in a schema others can create in, an aggregate of the same name with argument types that
+-- match a table's columns exactly would be chosen instead, and run as whoever verifies. Everyone may use
+-- the schema and the aggregate (it only hashes its arguments); the tables of cutover stay private.
+GRANT USAGE ON SCHEMA cutover TO PUBLIC;
+CREATE FUNCTION cutover.migrate_checksum_agg_transfn(internal, VARIADIC "any") RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION migrate_checksum_agg_combinefn(internal, internal) RETURNS internal
+CREATE FUNCTION cutover.migrate_checksum_agg_combinefn(internal, internal) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION migrate_checksum_agg_serialfn(internal) RETURNS bytea
+CREATE FUNCTION cutover.migrate_checksum_agg_serialfn(internal) RETURNS bytea
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION migrate_checksum_agg_deserialfn(bytea, internal) RETURNS internal
+CREATE FUNCTION cutover.migrate_checksum_agg_deserialfn(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION migrate_checksum_agg_finalfn(internal) RETURNS text
+CREATE FUNCTION cutover.migrate_checksum_agg_finalfn(internal) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE migrate_checksum_agg(VARIADIC "any") (
-    SFUNC = migrate_checksum_agg_transfn,
+CREATE AGGREGATE cutover.migrate_checksum_agg(VARIADIC "any") (
+    SFUNC = cutover.migrate_checksum_agg_transfn,
     STYPE = internal,
-    FINALFUNC = migrate_checksum_agg_finalfn,
-    COMBINEFUNC = migrate_checksum_agg_combinefn,
-    SERIALFUNC = migrate_checksum_agg_serialfn,
-    DESERIALFUNC = migrate_checksum_agg_deserialfn,
+    -- the state: three sums and a batch of up to sixteen rows of at most 1 KB waiting to be hashed
+    SSPACE = 17000,
+    FINALFUNC = cutover.migrate_checksum_agg_finalfn,
+    COMBINEFUNC = cutover.migrate_checksum_agg_combinefn,
+    SERIALFUNC = cutover.migrate_checksum_agg_serialfn,
+    DESERIALFUNC = cutover.migrate_checksum_agg_deserialfn,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE migrate_checksum_agg(VARIADIC "any") IS
+COMMENT ON AGGREGATE cutover.migrate_checksum_agg(VARIADIC "any") IS
     'canonical checksum of rows given as their columns in name order; use migrate_checksum for a whole table';
 
 CREATE FUNCTION migrate_checksum(tbl regclass, OUT rows bigint, OUT checksum text) RETURNS record
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp
     SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
-    SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C' SET row_security = off;
+    SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C' SET row_security = off
+    SET quote_all_identifiers = off;
 COMMENT ON FUNCTION migrate_checksum(regclass) IS
     'row count and order-independent checksum of a local table, under fixed output settings';
 
@@ -74,6 +81,7 @@ CREATE FUNCTION migrate_verify(tbl regclass,
     SET search_path = pg_catalog, pg_temp
     SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
     SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C' SET row_security = off
+    SET quote_all_identifiers = off
     -- The source's plain SQL is several times slower than the target's C++ and sets the pace: parallel
     -- workers on the target would only take CPU from a source sharing the machine.
     SET max_parallel_workers_per_gather = 0;

@@ -8,7 +8,10 @@
  */
 #include "source.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +35,9 @@ namespace pgc {
 namespace {
 
 constexpr long kDefaultConnectTimeoutSeconds = 30;
+
+const std::pair<const char *, const char *> kKeepalives[] = {
+	{"keepalives", "1"}, {"keepalives_idle", "60"}, {"keepalives_interval", "10"}, {"keepalives_count", "6"}};
 
 /* Options of a connection string that belong in the user mapping rather than the server. */
 bool
@@ -160,6 +166,12 @@ SourceConnection::Open()
 					"Non-superusers must give a password in their user mapping for server \"cutover_source\".",
 					"Run SELECT migrate_source('... password=...') as this role.");
 
+	/* A dead network shows up while waiting, rather than never, unless the connection string says otherwise. */
+	for (const auto &[key, value] : kKeepalives)
+		if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+			keys.push_back(key);
+			values.push_back(value);
+		}
 	keys.push_back("fallback_application_name");
 	values.push_back("pg_cutover");
 	keys.push_back("client_encoding");
@@ -177,7 +189,7 @@ SourceConnection::Open()
 	PGconn *raw = PQconnectStartParams(key_ptrs.data(), value_ptrs.data(), 0);
 	if (raw == nullptr)
 		throw std::bad_alloc();
-	SourceConnection conn(raw, password);
+	SourceConnection conn(raw, password, keys, values);
 	if (PQstatus(raw) == CONNECTION_BAD)
 		conn.ThrowConnectError();
 
@@ -206,34 +218,96 @@ SourceConnection::Open()
 
 namespace {
 
+constexpr int kCancelSeconds = 5;
+
+/* Waits until fd is ready or the deadline passes; plain poll(), usable while an error unwinds. */
+bool
+WaitReady(int fd, bool for_write, std::chrono::steady_clock::time_point deadline)
+{
+	for (;;) {
+		long left =
+			std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+		if (left <= 0 || fd < 0)
+			return false;
+		struct pollfd wait_for = {fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+		int rc = poll(&wait_for, 1, static_cast<int>(left));
+		if (rc > 0)
+			return true;
+		if (rc == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+/*
+ * Cancels the query running on `link`'s connection within kCancelSeconds, whatever the network does. libpq
+ * 15's PQcancel can wait forever (a connect and a read without timeouts), and a backend stuck there ignores
+ * cancel and terminate requests; so the cancel goes through a second connection to the same source,
+ * opened and used without ever blocking: SELECT pg_cancel_backend(pid). Plain libpq and poll(): safe in
+ * destructors and in exit and abort callbacks.
+ */
+void
+CancelWithin(const SourceLink &link)
+{
+	if (PQtransactionStatus(link.conn) != PQTRANS_ACTIVE)
+		return;
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kCancelSeconds);
+	std::vector<const char *> keys, values;
+	for (std::size_t i = 0; i < link.keys.size(); i++) {
+		keys.push_back(link.keys[i].c_str());
+		values.push_back(link.values[i].c_str());
+	}
+	keys.push_back(nullptr);
+	values.push_back(nullptr);
+	PGconn *cancel = PQconnectStartParams(keys.data(), values.data(), 0);
+	if (cancel == nullptr)
+		return;
+	PostgresPollingStatusType status =
+		PQstatus(cancel) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+	while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
+		if (!WaitReady(PQsocket(cancel), status == PGRES_POLLING_WRITING, deadline)) {
+			status = PGRES_POLLING_FAILED;
+			break;
+		}
+		status = PQconnectPoll(cancel);
+	}
+	std::string sql = "SELECT pg_catalog.pg_cancel_backend(" + std::to_string(PQbackendPID(link.conn)) + ")";
+	if (status == PGRES_POLLING_OK && PQsendQuery(cancel, sql.c_str())) {
+		while (PQisBusy(cancel) && WaitReady(PQsocket(cancel), false, deadline) && PQconsumeInput(cancel)) {
+		}
+		if (!PQisBusy(cancel))
+			while (PGresult *result = PQgetResult(cancel))
+				PQclear(result);
+	}
+	PQfinish(cancel);
+}
+
 /*
  * Every open source connection. A FATAL error (pg_terminate_backend) ends the process without unwinding C++
  * frames, so destructors do not run; the exit and abort callbacks below close what is left, cancelling a
- * query that still runs on the source, as postgres_fdw does for its connections.
+ * query that still runs on the source, as postgres_fdw does for its connections. The links live on the heap,
+ * owned by this list, so a callback never reads a C++ frame that is gone.
  */
-std::vector<PGconn *> open_connections;
+std::vector<SourceLink *> open_links;
 
-/* Cancels the running query, if any, and closes the connection. Plain libpq: safe in any callback. */
 void
-CancelAndClose(PGconn *conn)
+CancelAndClose(SourceLink *link)
 {
-	if (PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
-		if (PGcancel *cancel = PQgetCancel(conn)) {
-			char error[256];
-			PQcancel(cancel, error, sizeof(error));
-			PQfreeCancel(cancel);
-		}
+	try {
+		CancelWithin(*link);
+	} catch (...) {
+		/* out of memory while cancelling: closing is all that is left */
 	}
-	PQfinish(conn);
+	PQfinish(link->conn);
+	delete link;
 }
 
 void
 CloseAllConnections()
 {
-	while (!open_connections.empty()) {
-		PGconn *conn = open_connections.back();
-		open_connections.pop_back();
-		CancelAndClose(conn);
+	while (!open_links.empty()) {
+		SourceLink *link = open_links.back();
+		open_links.pop_back();
+		CancelAndClose(link);
 	}
 }
 
@@ -251,7 +325,7 @@ CloseConnectionsAtAbort(XactEvent event, void *)
 }
 
 void
-Track(PGconn *conn)
+Track(SourceLink *link)
 {
 	static bool hooks_registered = false;
 	if (!hooks_registered) {
@@ -261,42 +335,42 @@ Track(PGconn *conn)
 		});
 		hooks_registered = true;
 	}
-	open_connections.push_back(conn);
-}
-
-void
-Untrack(PGconn *conn)
-{
-	auto it = std::find(open_connections.begin(), open_connections.end(), conn);
-	if (it != open_connections.end())
-		open_connections.erase(it);
+	open_links.push_back(link);
 }
 
 } // namespace
 
-SourceConnection::SourceConnection(PGconn *conn, std::string password) : conn_(conn), password_(std::move(password))
+SourceConnection::SourceConnection(PGconn *conn, std::string password, std::vector<std::string> keys,
+								   std::vector<std::string> values)
+	: conn_(conn), password_(std::move(password))
 {
 	try {
-		Track(conn_);
+		link_ = new SourceLink{conn, std::move(keys), std::move(values)};
+		Track(link_);
 	} catch (...) {
+		delete link_;
 		PQfinish(conn_);
 		throw;
 	}
 }
 
 SourceConnection::SourceConnection(SourceConnection &&other) noexcept
-	: conn_(other.conn_), password_(std::move(other.password_))
+	: conn_(other.conn_), password_(std::move(other.password_)), link_(other.link_)
 {
 	other.conn_ = nullptr;
+	other.link_ = nullptr;
 }
 
 SourceConnection::~SourceConnection()
 {
-	if (conn_ == nullptr)
+	if (link_ == nullptr)
 		return;
 	/* A query still running on the source (we were cancelled, or failed on the target side) is cancelled. */
-	Untrack(conn_);
-	CancelAndClose(conn_);
+	auto it = std::find(open_links.begin(), open_links.end(), link_);
+	if (it != open_links.end()) {
+		open_links.erase(it);
+		CancelAndClose(link_);
+	}
 }
 
 std::string

@@ -30,6 +30,13 @@ struct ResultDeleter {
 };
 using SourceResult = std::unique_ptr<PGresult, ResultDeleter>;
 
+/* A connection and the options that opened it (to open a second one for a cancel). */
+struct SourceLink {
+	PGconn *conn;
+	std::vector<std::string> keys;
+	std::vector<std::string> values;
+};
+
 class SourceConnection
 {
   public:
@@ -66,7 +73,8 @@ class SourceConnection
 	}
 
   private:
-	SourceConnection(PGconn *conn, std::string password);
+	SourceConnection(PGconn *conn, std::string password, std::vector<std::string> keys,
+					 std::vector<std::string> values);
 
 	/* Waits until the socket is readable (or writable), serving interrupts meanwhile. */
 	void WaitSocket(bool for_write, long timeout_ms);
@@ -79,6 +87,7 @@ class SourceConnection
 
 	PGconn *conn_;
 	std::string password_;
+	struct SourceLink *link_ = nullptr; /* owned by the list of open connections (source.cpp) */
 };
 
 /* Masks every occurrence of `secret` in `text`. */

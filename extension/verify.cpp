@@ -128,7 +128,7 @@ ChecksumUnmapped(FunctionCallInfo fcinfo, pg::TableInfo table, const std::vector
 	pg::Call([&] { check_enable_rls(relid, InvalidOid, false); });
 	std::string joins = core::UnmapUserIds("t", table.columns, user_id_columns, "cutover.id_map");
 	pg::AsExtensionOwner owner(fcinfo);
-	return ChecksumLocalTable(fcinfo, table, joins);
+	return ChecksumLocalTable(table, joins);
 }
 
 Verification
@@ -144,7 +144,7 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	/* Source and target at the same time: the source query runs while this backend scans the target. */
 	source.Send(core::SourceChecksumSql(table.qualified, table.columns));
 	TableChecksum target =
-		user_id_columns.empty() ? ChecksumLocalTable(fcinfo, table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
+		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
 	SourceResult result = source.Wait();
 	if (!result || PQntuples(result.get()) != 1 || PQnfields(result.get()) != 2)
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned no checksum for table " + table.qualified);

@@ -327,8 +327,8 @@ SET min_parallel_table_scan_size = 0;
 -- the aggregate can run in parallel (partial aggregates in the workers, combined by the leader)
 SELECT a.aggcombinefn <> 0 AS combines, a.aggserialfn <> 0 AS serializes, p.proparallel
 FROM pg_aggregate AS a JOIN pg_proc AS p ON p.oid = a.aggfnoid WHERE p.proname = 'migrate_checksum_agg';
-EXPLAIN (COSTS OFF) SELECT migrate_checksum_agg(ROW(t.flag, t.id, t.txt)) FROM many AS t;
-SELECT migrate_checksum_agg(ROW(t.flag, t.id, t.txt)) = :'many_sum' AS same FROM many AS t;
+EXPLAIN (COSTS OFF) SELECT cutover.migrate_checksum_agg(ROW(t.flag, t.id, t.txt)) FROM many AS t;
+SELECT cutover.migrate_checksum_agg(ROW(t.flag, t.id, t.txt)) = :'many_sum' AS same FROM many AS t;
 SELECT checksum = :'many_sum' AS same FROM migrate_checksum('many');
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;

@@ -127,7 +127,7 @@ SET ROLE regress_cutover_op;
 SELECT table_name, source_rows, target_rows, ok FROM migrate_verify('op_data');
 RESET ROLE;
 -- (with EXECUTE on the internal aggregate and INSERT on cutover.verification granted as well)
-DO $$ BEGIN EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO regress_cutover_op', 'migrate_checksum_agg'::regproc::regprocedure); END $$;
+DO $$ BEGIN EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO regress_cutover_op', 'cutover.migrate_checksum_agg'::regproc::regprocedure); END $$;
 GRANT USAGE ON SCHEMA cutover TO regress_cutover_op;
 GRANT INSERT ON cutover.verification TO regress_cutover_op;
 SET ROLE regress_cutover_op;
@@ -161,3 +161,32 @@ DROP SCHEMA "odd schema.v2";
 DROP OWNED BY regress_cutover_op;
 \c :target_db
 DROP ROLE regress_cutover_op;
+--
+-- The checksum aggregate cannot be hijacked: an aggregate of the same name planted in the extension's schema,
+-- with argument types that match a table's columns exactly, is never called, because migrate_checksum calls
+-- the one in schema cutover, where only the extension's owner can create objects.
+--
+CREATE ROLE regress_cutover_planter;
+GRANT CREATE ON SCHEMA public TO regress_cutover_planter;
+CREATE TABLE planted_target (id integer, email text);
+INSERT INTO planted_target VALUES (1, 'a@example.com');
+SET ROLE regress_cutover_planter;
+CREATE FUNCTION public.planted_step(integer, text, integer) RETURNS integer LANGUAGE sql AS 'SELECT 42';
+CREATE AGGREGATE public.migrate_checksum_agg(text, integer) (SFUNC = public.planted_step, STYPE = integer);
+SELECT regress.error_of($$CREATE FUNCTION cutover.planted_step(integer, integer, text) RETURNS integer LANGUAGE sql AS 'SELECT 42'$$);
+RESET ROLE;
+SELECT rows, checksum = (SELECT checksum FROM regress.run_source_script(migrate_source_checksum_sql('planted_target'))) AS canonical
+FROM migrate_checksum('planted_target');
+DROP AGGREGATE public.migrate_checksum_agg(text, integer);
+DROP FUNCTION public.planted_step(integer, text, integer);
+REVOKE CREATE ON SCHEMA public FROM regress_cutover_planter;
+DROP ROLE regress_cutover_planter;
+DROP TABLE planted_target;
+--
+-- A failing migrate_source called from PL/pgSQL: no error context quoting the statement (and its password).
+--
+\set VERBOSITY default
+\set SHOW_CONTEXT always
+DO $$ BEGIN PERFORM migrate_source('host=/nonexistent port=1 dbname=x password=Context-Secret-7'); END $$;
+\set SHOW_CONTEXT errors
+\set VERBOSITY default

@@ -151,7 +151,8 @@ FixedSettingsSql()
 		   "SET LOCAL extra_float_digits = 1;\n"
 		   "SET LOCAL bytea_output = 'hex';\n"
 		   "SET LOCAL lc_monetary = 'C';\n"
-		   "SET LOCAL row_security = off;\n";
+		   "SET LOCAL row_security = off;\n"
+		   "SET LOCAL quote_all_identifiers = off;\n";
 }
 
 namespace {

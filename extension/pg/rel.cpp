@@ -20,16 +20,6 @@ QuoteIdentifier(const std::string &name)
 	return quoted;
 }
 
-std::string
-ExtensionSchemaQuoted(FunctionCallInfo fcinfo)
-{
-	Oid schema_oid = Call([&] { return get_func_namespace(fcinfo->flinfo->fn_oid); });
-	char *schema = Call([&] { return get_namespace_name(schema_oid); });
-	if (schema == nullptr)
-		throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of extension pg_cutover does not exist");
-	return QuoteIdentifier(schema);
-}
-
 namespace {
 
 /* The base type behind domains; an array of a domain counts as an array of the domain's base type. */

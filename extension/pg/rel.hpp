@@ -28,9 +28,6 @@ TableInfo DescribeTable(Oid relid);
 /* quote_identifier() as a std::string. */
 std::string QuoteIdentifier(const std::string &name);
 
-/* The schema the extension was created in (that of the SQL function being called), quoted. */
-std::string ExtensionSchemaQuoted(FunctionCallInfo fcinfo);
-
 /*
  * While alive, runs as the owner of the extension (the owner of the SQL function being called), like a
  * SECURITY DEFINER function: used to write the extension's own bookkeeping for a caller granted EXECUTE.

@@ -172,7 +172,7 @@ SET max_parallel_workers_per_gather = 4; SET parallel_leader_participation = off
 SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC';
 SET extra_float_digits = 1; SET bytea_output = 'hex';
 };
-my $agg = 'SELECT count(*), public.migrate_checksum_agg(t.d, t.f, t.h, t.id, t.ts, t.x) FROM big AS t';
+my $agg = 'SELECT count(*), cutover.migrate_checksum_agg(t.d, t.f, t.h, t.id, t.ts, t.x) FROM big AS t';
 like($target->safe_psql('postgres', "$parallel EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $agg"),
 	qr/Workers Launched: [1-9].*Partial Aggregate/s, 'big: the aggregate runs in parallel workers');
 is($target->safe_psql('postgres', "$parallel $agg"),
