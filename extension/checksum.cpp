@@ -44,12 +44,12 @@ struct ChecksumState {
 	FmgrInfo *output;
 };
 
-/* Row text buffer reused for every row: its capacity grows to the widest row and stays. */
-std::string &
-RowBuffer()
+/* Where each row's text is written (straight into the batch); its spill buffer grows to the widest row. */
+core::RowSink &
+Sink()
 {
-	static std::string buffer;
-	return buffer;
+	static core::RowSink sink;
+	return sink;
 }
 
 ChecksumState *
@@ -119,7 +119,7 @@ PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext conte
 }
 
 void
-AppendUuid(std::string &text, const pg_uuid_t *uuid)
+AppendUuid(core::RowSink &text, const pg_uuid_t *uuid)
 {
 	static constexpr char hex[] = "0123456789abcdef";
 	char out[36];
@@ -130,26 +130,26 @@ AppendUuid(std::string &text, const pg_uuid_t *uuid)
 		out[pos++] = hex[uuid->data[i] >> 4];
 		out[pos++] = hex[uuid->data[i] & 0xf];
 	}
-	text.append(out, sizeof(out));
+	text.Append(out, sizeof(out));
 }
 
 /* Appends one non-NULL field exactly as record_out prints it. */
 void
-AppendField(std::string &text, const ChecksumState *state, int i, Datum value)
+AppendField(core::RowSink &text, const ChecksumState *state, int i, Datum value)
 {
 	char digits[MAXINT8LEN + 1];
 	switch (state->kinds[i]) {
 	case FieldKind::Int2:
-		text.append(digits, pg_ltoa(DatumGetInt16(value), digits));
+		text.Append(digits, pg_ltoa(DatumGetInt16(value), digits));
 		return;
 	case FieldKind::Int4:
-		text.append(digits, pg_ltoa(DatumGetInt32(value), digits));
+		text.Append(digits, pg_ltoa(DatumGetInt32(value), digits));
 		return;
 	case FieldKind::Int8:
-		text.append(digits, pg_lltoa(DatumGetInt64(value), digits));
+		text.Append(digits, pg_lltoa(DatumGetInt64(value), digits));
 		return;
 	case FieldKind::Bool:
-		text.push_back(DatumGetBool(value) ? 't' : 'f');
+		text.Push(DatumGetBool(value) ? 't' : 'f');
 		return;
 	case FieldKind::Uuid:
 		AppendUuid(text, DatumGetUUIDP(value));
@@ -158,7 +158,7 @@ AppendField(std::string &text, const ChecksumState *state, int i, Datum value)
 		struct varlena *bytes = reinterpret_cast<struct varlena *>(DatumGetPointer(value));
 		if (VARATT_IS_EXTERNAL(bytes) || VARATT_IS_COMPRESSED(bytes))
 			bytes = pg::Call([&] { return pg_detoast_datum_packed(bytes); });
-		core::AppendRowField(text, std::string_view(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)));
+		core::AppendRowFieldTo(text, std::string_view(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)));
 		return;
 	}
 	case FieldKind::Row: {
@@ -167,13 +167,13 @@ AppendField(std::string &text, const ChecksumState *state, int i, Datum value)
 		const char *printed = pg::Call([&] { return OutputFunctionCall(const_cast<FmgrInfo *>(output), value); });
 		size_t len = std::strlen(printed);
 		if (len >= 2)
-			text.append(printed + 1, len - 2);
+			text.Append(printed + 1, len - 2);
 		return;
 	}
 	case FieldKind::Generic: {
 		const FmgrInfo *output = &state->output[i];
 		const char *printed = pg::Call([&] { return OutputFunctionCall(const_cast<FmgrInfo *>(output), value); });
-		core::AppendRowField(text, printed);
+		core::AppendRowFieldTo(text, printed);
 		return;
 	}
 	}
@@ -183,23 +183,24 @@ AppendField(std::string &text, const ChecksumState *state, int i, Datum value)
 void
 AddRow(ChecksumState *state, FunctionCallInfo fcinfo)
 {
-	std::string &text = RowBuffer();
-	text.clear();
-	text.push_back('(');
+	core::RowSink &text = Sink();
+	text.Begin(state->batch);
+	text.Push('(');
 	for (int i = 0; i < state->nfields; i++) {
 		if (i > 0)
-			text.push_back(',');
+			text.Push(',');
 		if (!PG_ARGISNULL(i + 1))
 			AppendField(text, state, i, PG_GETARG_DATUM(i + 1));
 	}
-	text.push_back(')');
+	text.Push(')');
 
 	if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII) {
-		state->batch.Add(state->sum, text.data(), text.size());
+		text.End(state->batch, state->sum);
 		return;
 	}
 	/* The canonical text is UTF-8, as convert_to(..., 'UTF8') gives it on the source. */
-	char *utf8 = pg::Call([&] { return pg_server_to_any(text.data(), static_cast<int>(text.size()), PG_UTF8); });
+	const std::string &row = text.Text();
+	char *utf8 = pg::Call([&] { return pg_server_to_any(row.data(), static_cast<int>(row.size()), PG_UTF8); });
 	state->batch.Add(state->sum, utf8, std::strlen(utf8));
 }
 

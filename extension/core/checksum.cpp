@@ -132,9 +132,10 @@ struct QuoteTable {
 };
 constexpr QuoteTable kQuote;
 
-/* Index of the first byte that forces quotes, or value.size(). */
+} // namespace
+
 std::size_t
-FirstSpecial(std::string_view value)
+FirstQuoteTrigger(std::string_view value)
 {
 	const auto *bytes = reinterpret_cast<const unsigned char *>(value.data());
 	std::size_t i = 0;
@@ -161,9 +162,8 @@ FirstSpecial(std::string_view value)
 	return i;
 }
 
-/* Index of the next double quote or backslash at or after `from`, or value.size(). */
 std::size_t
-NextToDouble(std::string_view value, std::size_t from)
+NextDoubled(std::string_view value, std::size_t from)
 {
 	const auto *bytes = reinterpret_cast<const unsigned char *>(value.data());
 	std::size_t i = from;
@@ -181,30 +181,35 @@ NextToDouble(std::string_view value, std::size_t from)
 	return i;
 }
 
-} // namespace
-
 bool
 FieldNeedsQuotes(std::string_view value)
 {
-	return value.empty() || FirstSpecial(value) < value.size();
+	return value.empty() || FirstQuoteTrigger(value) < value.size();
 }
+
+namespace {
+
+struct StringSink {
+	std::string &row;
+	void
+	Append(const char *data, std::size_t len)
+	{
+		row.append(data, len);
+	}
+	void
+	Push(char ch)
+	{
+		row.push_back(ch);
+	}
+};
+
+} // namespace
 
 void
 AppendRowField(std::string &row, std::string_view value)
 {
-	if (!value.empty() && FirstSpecial(value) == value.size()) {
-		row.append(value);
-		return;
-	}
-	/* Quoted: double quotes and backslashes are doubled, runs between them are copied whole. */
-	row.push_back('"');
-	std::size_t run = 0;
-	for (std::size_t i = NextToDouble(value, 0); i < value.size(); i = NextToDouble(value, i + 1)) {
-		row.append(value.data() + run, i + 1 - run);
-		run = i;
-	}
-	row.append(value.data() + run, value.size() - run);
-	row.push_back('"');
+	StringSink sink{row};
+	AppendRowFieldTo(sink, value);
 }
 
 std::string

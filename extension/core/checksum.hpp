@@ -38,7 +38,36 @@ std::string Hex128(uint128 value);
  */
 bool FieldNeedsQuotes(std::string_view value);
 
-/* Appends one non-NULL field the way record_out does (quoted and escaped where needed). */
+/* Index of the first byte of `value` that makes record_out quote it, or value.size(). */
+std::size_t FirstQuoteTrigger(std::string_view value);
+
+/* Index of the next double quote or backslash at or after `from` (record_out doubles them), or value.size(). */
+std::size_t NextDoubled(std::string_view value, std::size_t from);
+
+/*
+ * Appends one non-NULL field the way record_out does (quoted and escaped where needed) to any sink with
+ * Append(const char *, size_t) and Push(char).
+ */
+template <typename Sink>
+void
+AppendRowFieldTo(Sink &sink, std::string_view value)
+{
+	if (!value.empty() && FirstQuoteTrigger(value) == value.size()) {
+		sink.Append(value.data(), value.size());
+		return;
+	}
+	/* Quoted: double quotes and backslashes are doubled, runs between them are copied whole. */
+	sink.Push('"');
+	std::size_t run = 0;
+	for (std::size_t i = NextDoubled(value, 0); i < value.size(); i = NextDoubled(value, i + 1)) {
+		sink.Append(value.data() + run, i + 1 - run);
+		run = i;
+	}
+	sink.Append(value.data() + run, value.size() - run);
+	sink.Push('"');
+}
+
+/* AppendRowFieldTo for a std::string. */
 void AppendRowField(std::string &row, std::string_view value);
 
 /*

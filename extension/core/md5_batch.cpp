@@ -221,9 +221,15 @@ RowHashBatch::Add(Checksum &sum, const void *row, std::size_t len)
 		sum.AddRow(std::string_view(static_cast<const char *>(row), len));
 		return;
 	}
+	std::memcpy(lanes_[pending_], row, len);
+	CommitLane(sum, len);
+}
+
+void
+RowHashBatch::CommitLane(Checksum &sum, std::size_t len)
+{
 	unsigned char *lane = lanes_[pending_];
 	std::size_t padded = (len + 9 + 63) / 64 * 64;
-	std::memcpy(lane, row, len);
 	lane[len] = 0x80;
 	std::memset(lane + len + 1, 0, padded - len - 9);
 	std::uint64_t bits = static_cast<std::uint64_t>(len) * 8;
@@ -233,6 +239,33 @@ RowHashBatch::Add(Checksum &sum, const void *row, std::size_t len)
 	lengths_[pending_] = len;
 	if (++pending_ == lanes_in_use_)
 		HashPending(sum);
+}
+
+void
+RowSink::Spill(const char *data, std::size_t len)
+{
+	if (!spilled_) {
+		spill_.assign(lane_, len_);
+		spilled_ = true;
+	}
+	spill_.append(data, len);
+}
+
+const std::string &
+RowSink::Text()
+{
+	if (!spilled_)
+		Spill(nullptr, 0);
+	return spill_;
+}
+
+void
+RowSink::End(RowHashBatch &batch, Checksum &sum)
+{
+	if (spilled_)
+		batch.Add(sum, spill_.data(), spill_.size());
+	else
+		batch.CommitLane(sum, len_);
 }
 
 void

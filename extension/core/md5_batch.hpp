@@ -11,6 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 #include "core/checksum.hpp"
 
@@ -32,6 +34,17 @@ class RowHashBatch
 
 	/* Adds md5(row) to `sum`: now, or at the latest when the batch is full or flushed. */
 	void Add(Checksum &sum, const void *row, std::size_t len);
+
+	/*
+	 * Writing a row in place: NextLane() gives the buffer of the next row (kMaxBatchedRow bytes), or nullptr
+	 * when rows are hashed one by one; CommitLane(sum, len) then adds the len bytes written there.
+	 */
+	unsigned char *
+	NextLane()
+	{
+		return lanes_in_use_ == 1 ? nullptr : lanes_[pending_];
+	}
+	void CommitLane(Checksum &sum, std::size_t len);
 	/* Adds every pending row to `sum`. Call before reading `sum`. */
 	void Flush(Checksum &sum);
 
@@ -49,6 +62,50 @@ class RowHashBatch
 	std::uint32_t blocks_[kLanes] = {};
 	std::size_t lengths_[kLanes] = {};
 	alignas(64) unsigned char lanes_[kLanes][kLaneBytes];
+};
+
+/*
+ * Builds one row's text straight in the batch's next lane, saving a copy per row; a row too long for a lane
+ * (or a batch that hashes row by row) continues in a string of its own.
+ */
+class RowSink
+{
+  public:
+	void
+	Begin(RowHashBatch &batch)
+	{
+		lane_ = reinterpret_cast<char *>(batch.NextLane());
+		len_ = 0;
+		spilled_ = lane_ == nullptr;
+		spill_.clear();
+	}
+	void
+	Append(const char *data, std::size_t len)
+	{
+		if (!spilled_ && len_ + len <= RowHashBatch::kMaxBatchedRow) {
+			std::memcpy(lane_ + len_, data, len);
+			len_ += len;
+		} else {
+			Spill(data, len);
+		}
+	}
+	void
+	Push(char ch)
+	{
+		Append(&ch, 1);
+	}
+	/* Adds the row's hash to `sum` (through the batch). */
+	void End(RowHashBatch &batch, Checksum &sum);
+	/* The row written so far (for a conversion before hashing); moves it out of the lane. */
+	const std::string &Text();
+
+  private:
+	void Spill(const char *data, std::size_t len);
+
+	char *lane_ = nullptr;
+	std::size_t len_ = 0;
+	bool spilled_ = false;
+	std::string spill_;
 };
 
 } // namespace pgc::core
