@@ -42,6 +42,16 @@ UnmapTextSql(const std::string &value, const std::string &map)
 		   kUuidPattern + " THEN " + kUnmapped + " || " + value + " ELSE " + value + "::text END";
 }
 
+/* An array mapped back element by element (u.e), order kept; NULL stays NULL. */
+std::string
+UnmapArraySql(const std::string &value, const std::string &element, const std::string &map_table,
+			  const std::string &map, const std::string &join_condition)
+{
+	return "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT " + element + " FROM unnest(" + value +
+		   ") WITH ORDINALITY AS u(e, o) LEFT JOIN " + map_table + " AS " + map + " ON " + join_condition +
+		   " ORDER BY u.o) END";
+}
+
 } // namespace
 
 UserIdKind
@@ -80,16 +90,12 @@ UnmapUserIds(const std::string &alias, std::vector<Column> &columns, const std::
 			column.expression = UnmapTextSql(value, map);
 			break;
 		case UserIdKind::UuidArray:
-			column.expression = "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT " +
-								UnmapUuidSql("u.e", map) + " FROM unnest(" + value + ") WITH ORDINALITY AS u(e, o) " +
-								"LEFT JOIN " + map_table + " AS " + map + " ON " + map +
-								".target_id = u.e ORDER BY u.o) END";
+			column.expression =
+				UnmapArraySql(value, UnmapUuidSql("u.e", map), map_table, map, map + ".target_id = u.e");
 			break;
 		case UserIdKind::TextArray:
-			column.expression = "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT " +
-								UnmapTextSql("u.e", map) + " FROM unnest(" + value + ") WITH ORDINALITY AS u(e, o) " +
-								"LEFT JOIN " + map_table + " AS " + map + " ON " + map +
-								".target_id::text = lower(u.e) ORDER BY u.o) END";
+			column.expression =
+				UnmapArraySql(value, UnmapTextSql("u.e", map), map_table, map, map + ".target_id::text = lower(u.e)");
 			break;
 		case UserIdKind::None:
 			break; /* a type that cannot hold user IDs: migrate_plan reports it as a problem */

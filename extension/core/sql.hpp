@@ -51,10 +51,11 @@ std::string CanonicalRowExpression(const std::string &alias, const std::vector<C
 std::string AggregateArguments(const std::string &alias, const std::vector<Column> &columns);
 
 /*
- * SET LOCAL statements fixing every setting that changes how values print: search_path (regclass and
- * other reg* types print names relative to it), DateStyle, IntervalStyle, TimeZone, extra_float_digits,
- * bytea_output, lc_monetary, quote_all_identifiers (reg* values again); and row_security = off, so that a row-level
- * security policy that would hide rows raises an error instead of changing the checksum. One statement per line.
+ * SET LOCAL statements fixing every setting that changes how values print: search_path (regclass and other
+ * reg* types print names relative to it), DateStyle, IntervalStyle, TimeZone, extra_float_digits,
+ * bytea_output, lc_monetary, quote_all_identifiers (reg* values again); and row_security = off, so that a
+ * row-level security policy that would hide rows raises an error instead of changing the checksum. One
+ * statement per line.
  */
 std::string FixedSettingsSql();
 
