@@ -1,0 +1,137 @@
+/*
+ * copy_text_test.cpp: user IDs rewritten in COPY text lines, every kind of column, and the failures.
+ */
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/copy_text.hpp"
+
+namespace {
+
+using pgc::core::IdMap;
+using pgc::core::IsCanonicalUuid;
+using pgc::core::RemapCopyLine;
+using pgc::core::RemapFailure;
+using pgc::core::RemapField;
+using pgc::core::UserIdKind;
+
+const std::string kA = "6f1c1a7e-2b9a-4f3e-9a51-3c1e2d4b5a60";
+const std::string kA2 = "c2d4e6f8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
+const std::string kB = "0b9f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const std::string kB2 = "11111111-2222-4333-8444-555555555555";
+const std::string kUnknown = "99999999-9999-4999-8999-999999999999";
+
+IdMap
+Map()
+{
+	return {{kA, kA2}, {kB, kB2}};
+}
+
+std::string
+Remapped(const std::string &line, const std::vector<RemapField> &fields)
+{
+	std::string out;
+	RemapFailure failure;
+	EXPECT_TRUE(RemapCopyLine(line, fields, Map(), out, failure)) << failure.column << " " << failure.value;
+	return out;
+}
+
+RemapFailure
+Failure(const std::string &line, const std::vector<RemapField> &fields)
+{
+	std::string out;
+	RemapFailure failure;
+	EXPECT_FALSE(RemapCopyLine(line, fields, Map(), out, failure));
+	return failure;
+}
+
+std::string
+Upper(std::string s)
+{
+	for (auto &ch : s)
+		ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+	return s;
+}
+
+TEST(IsCanonicalUuid, Forms)
+{
+	EXPECT_TRUE(IsCanonicalUuid(kA));
+	EXPECT_TRUE(IsCanonicalUuid(Upper(kA)));
+	EXPECT_FALSE(IsCanonicalUuid("system"));
+	EXPECT_FALSE(IsCanonicalUuid(kA.substr(1)));
+	EXPECT_FALSE(IsCanonicalUuid("6f1c1a7e2b9a4f3e9a513c1e2d4b5a60")); /* no dashes */
+	EXPECT_FALSE(IsCanonicalUuid("{" + kA.substr(0, 35) + "}"));
+	EXPECT_FALSE(IsCanonicalUuid("6f1c1a7e-2b9a-4f3e-9a51-3c1e2d4b5a6g"));
+}
+
+TEST(RemapCopyLine, UuidColumnsAnywhereInTheLine)
+{
+	std::vector<RemapField> fields = {{0, UserIdKind::Uuid, "id"}, {2, UserIdKind::Uuid, "owner"}};
+	EXPECT_EQ(Remapped(kA + "\tname\t" + kB, fields), kA2 + "\tname\t" + kB2);
+	EXPECT_EQ(Remapped(kA + "\tname\t\\N", fields), kA2 + "\tname\t\\N");
+	/* other fields stay byte for byte, escapes included */
+	EXPECT_EQ(Remapped(kA + "\ta\\tb\\\\c\\n\t" + kB + "\t\\N\t", fields), kA2 + "\ta\\tb\\\\c\\n\t" + kB2 + "\t\\N\t");
+}
+
+TEST(RemapCopyLine, TextKeepsLetterCaseAndNonUuidText)
+{
+	std::vector<RemapField> fields = {{1, UserIdKind::Text, "actor"}};
+	EXPECT_EQ(Remapped("1\t" + kA + "\tx", fields), "1\t" + kA2 + "\tx");
+	EXPECT_EQ(Remapped("1\t" + Upper(kA) + "\tx", fields), "1\t" + Upper(kA2) + "\tx");
+	EXPECT_EQ(Remapped("1\tsystem\tx", fields), "1\tsystem\tx");
+	EXPECT_EQ(Remapped("1\t\\N\tx", fields), "1\t\\N\tx");
+	EXPECT_EQ(Remapped("1\t\tx", fields), "1\t\tx");
+}
+
+TEST(RemapCopyLine, UuidArrays)
+{
+	std::vector<RemapField> fields = {{1, UserIdKind::UuidArray, "member_ids"}};
+	EXPECT_EQ(Remapped("1\t{" + kA + "," + kB + "}", fields), "1\t{" + kA2 + "," + kB2 + "}");
+	EXPECT_EQ(Remapped("1\t{" + kA + ",NULL," + kA + "}", fields), "1\t{" + kA2 + ",NULL," + kA2 + "}");
+	EXPECT_EQ(Remapped("1\t{}", fields), "1\t{}");
+	EXPECT_EQ(Remapped("1\t{{" + kA + "},{" + kB + "}}", fields), "1\t{{" + kA2 + "},{" + kB2 + "}}");
+	EXPECT_EQ(Remapped("1\t[0:1]={" + kA + "," + kB + "}", fields), "1\t[0:1]={" + kA2 + "," + kB2 + "}");
+}
+
+TEST(RemapCopyLine, TextArraysLeaveQuotedElements)
+{
+	std::vector<RemapField> fields = {{0, UserIdKind::TextArray, "actor_ids"}};
+	EXPECT_EQ(Remapped("{" + kA + ",system," + Upper(kB) + "}", fields), "{" + kA2 + ",system," + Upper(kB2) + "}");
+	/* quoted elements: a comma, a quote and a backslash inside (COPY doubles the backslashes) */
+	std::string quoted = "{\"a,b\",\"say \\\\\"" + kA + "\\\\\"\"," + kA + ",\"x\\\\\\\\\"}";
+	std::string expected = "{\"a,b\",\"say \\\\\"" + kA + "\\\\\"\"," + kA2 + ",\"x\\\\\\\\\"}";
+	EXPECT_EQ(Remapped(quoted, fields), expected);
+	EXPECT_EQ(Remapped("{NULL,\"\"," + kB + "}", fields), "{NULL,\"\"," + kB2 + "}");
+}
+
+TEST(RemapCopyLine, UnmappedIdsNameColumnAndValue)
+{
+	auto f = Failure("1\t" + kUnknown, {{1, UserIdKind::Uuid, "owner"}});
+	EXPECT_EQ(f.column, "owner");
+	EXPECT_EQ(f.value, kUnknown);
+	f = Failure("1\t" + Upper(kUnknown), {{1, UserIdKind::Text, "actor"}});
+	EXPECT_EQ(f.column, "actor");
+	EXPECT_EQ(f.value, Upper(kUnknown));
+	f = Failure("{" + kA + "," + kUnknown + "}", {{0, UserIdKind::UuidArray, "member_ids"}});
+	EXPECT_EQ(f.value, kUnknown);
+	f = Failure("{system," + kUnknown + "}", {{0, UserIdKind::TextArray, "actor_ids"}});
+	EXPECT_EQ(f.value, kUnknown);
+	f = Failure("1\tnot-a-uuid", {{1, UserIdKind::Uuid, "owner"}});
+	EXPECT_EQ(f.value, "not-a-uuid");
+}
+
+TEST(RemapCopyLine, MissingFieldIsAFailure)
+{
+	auto f = Failure("1\t2", {{3, UserIdKind::Uuid, "owner"}});
+	EXPECT_EQ(f.column, "owner");
+	EXPECT_EQ(f.reason, "is missing from the line");
+}
+
+TEST(RemapCopyLine, NoFieldsCopiesTheLine)
+{
+	EXPECT_EQ(Remapped("a\tb\\tc\t\\N", {}), "a\tb\\tc\t\\N");
+}
+
+} // namespace
