@@ -388,6 +388,21 @@ CREATE FUNCTION migrate_preflight(schemas text[] DEFAULT ARRAY['public'],
 COMMENT ON FUNCTION migrate_preflight(text[]) IS
     'source and target compared before any write: tables and columns on one side only, types, NOT NULL, generated columns';
 
+-- ---------------------------------------------------------------------------------------------------------
+-- The pull: one table from the source into the target, user IDs rewritten inline, all or nothing.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE FUNCTION migrate_pull(tbl regclass, snapshot text DEFAULT NULL,
+    OUT table_name text, OUT status text, OUT rows bigint, OUT seconds double precision)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    -- values arrive as the source prints them under the fixed settings, and are read back the same way
+    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+    -- user triggers and foreign-key triggers stay quiet during the load (as pg_restore --disable-triggers)
+    SET session_replication_role = 'replica';
+COMMENT ON FUNCTION migrate_pull(regclass, text) IS
+    'copies a table from the source in one transaction, rewriting user IDs from the ID map; skips a loaded table';
+
 -- Only the extension's owner may call the migrate_* functions until it grants EXECUTE on them. A role
 -- granted migrate_checksum or migrate_verify also needs SELECT on the tables it checks. The aggregate and its
 -- support functions stay callable by everyone: they only hash the values they are given, and
@@ -397,5 +412,5 @@ REVOKE ALL ON FUNCTION
     migrate_verify(regclass), migrate_verify_all(text[]),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),
-    migrate_plan(text[]), migrate_preflight(text[])
+    migrate_plan(text[]), migrate_preflight(text[]), migrate_pull(regclass, text)
     FROM PUBLIC;

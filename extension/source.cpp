@@ -435,6 +435,96 @@ SourceConnection::SendParams(const std::string &sql, const std::vector<std::opti
 		ThrowConnectionLost("could not send a query to the source");
 }
 
+void
+SourceConnection::ThrowResultError(const PGresult *res) const
+{
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	if (primary == nullptr)
+		ThrowConnectionLost("lost the connection to the source");
+	throw Error(SqlstateFromText(PQresultErrorField(res, PG_DIAG_SQLSTATE)), "on the source: " + Message(primary),
+				Message(detail), Message(hint));
+}
+
+void
+SourceConnection::StartCopy(const std::string &sql)
+{
+	Send(sql);
+	for (;;) {
+		while (PQisBusy(conn_)) {
+			WaitSocket(false, -1);
+			if (!PQconsumeInput(conn_))
+				ThrowConnectionLost("lost the connection to the source");
+		}
+		SourceResult result(PQgetResult(conn_));
+		if (!result)
+			throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source did not start the COPY");
+		switch (PQresultStatus(result.get())) {
+		case PGRES_COPY_OUT:
+			return;
+		case PGRES_COMMAND_OK:
+		case PGRES_TUPLES_OK:
+		case PGRES_EMPTY_QUERY:
+			break;
+		default:
+			ThrowResultError(result.get());
+		}
+	}
+}
+
+int
+SourceConnection::GetCopyLine(char **line)
+{
+	for (;;) {
+		int len = PQgetCopyData(conn_, line, 1);
+		if (len > 0)
+			return len;
+		if (len == -2)
+			ThrowConnectionLost("lost the connection to the source during the COPY");
+		if (len == -1) {
+			/* the end of the data: the COPY's own result says whether it ended well */
+			SourceResult result(PQgetResult(conn_));
+			if (result && PQresultStatus(result.get()) != PGRES_COMMAND_OK)
+				ThrowResultError(result.get());
+			return -1;
+		}
+		WaitSocket(false, -1);
+		if (!PQconsumeInput(conn_))
+			ThrowConnectionLost("lost the connection to the source during the COPY");
+	}
+}
+
+void
+SourceConnection::FinishCopy()
+{
+	for (;;) {
+		while (PQisBusy(conn_)) {
+			WaitSocket(false, -1);
+			if (!PQconsumeInput(conn_))
+				ThrowConnectionLost("lost the connection to the source");
+		}
+		SourceResult result(PQgetResult(conn_));
+		if (!result)
+			return;
+		ExecStatusType status = PQresultStatus(result.get());
+		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY)
+			ThrowResultError(result.get());
+	}
+}
+
+std::string
+SourceConnection::Literal(const std::string &value) const
+{
+	char *escaped = PQescapeLiteral(conn_, value.data(), value.size());
+	if (escaped == nullptr)
+		throw Error(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, "the snapshot name cannot be sent to the source",
+					Message(PQerrorMessage(conn_)));
+	std::string literal = escaped;
+	PQfreemem(escaped);
+	return literal;
+}
+
 SourceResult
 SourceConnection::Wait()
 {
@@ -462,16 +552,8 @@ SourceConnection::Wait()
 			break;
 		}
 	}
-	if (error) {
-		const PGresult *res = error.get();
-		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
-		if (primary == nullptr)
-			ThrowConnectionLost("lost the connection to the source");
-		throw Error(SqlstateFromText(PQresultErrorField(res, PG_DIAG_SQLSTATE)), "on the source: " + Message(primary),
-					Message(detail), Message(hint));
-	}
+	if (error)
+		ThrowResultError(error.get());
 	return rows;
 }
 

@@ -65,6 +65,18 @@ class SourceConnection
 		return Wait();
 	}
 
+	/* Sends a script whose last statement is COPY ... TO STDOUT; returns once the COPY data starts. */
+	void StartCopy(const std::string &sql);
+	/*
+	 * The next line of the COPY (malloc'd by libpq: PQfreemem it), with its length; -1 at the end of the data.
+	 * An error of the source ends the data with a throw.
+	 */
+	int GetCopyLine(char **line);
+	/* After the last line: reads what the source says about the COPY, throwing its error if any. */
+	void FinishCopy();
+	/* `value` as an SQL string literal, escaped for the source. */
+	std::string Literal(const std::string &value) const;
+
 	/* Server version of the source, as server_version_num (150020 for 15.20). */
 	int
 	ServerVersion() const
@@ -84,6 +96,8 @@ class SourceConnection
 	[[noreturn]] void ThrowConnectError() const;
 	/* An established connection failed: 08006. */
 	[[noreturn]] void ThrowConnectionLost(const std::string &what) const;
+	/* Throws the error of a failed result with the source's SQLSTATE, prefixed "on the source: ". */
+	[[noreturn]] void ThrowResultError(const PGresult *result) const;
 
 	PGconn *conn_;
 	std::string password_;

@@ -1,0 +1,387 @@
+/*
+ * pull.cpp: migrate_pull(tbl, snapshot) copies one table from the source into the target in the caller's
+ * transaction, rewriting user IDs inline.
+ *
+ * The source runs COPY (SELECT <columns> FROM <table>) TO STDOUT in a read-only transaction (on the given
+ * exported snapshot, if any). Its lines go straight into PostgreSQL's own COPY FROM machinery through a
+ * data-source callback; on the way, the fields of user-ID columns are rewritten from an in-memory copy of the
+ * ID map (core/copy_text). Nothing is staged: memory holds one line at a time. The table is emptied, loaded
+ * and its state set to loaded in the same transaction, so a failure leaves nothing of it behind.
+ */
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog.hpp"
+#include "core/copy_text.hpp"
+#include "core/preflight.hpp"
+#include "core/sql.hpp"
+#include "guard.hpp"
+#include "pg/datum.hpp"
+#include "pg/rel.hpp"
+#include "pg/spi.hpp"
+#include "source.hpp"
+
+extern "C" {
+#include "access/sysattr.h"
+#include "commands/copy.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
+#include "utils/acl.h"
+}
+
+namespace pgc {
+
+namespace {
+
+/* The stream from the source's COPY to the target's COPY FROM, with the user-ID fields rewritten. */
+class PullStream
+{
+  public:
+	PullStream(SourceConnection &source, std::string table, std::vector<core::RemapField> fields, core::IdMap map)
+		: source_(source), table_(std::move(table)), fields_(std::move(fields)), map_(std::move(map))
+	{
+	}
+
+	/* Fills `out` with at least `minread` bytes (fewer only at the end of the data) and at most `maxread`. */
+	int
+	Read(char *out, int minread, int maxread)
+	{
+		while (static_cast<int>(pending_.size() - offset_) < minread && !finished_) {
+			if (offset_ > 0) {
+				pending_.erase(0, offset_);
+				offset_ = 0;
+			}
+			NextLine();
+		}
+		int n = std::min(maxread, static_cast<int>(pending_.size() - offset_));
+		std::memcpy(out, pending_.data() + offset_, n);
+		offset_ += n;
+		return n;
+	}
+
+	uint64_t
+	Lines() const
+	{
+		return lines_;
+	}
+
+  private:
+	/* Appends the next line of the source's COPY to pending_, or notes the end of the data. */
+	void
+	NextLine()
+	{
+		char *buffer = nullptr;
+		int len = source_.GetCopyLine(&buffer);
+		if (len < 0) {
+			finished_ = true;
+			return;
+		}
+		lines_++;
+		std::string_view line(buffer, static_cast<std::size_t>(len));
+		if (!line.empty() && line.back() == '\n')
+			line.remove_suffix(1);
+		core::RemapFailure failure;
+		bool ok = core::RemapCopyLine(line, fields_, map_, remapped_, failure);
+		PQfreemem(buffer);
+		if (!ok)
+			throw Error(ERRCODE_NO_DATA_FOUND,
+						"column " + failure.column + " of table " + table_ + " " +
+							(failure.value.empty() ? failure.reason
+												   : "holds user ID " + failure.value + ", which " + failure.reason) +
+							" (source row " + std::to_string(lines_) + ")",
+						"Nothing of the table was loaded.",
+						"Create the user in Stack Auth first (cutover users), record the pair with migrate_map_put, "
+						"or keep the column out with migrate_remap_column(..., false).");
+		pending_.append(remapped_);
+		pending_.push_back('\n');
+	}
+
+	SourceConnection &source_;
+	std::string table_;
+	std::vector<core::RemapField> fields_;
+	core::IdMap map_;
+	std::string pending_;
+	std::size_t offset_ = 0;
+	std::string remapped_;
+	uint64_t lines_ = 0;
+	bool finished_ = false;
+};
+
+/* The stream of the pull running now: COPY FROM's data-source callback takes no argument of its own. */
+PullStream *active_stream = nullptr;
+
+/* Error raised by the callback, copied out of the exception before the callback raises it. */
+struct CallbackError {
+	int sqlstate;
+	char message[2048];
+	char detail[1024];
+	char hint[1024];
+} callback_error;
+
+void
+Copy(char *dst, std::size_t size, const std::string &src)
+{
+	std::size_t n = std::min(size - 1, src.size());
+	std::memcpy(dst, src.data(), n);
+	dst[n] = '\0';
+}
+
+/*
+ * COPY FROM's data source. C++ runs inside try/catch only; the error is raised after it, from a frame that
+ * owns no C++ objects, and lands in the pg::Call around CopyFrom.
+ */
+extern "C" int
+PullDataSource(void *outbuf, int minread, int maxread)
+{
+	int n = 0;
+	bool failed = false;
+	try {
+		n = active_stream->Read(static_cast<char *>(outbuf), minread, maxread);
+	} catch (const Error &e) {
+		failed = true;
+		callback_error.sqlstate = e.sqlstate();
+		Copy(callback_error.message, sizeof(callback_error.message), e.message());
+		Copy(callback_error.detail, sizeof(callback_error.detail), e.detail());
+		Copy(callback_error.hint, sizeof(callback_error.hint), e.hint());
+	} catch (...) {
+		failed = true;
+		callback_error.sqlstate = ERRCODE_OUT_OF_MEMORY;
+		Copy(callback_error.message, sizeof(callback_error.message), "out of memory while reading from the source");
+		callback_error.detail[0] = callback_error.hint[0] = '\0';
+	}
+	if (failed)
+		ereport(ERROR, (errcode(callback_error.sqlstate), errmsg_internal("%s", callback_error.message),
+						callback_error.detail[0] ? errdetail_internal("%s", callback_error.detail) : 0,
+						callback_error.hint[0] ? errhint("%s", callback_error.hint) : 0));
+	return n;
+}
+
+/* Clears active_stream however the pull ends. */
+struct ActiveStream {
+	explicit ActiveStream(PullStream &stream) { active_stream = &stream; }
+	~ActiveStream() { active_stream = nullptr; }
+	ActiveStream(const ActiveStream &) = delete;
+	ActiveStream &operator=(const ActiveStream &) = delete;
+};
+
+const core::PlanTable *
+FindTable(const core::Catalog &catalog, const pg::TableInfo &table)
+{
+	for (const auto &candidate : catalog.tables)
+		if (candidate.schema == table.schema && candidate.name == table.name)
+			return &candidate;
+	return nullptr;
+}
+
+/* Refuses to start while preflight finds an error for this table. */
+void
+CheckPreflight(const core::Catalog &source, const core::Catalog &target, const pg::TableInfo &table)
+{
+	std::string errors;
+	for (const auto &mismatch : core::ComparePreflight(source, target, &pg::QuoteIdentifier))
+		if (mismatch.error && mismatch.table == table.qualified)
+			errors += (errors.empty() ? "" : "; ") + (mismatch.column.empty() ? "" : mismatch.column + ": ") +
+					  mismatch.problem;
+	if (!errors.empty())
+		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+					"table " + table.qualified + " cannot be pulled: source and target differ", errors,
+					"SELECT * FROM migrate_preflight() lists every difference; fix them first.");
+}
+
+/* The table's status in cutover.table_state, if it has one. */
+std::optional<std::string>
+StatusOf(pg::Spi &spi, const pg::TableInfo &table, int64_t &rows)
+{
+	spi.Execute("SELECT status, rows FROM cutover.table_state WHERE table_schema = $1 AND table_name = $2", true,
+				{{TEXTOID, table.schema}, {TEXTOID, table.name}});
+	if (spi.Rows() == 0)
+		return std::nullopt;
+	rows = spi.GetInt64(0, 1);
+	return spi.GetText(0, 0);
+}
+
+core::IdMap
+ReadIdMap(pg::Spi &spi)
+{
+	spi.Execute("SELECT source_id::text, target_id::text FROM cutover.id_map", true);
+	core::IdMap map;
+	map.reserve(spi.Rows());
+	for (uint64_t row = 0; row < spi.Rows(); row++)
+		map.emplace(spi.GetText(row, 0), spi.GetText(row, 1));
+	return map;
+}
+
+/* Runs COPY FROM on the target table with the stream as its data. Returns the rows loaded. */
+uint64
+CopyIntoTable(Oid relid, const std::vector<std::string> &columns)
+{
+	Relation rel = pg::Call([&] { return table_open(relid, RowExclusiveLock); });
+	ParseState *pstate = pg::Call([] { return make_parsestate(nullptr); });
+	List *names = NIL;
+	for (const auto &column : columns) {
+		const char *name = column.c_str();
+		names = pg::Call([&] { return lappend(names, makeString(pstrdup(name))); });
+	}
+	pg::Call([&] {
+		ParseNamespaceItem *item = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
+		item->p_rte->requiredPerms = ACL_INSERT;
+		ListCell *cell;
+		foreach (cell, names) {
+			AttrNumber attnum = attnameAttNum(rel, strVal(lfirst(cell)), false);
+			item->p_rte->insertedCols =
+				bms_add_member(item->p_rte->insertedCols, attnum - FirstLowInvalidHeapAttributeNumber);
+		}
+		ExecCheckRTPerms(pstate->p_rtable, true);
+	});
+	CopyFromState state =
+		pg::Call([&] { return BeginCopyFrom(pstate, rel, NULL, NULL, false, PullDataSource, names, NIL); });
+	uint64 rows = pg::Call([&] { return CopyFrom(state); });
+	pg::Call([&] {
+		EndCopyFrom(state);
+		table_close(rel, NoLock);
+	});
+	return rows;
+}
+
+struct PullResult {
+	std::string status;
+	int64_t rows = 0;
+	double seconds = 0;
+};
+
+PullResult
+Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snapshot)
+{
+	auto started = std::chrono::steady_clock::now();
+	pg::TableInfo table = pg::DescribeTable(relid);
+	AclResult acl = pg::Call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_DELETE); });
+	if (acl != ACLCHECK_OK)
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to load table " + table.qualified, "",
+					"The role running migrate_pull needs INSERT and DELETE on the tables it loads.");
+
+	PullResult result;
+	{
+		pg::AsExtensionOwner owner(fcinfo);
+		pg::Spi spi;
+		std::optional<std::string> status = StatusOf(spi, table, result.rows);
+		if (status && (*status == "loaded" || *status == "verified")) {
+			result.status = "skipped";
+			return result;
+		}
+	}
+
+	SourceConnection source = SourceConnection::Open();
+	core::Catalog source_catalog = ReadSourceCatalog(source, {table.schema});
+	core::Catalog target_catalog;
+	std::vector<core::RemapMark> marks;
+	core::IdMap map;
+	{
+		pg::Spi spi;
+		target_catalog = ReadTargetCatalog(spi, {table.schema});
+	}
+	{
+		pg::AsExtensionOwner owner(fcinfo);
+		pg::Spi spi;
+		marks = ReadRemapMarks(spi);
+		map = ReadIdMap(spi);
+	}
+	CheckPreflight(source_catalog, target_catalog, table);
+
+	/* The user-ID columns, as migrate_plan finds them. */
+	for (auto &candidate : source_catalog.tables)
+		candidate.planned = candidate.schema == table.schema && candidate.name == table.name;
+	std::vector<std::string> user_ids;
+	for (const auto &plan : core::PlanLoad(source_catalog.tables, source_catalog.keys, marks))
+		for (const auto &column : plan.user_ids)
+			user_ids.push_back(column.column);
+
+	/* Every column but generated ones (the target computes those), in the target's order. */
+	const core::PlanTable *target_table = FindTable(target_catalog, table);
+	if (target_table == nullptr)
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " is not a table pg_cutover can load");
+	std::vector<std::string> columns;
+	std::vector<core::RemapField> fields;
+	std::string select;
+	for (const auto &column : target_table->columns) {
+		if (column.generated)
+			continue;
+		if (std::find(user_ids.begin(), user_ids.end(), column.name) != user_ids.end())
+			fields.push_back({columns.size(), core::UserIdKindOf(column.base_type), column.name});
+		select += (columns.empty() ? "" : ", ") + pg::QuoteIdentifier(column.name);
+		columns.push_back(column.name);
+	}
+
+	{
+		pg::AsExtensionOwner owner(fcinfo);
+		pg::Spi spi;
+		spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, started_at) "
+					"VALUES ($1, $2, 'loading', pg_catalog.clock_timestamp()) "
+					"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = 'loading', rows = NULL, "
+					"source_checksum = NULL, target_checksum = NULL, started_at = EXCLUDED.started_at, "
+					"finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now()",
+					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
+	}
+	{
+		/* Emptied in this transaction: a table other tables refer to cannot be truncated alone. */
+		pg::Spi spi;
+		spi.Execute("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $1", true,
+					{{OIDOID, std::to_string(relid)}});
+		spi.Execute((spi.Rows() > 0 ? "DELETE FROM " : "TRUNCATE ") + table.qualified, false);
+	}
+
+	std::string begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n";
+	if (snapshot)
+		begin += "SET TRANSACTION SNAPSHOT " + source.Literal(*snapshot) + ";\n";
+	source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
+					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.qualified + ") TO STDOUT;\n");
+
+	PullStream stream(source, table.qualified, fields, std::move(map));
+	uint64 rows;
+	{
+		ActiveStream active(stream);
+		rows = CopyIntoTable(relid, columns);
+	}
+	source.FinishCopy();
+
+	result.status = "loaded";
+	result.rows = static_cast<int64_t>(rows);
+	{
+		pg::AsExtensionOwner owner(fcinfo);
+		pg::Spi spi;
+		spi.Execute("UPDATE cutover.table_state SET status = 'loaded', rows = $3, "
+					"finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.now() "
+					"WHERE table_schema = $1 AND table_name = $2",
+					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT8OID, std::to_string(result.rows)}});
+	}
+	result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+	return result;
+}
+
+} // namespace
+
+} // namespace pgc
+
+using namespace pgc;
+
+/* migrate_pull(tbl regclass, snapshot text default null) -> (table_name, status, rows, seconds) */
+PGC_FUNCTION(migrate_pull)
+{
+	if (PG_ARGISNULL(0))
+		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the table to pull must not be NULL");
+	std::optional<std::string> snapshot;
+	if (!PG_ARGISNULL(1))
+		snapshot = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });
+	Oid relid = PG_GETARG_OID(0);
+	PullResult result = Pull(fcinfo, relid, snapshot);
+	std::string name = pg::DescribeTable(relid).qualified;
+	Datum values[4] = {pg::TextDatum(name), pg::TextDatum(result.status), Int64GetDatum(result.rows),
+					   Float8GetDatum(result.seconds)};
+	bool nulls[4] = {false, false, false, false};
+	return pg::ResultRow(fcinfo, values, nulls);
+}
