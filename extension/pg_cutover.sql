@@ -403,6 +403,90 @@ CREATE FUNCTION migrate_pull(tbl regclass, snapshot text DEFAULT NULL,
 COMMENT ON FUNCTION migrate_pull(regclass, text) IS
     'copies a table from the source in one transaction, rewriting user IDs from the ID map; skips a loaded table';
 
+-- After the load: foreign keys checked (the pull loads with them unchecked) and sequences moved past the data.
+CREATE FUNCTION migrate_check_fks(schemas text[] DEFAULT ARRAY['public'],
+    OUT table_name text, OUT constraint_name text, OUT ok boolean, OUT violations bigint, OUT sample_key text)
+    RETURNS SETOF record
+    LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fk record;
+    from_cols text;
+    key_cols text;
+    match_cond text;
+    not_null text;
+BEGIN
+    FOR fk IN
+        SELECT con.conname, con.conrelid::regclass AS child, con.confrelid::regclass AS parent,
+               con.conkey, con.confkey
+        FROM pg_constraint con
+        JOIN pg_class c ON c.oid = con.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE con.contype = 'f' AND con.conparentid = 0 AND n.nspname = ANY (schemas)
+        ORDER BY n.nspname, c.relname, con.conname
+    LOOP
+        SELECT string_agg(format('c.%I', a.attname), ', ' ORDER BY k.ord),
+               string_agg(format('c.%I IS NOT NULL', a.attname), ' AND ' ORDER BY k.ord),
+               string_agg(format('p.%I = c.%I', pa.attname, a.attname), ' AND ' ORDER BY k.ord)
+        INTO from_cols, not_null, match_cond
+        FROM unnest(fk.conkey, fk.confkey) WITH ORDINALITY AS k(from_num, to_num, ord)
+        JOIN pg_attribute a ON a.attrelid = fk.child AND a.attnum = k.from_num
+        JOIN pg_attribute pa ON pa.attrelid = fk.parent AND pa.attnum = k.to_num;
+        table_name := fk.child::text;
+        constraint_name := fk.conname;
+        -- MATCH SIMPLE: a key with a NULL in it refers to nothing
+        EXECUTE format('SELECT count(*), min(ROW(%s)::text) FROM %s AS c WHERE %s AND NOT EXISTS '
+                       '(SELECT FROM %s AS p WHERE %s)', from_cols, fk.child, not_null, fk.parent, match_cond)
+            INTO violations, sample_key;
+        ok := violations = 0;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION migrate_check_fks(text[]) IS
+    'checks every foreign key of the given schemas after the load: violations and a sample key per constraint';
+
+CREATE FUNCTION migrate_fix_sequences(schemas text[] DEFAULT ARRAY['public'],
+    OUT sequence_name text, OUT table_name text, OUT column_name text, OUT next_value bigint)
+    RETURNS SETOF record
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owned record;
+    loaded_max bigint;
+BEGIN
+    -- every sequence a table column owns (serial or identity), moved past the largest value loaded
+    FOR owned IN
+        SELECT d.objid::regclass AS seq, c.oid::regclass AS tbl, a.attname
+        FROM pg_depend d
+        JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+        JOIN pg_class c ON c.oid = d.refobjid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+          AND d.deptype IN ('a', 'i') AND n.nspname = ANY (schemas)
+        ORDER BY n.nspname, c.relname, a.attname
+    LOOP
+        EXECUTE format('SELECT max(%I)::bigint FROM %s', owned.attname, owned.tbl) INTO loaded_max;
+        IF loaded_max IS NULL THEN
+            PERFORM setval(owned.seq, 1, false);
+            next_value := 1;
+        ELSE
+            PERFORM setval(owned.seq, loaded_max, true);
+            next_value := loaded_max + 1;
+        END IF;
+        sequence_name := owned.seq::text;
+        table_name := owned.tbl::text;
+        column_name := owned.attname;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION migrate_fix_sequences(text[]) IS
+    'moves every sequence owned by a table column past the largest value loaded, so the next insert does not collide';
+
 -- Only the extension's owner may call the migrate_* functions until it grants EXECUTE on them. A role
 -- granted migrate_checksum or migrate_verify also needs SELECT on the tables it checks. The aggregate and its
 -- support functions stay callable by everyone: they only hash the values they are given, and
@@ -412,5 +496,6 @@ REVOKE ALL ON FUNCTION
     migrate_verify(regclass), migrate_verify_all(text[]),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),
-    migrate_plan(text[]), migrate_preflight(text[]), migrate_pull(regclass, text)
+    migrate_plan(text[]), migrate_preflight(text[]), migrate_pull(regclass, text),
+    migrate_check_fks(text[]), migrate_fix_sequences(text[])
     FROM PUBLIC;
