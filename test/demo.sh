@@ -5,8 +5,8 @@
 #                         start two throwaway clusters under /tmp/pg_cutover_demo, load the Supabase-shaped
 #                         fixture test/fixtures/app.sql into the source, copy it to the target with
 #                         pg_dump | psql, point the target at the source with migrate_source, plan,
-#                         map every user to a new ID and rewrite the target's user-ID columns, and run
-#                         migrate_verify_all(ARRAY['public'])
+#                         map every user to a new ID, pull every table again with migrate_pull (user IDs
+#                         rewritten inline), and run migrate_verify_all(ARRAY['public'])
 #   test/demo.sh stop     stop both clusters and remove /tmp/pg_cutover_demo (`make demo-stop`)
 #
 # As root the clusters run as the postgres user; otherwise as the current user, and the extension must be
@@ -198,26 +198,16 @@ unset SOURCE_PASSWORD
 step "SELECT table_name, level, user_id_columns, cycle FROM migrate_plan();"
 psql_on "$TARGET_PORT" -d "$DB" -P footer=off -c "SELECT table_name, level, user_id_columns, cycle FROM migrate_plan()"
 
-# Until the user migration and the pull exist, the demo plays their part on the target: every user gets a new
-# ID in the map, and the user-ID columns the plan found are rewritten with migrate_remap.
-step "Giving every user a new ID (cutover.id_map) and rewriting the user-ID columns of the target"
-psql_on "$TARGET_PORT" -d "$DB" -At <<'SQL' | sed 's/^/    /'
-SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) || ' users mapped'
+# Until the user migration exists, the demo plays its part: every user gets a new ID in the map. Then every
+# planned table is pulled again from the source, in plan order, with its user IDs rewritten inline.
+step "Giving every user a new ID (cutover.id_map), then migrate_pull of every table in plan order"
+psql_on "$TARGET_PORT" -d "$DB" -P footer=off <<'SQL'
+SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) AS users_mapped
 FROM auth.users;
-SET session_replication_role = replica;
-DO $$
-DECLARE
-    planned record;
-    entry text;
-BEGIN
-    FOR planned IN SELECT table_name, user_id_columns FROM migrate_plan() LOOP
-        FOREACH entry IN ARRAY planned.user_id_columns LOOP
-            EXECUTE format('UPDATE %s SET %I = migrate_remap(%I)', planned.table_name,
-                           split_part(entry, ' -> ', 1), split_part(entry, ' -> ', 1));
-        END LOOP;
-    END LOOP;
-END
-$$;
+SELECT p.level, r.table_name, r.status, r.rows, round(r.seconds::numeric, 3) AS seconds
+FROM migrate_plan() AS p, LATERAL migrate_pull(p.table_name::regclass) AS r
+ORDER BY p.level, p.table_name;
+SELECT * FROM migrate_fix_sequences();
 SQL
 
 step "SELECT * FROM migrate_verify_all(ARRAY['public']);   -- user IDs mapped back through the map"
