@@ -447,6 +447,13 @@ $$;
 COMMENT ON FUNCTION migrate_check_fks(text[]) IS
     'checks every foreign key of the given schemas after the load: violations and a sample key per constraint';
 
+-- The source's sequences and their last values (NULL for one never used or not readable).
+CREATE FUNCTION cutover.source_sequences(OUT schema_name text, OUT sequence_name text, OUT last_value bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'migrate_source_sequences' LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION cutover.source_sequences() FROM PUBLIC;
+
 CREATE FUNCTION migrate_fix_sequences(schemas text[] DEFAULT ARRAY['public'],
     OUT sequence_name text, OUT table_name text, OUT column_name text, OUT next_value bigint)
     RETURNS SETOF record
@@ -457,19 +464,24 @@ DECLARE
     owned record;
     loaded_max bigint;
 BEGIN
-    -- every sequence a table column owns (serial or identity), moved past the largest value loaded
+    -- every sequence a table column owns (serial or identity), moved to the source's value or past the
+    -- largest value loaded, whichever is further: no key the source ever handed out is handed out again
     FOR owned IN
-        SELECT d.objid::regclass AS seq, c.oid::regclass AS tbl, a.attname
+        WITH src AS MATERIALIZED (SELECT * FROM cutover.source_sequences())
+        SELECT d.objid::regclass AS seq, c.oid::regclass AS tbl, a.attname, src.last_value AS source_value
         FROM pg_depend d
         JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
         JOIN pg_class c ON c.oid = d.refobjid
         JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+        JOIN pg_namespace sn ON sn.oid = s.relnamespace
+        LEFT JOIN src ON src.schema_name = sn.nspname AND src.sequence_name = s.relname
         WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
           AND d.deptype IN ('a', 'i') AND n.nspname = ANY (schemas)
         ORDER BY n.nspname, c.relname, a.attname
     LOOP
         EXECUTE format('SELECT max(%I)::bigint FROM %s', owned.attname, owned.tbl) INTO loaded_max;
+        loaded_max := greatest(loaded_max, owned.source_value);
         IF loaded_max IS NULL THEN
             PERFORM setval(owned.seq, 1, false);
             next_value := 1;
@@ -485,7 +497,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION migrate_fix_sequences(text[]) IS
-    'moves every sequence owned by a table column past the largest value loaded, so the next insert does not collide';
+    'moves every owned sequence to the source''s value or past the largest value loaded, so the next insert does not collide';
 
 -- Only the extension's owner may call the migrate_* functions until it grants EXECUTE on them. A role
 -- granted migrate_checksum or migrate_verify also needs SELECT on the tables it checks. The aggregate and its

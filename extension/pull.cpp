@@ -86,6 +86,12 @@ class PullStream
 		std::string_view line(buffer, static_cast<std::size_t>(len));
 		if (!line.empty() && line.back() == '\n')
 			line.remove_suffix(1);
+		if (fields_.empty()) {
+			pending_.append(line);
+			pending_.push_back('\n');
+			PQfreemem(buffer);
+			return;
+		}
 		core::RemapFailure failure;
 		bool ok = core::RemapCopyLine(line, fields_, map_, remapped_, failure);
 		PQfreemem(buffer);
@@ -384,4 +390,23 @@ PGC_FUNCTION(migrate_pull)
 					   Float8GetDatum(result.seconds)};
 	bool nulls[4] = {false, false, false, false};
 	return pg::ResultRow(fcinfo, values, nulls);
+}
+
+/* cutover.source_sequences() -> setof (schema_name, sequence_name, last_value): the source's sequences. */
+PGC_FUNCTION(migrate_source_sequences)
+{
+	SourceConnection source = SourceConnection::Open();
+	SourceResult result = source.Exec("SELECT schemaname::text, sequencename::text, last_value FROM "
+									  "pg_catalog.pg_sequences ORDER BY 1, 2");
+	pg::Call([&] { InitMaterializedSRF(fcinfo, 0); });
+	auto *set = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	for (int row = 0; row < PQntuples(result.get()); row++) {
+		bool no_value = PQgetisnull(result.get(), row, 2);
+		int64_t last_value = no_value ? 0 : std::stoll(PQgetvalue(result.get(), row, 2));
+		Datum values[3] = {pg::TextDatum(PQgetvalue(result.get(), row, 0)),
+						   pg::TextDatum(PQgetvalue(result.get(), row, 1)), Int64GetDatum(last_value)};
+		bool nulls[3] = {false, false, no_value};
+		pg::Call([&] { tuplestore_putvalues(set->setResult, set->setDesc, values, nulls); });
+	}
+	return Datum(0);
 }
