@@ -52,14 +52,16 @@ class PullStream
 	int
 	Read(char *out, int minread, int maxread)
 	{
-		while (static_cast<int>(pending_.size() - offset_) < minread && !finished_) {
-			if (offset_ > 0) {
-				pending_.erase(0, offset_);
-				offset_ = 0;
-			}
-			NextLine();
+		if (offset_ > 0) {
+			pending_.erase(0, offset_);
+			offset_ = 0;
 		}
-		int n = std::min(maxread, static_cast<int>(pending_.size() - offset_));
+		/* Waits for the lines it must deliver, then takes the ones already received, up to maxread. */
+		while (static_cast<int>(pending_.size()) < minread && !finished_)
+			NextLine(true);
+		while (static_cast<int>(pending_.size()) < maxread && !finished_ && NextLine(false)) {
+		}
+		int n = std::min(maxread, static_cast<int>(pending_.size()));
 		std::memcpy(out, pending_.data() + offset_, n);
 		offset_ += n;
 		return n;
@@ -72,15 +74,20 @@ class PullStream
 	}
 
   private:
-	/* Appends the next line of the source's COPY to pending_, or notes the end of the data. */
-	void
-	NextLine()
+	/*
+	 * Appends the next line of the source's COPY to pending_, or notes the end of the data. Without `wait`,
+	 * only a line libpq has already received; returns whether it appended one.
+	 */
+	bool
+	NextLine(bool wait)
 	{
 		char *buffer = nullptr;
-		int len = source_.GetCopyLine(&buffer);
+		int len = source_.GetCopyLine(&buffer, wait);
+		if (len == 0)
+			return false;
 		if (len < 0) {
 			finished_ = true;
-			return;
+			return false;
 		}
 		lines_++;
 		std::string_view line(buffer, static_cast<std::size_t>(len));
@@ -90,7 +97,7 @@ class PullStream
 			pending_.append(line);
 			pending_.push_back('\n');
 			PQfreemem(buffer);
-			return;
+			return true;
 		}
 		core::RemapFailure failure;
 		bool ok = core::RemapCopyLine(line, fields_, map_, remapped_, failure);
@@ -106,6 +113,7 @@ class PullStream
 						"or keep the column out with migrate_remap_column(..., false).");
 		pending_.append(remapped_);
 		pending_.push_back('\n');
+		return true;
 	}
 
 	SourceConnection &source_;
@@ -266,10 +274,13 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 {
 	auto started = std::chrono::steady_clock::now();
 	pg::TableInfo table = pg::DescribeTable(relid);
-	AclResult acl = pg::Call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_DELETE); });
-	if (acl != ACLCHECK_OK)
+	auto has = [&](AclMode mode) {
+		return pg::Call([&] { return pg_class_aclcheck(relid, GetUserId(), mode); }) == ACLCHECK_OK;
+	};
+	if (!has(ACL_INSERT) || !has(ACL_DELETE))
 		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to load table " + table.qualified, "",
 					"The role running migrate_pull needs INSERT and DELETE on the tables it loads.");
+	bool may_truncate = has(ACL_TRUNCATE);
 
 	PullResult result;
 	{
@@ -334,11 +345,15 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
 	}
 	{
-		/* Emptied in this transaction: a table other tables refer to cannot be truncated alone. */
+		/*
+		 * Emptied in this transaction: with TRUNCATE where the caller may, but a table other tables refer to
+		 * cannot be truncated alone, so that one is emptied with DELETE (its foreign-key triggers are quiet).
+		 */
 		pg::Spi spi;
 		spi.Execute("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $1", true,
 					{{OIDOID, std::to_string(relid)}});
-		spi.Execute((spi.Rows() > 0 ? "DELETE FROM " : "TRUNCATE ") + table.qualified, false);
+		bool truncate = may_truncate && spi.Rows() == 0;
+		spi.Execute((truncate ? "TRUNCATE " : "DELETE FROM ") + table.qualified, false);
 	}
 
 	std::string begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n";

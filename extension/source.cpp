@@ -213,6 +213,9 @@ SourceConnection::Open()
 		throw Error(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED, "password is required to connect to the source",
 					"The source did not ask for the password of the user mapping.",
 					"The source must authenticate non-superusers by password (md5 or scram-sha-256 in pg_hba.conf).");
+
+	/* Names in the answers (format_type, reg* values) are printed as they are on the target: schema-qualified. */
+	conn.Exec("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)");
 	return conn;
 }
 
@@ -474,8 +477,9 @@ SourceConnection::StartCopy(const std::string &sql)
 }
 
 int
-SourceConnection::GetCopyLine(char **line)
+SourceConnection::GetCopyLine(char **line, bool wait)
 {
+	bool read_without_wait = false;
 	for (;;) {
 		int len = PQgetCopyData(conn_, line, 1);
 		if (len > 0)
@@ -489,7 +493,14 @@ SourceConnection::GetCopyLine(char **line)
 				ThrowResultError(result.get());
 			return -1;
 		}
-		WaitSocket(false, -1);
+		if (!wait) {
+			/* take what the socket already holds, without waiting for more */
+			if (read_without_wait)
+				return 0;
+			read_without_wait = true;
+		} else {
+			WaitSocket(false, -1);
+		}
 		if (!PQconsumeInput(conn_))
 			ThrowConnectionLost("lost the connection to the source during the COPY");
 	}

@@ -68,10 +68,11 @@ class SourceConnection
 	/* Sends a script whose last statement is COPY ... TO STDOUT; returns once the COPY data starts. */
 	void StartCopy(const std::string &sql);
 	/*
-	 * The next line of the COPY (malloc'd by libpq: PQfreemem it), with its length; -1 at the end of the data.
-	 * An error of the source ends the data with a throw.
+	 * The next line of the COPY (malloc'd by libpq: PQfreemem it), with its length; -1 at the end of the data;
+	 * 0 when `wait` is false and no whole line has arrived yet. An error of the source ends the data with a
+	 * throw.
 	 */
-	int GetCopyLine(char **line);
+	int GetCopyLine(char **line, bool wait);
 	/* After the last line: reads what the source says about the COPY, throwing its error if any. */
 	void FinishCopy();
 	/* `value` as an SQL string literal, escaped for the source. */

@@ -71,7 +71,7 @@ DescribeTable(Oid relid)
 	AclResult acl = Call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT); });
 	if (acl != ACLCHECK_OK)
 		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for table " + info.qualified, "",
-					"The role running pg_cutover needs SELECT on every table it checks.");
+					"The role running pg_cutover needs SELECT on every table it reads.");
 
 	Relation rel = Call([&] { return relation_open(relid, AccessShareLock); });
 	TupleDesc desc = RelationGetDescr(rel);
