@@ -6,6 +6,7 @@
 #   make unittest                 GoogleTest over extension/core/
 #   make prove_installcheck       TAP tests with two real clusters (not as root)
 #   make bench                    test/bench/checksum.sh (times the installed extension)
+#   make bench-pull               test/bench/pull.sh: migrate_pull against a COPY pipe and postgres_fdw
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -48,7 +49,7 @@ test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard extension/core/*.hpp te
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension \
 		-o $@ $(UNIT_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
 
-.PHONY: unittest test bench
+.PHONY: unittest test bench bench-pull
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -67,6 +68,9 @@ test:
 
 bench: all
 	test/bench/checksum.sh
+
+bench-pull: all
+	test/bench/pull.sh
 
 .PHONY: demo demo-stop
 demo:

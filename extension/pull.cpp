@@ -99,8 +99,9 @@ class PullStream
 			PQfreemem(buffer);
 			return true;
 		}
+		/* written straight after what is pending; an unmapped ID throws, and the pull rolls back */
 		core::RemapFailure failure;
-		bool ok = core::RemapCopyLine(line, fields_, map_, remapped_, failure);
+		bool ok = core::RemapCopyLine(line, fields_, map_, pending_, failure);
 		PQfreemem(buffer);
 		if (!ok)
 			throw Error(ERRCODE_NO_DATA_FOUND,
@@ -111,7 +112,6 @@ class PullStream
 						"Nothing of the table was loaded.",
 						"Create the user in Stack Auth first (cutover users), record the pair with migrate_map_put, "
 						"or keep the column out with migrate_remap_column(..., false).");
-		pending_.append(remapped_);
 		pending_.push_back('\n');
 		return true;
 	}
@@ -122,7 +122,6 @@ class PullStream
 	core::IdMap map_;
 	std::string pending_;
 	std::size_t offset_ = 0;
-	std::string remapped_;
 	uint64_t lines_ = 0;
 	bool finished_ = false;
 };
@@ -227,7 +226,7 @@ ReadIdMap(pg::Spi &spi)
 	core::IdMap map;
 	map.reserve(spi.Rows());
 	for (uint64_t row = 0; row < spi.Rows(); row++)
-		map.emplace(spi.GetText(row, 0), spi.GetText(row, 1));
+		map.Add(spi.GetText(row, 0), spi.GetText(row, 1));
 	return map;
 }
 

@@ -12,38 +12,61 @@ namespace pgc::core {
 
 namespace {
 
+/* The value of each hex digit, -1 for any other byte: one table lookup per character, no branches. */
+struct HexTable {
+	signed char value[256];
+	constexpr HexTable() : value()
+	{
+		for (int i = 0; i < 256; i++)
+			value[i] = -1;
+		for (int i = 0; i < 10; i++)
+			value['0' + i] = static_cast<signed char>(i);
+		for (int i = 0; i < 6; i++) {
+			value['a' + i] = static_cast<signed char>(10 + i);
+			value['A' + i] = static_cast<signed char>(10 + i);
+		}
+	}
+};
+constexpr HexTable kHex;
+
+/* The 128-bit value of a canonical UUID in any letter case; false if `text` is no such UUID. */
 bool
-IsHex(char ch)
+ParseUuid(std::string_view text, std::uint64_t &high, std::uint64_t &low)
 {
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+	if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')
+		return false;
+	static constexpr int kDigits[32] = {0,	1,	2,	3,	4,	5,	6,	7,	9,	10, 11, 12, 14, 15, 16, 17,
+										19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+	std::uint64_t words[2] = {0, 0};
+	int bad = 0;
+	for (int i = 0; i < 32; i++) {
+		int digit = kHex.value[static_cast<unsigned char>(text[kDigits[i]])];
+		bad |= digit;
+		words[i / 16] = (words[i / 16] << 4) | static_cast<std::uint64_t>(digit & 0xf);
+	}
+	if (bad < 0)
+		return false;
+	high = words[0];
+	low = words[1];
+	return true;
 }
 
-std::string
-Lower(std::string_view text)
-{
-	std::string lower(text);
-	std::transform(lower.begin(), lower.end(), lower.begin(),
-				   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-	return lower;
-}
-
-std::string
-Upper(std::string_view text)
-{
-	std::string upper(text);
-	std::transform(upper.begin(), upper.end(), upper.begin(),
-				   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-	return upper;
-}
-
-/* The target of one UUID, in the letter case of the source text; false when it is not in the map. */
+/* The target of one UUID, in capitals when the source text has no lowercase letter; false when unmapped. */
 bool
 Remap(std::string_view value, const IdMap &map, std::string &out)
 {
-	auto found = map.find(Lower(value));
-	if (found == map.end())
+	const char *target = map.Find(value);
+	if (target == nullptr)
 		return false;
-	out += value == Upper(value) ? Upper(found->second) : found->second;
+	bool capitals = std::none_of(value.begin(), value.end(), [](char ch) { return ch >= 'a' && ch <= 'f'; });
+	if (!capitals) {
+		out.append(target, 36);
+		return true;
+	}
+	char upper[36];
+	for (int i = 0; i < 36; i++)
+		upper[i] = target[i] >= 'a' && target[i] <= 'f' ? static_cast<char>(target[i] - 'a' + 'A') : target[i];
+	out.append(upper, 36);
 	return true;
 }
 
@@ -115,23 +138,46 @@ RemapArray(std::string_view field, bool all, const IdMap &map, std::string &out,
 } // namespace
 
 bool
+IdMap::Parse(std::string_view text, Key &key)
+{
+	return ParseUuid(text, key.high, key.low);
+}
+
+bool
+IdMap::Add(std::string_view source, std::string_view target)
+{
+	Key key;
+	Key parsed_target;
+	if (!Parse(source, key) || !Parse(target, parsed_target))
+		return false;
+	std::array<char, 36> lower;
+	for (int i = 0; i < 36; i++)
+		lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(target[i])));
+	map_[key] = lower;
+	return true;
+}
+
+const char *
+IdMap::Find(std::string_view source) const
+{
+	Key key;
+	if (!Parse(source, key))
+		return nullptr;
+	auto found = map_.find(key);
+	return found == map_.end() ? nullptr : found->second.data();
+}
+
+bool
 IsCanonicalUuid(std::string_view text)
 {
-	if (text.size() != 36)
-		return false;
-	for (std::size_t i = 0; i < text.size(); i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? text[i] != '-' : !IsHex(text[i]))
-			return false;
-	}
-	return true;
+	std::uint64_t high, low;
+	return ParseUuid(text, high, low);
 }
 
 bool
 RemapCopyLine(std::string_view line, const std::vector<RemapField> &fields, const IdMap &map, std::string &out,
 			  RemapFailure &failure)
 {
-	out.clear();
 	std::size_t start = 0;
 	std::size_t index = 0;
 	auto next = fields.begin();
@@ -148,15 +194,15 @@ RemapCopyLine(std::string_view line, const std::vector<RemapField> &fields, cons
 			} else {
 				switch (next->kind) {
 				case UserIdKind::Uuid:
-					ok = IsCanonicalUuid(field) && Remap(field, map, out);
-					unmapped = std::string(field);
+					ok = Remap(field, map, out);
+					if (!ok)
+						unmapped = std::string(field);
 					break;
 				case UserIdKind::Text:
 					if (!IsCanonicalUuid(field))
 						out.append(field);
-					else
-						ok = Remap(field, map, out);
-					unmapped = std::string(field);
+					else if (!(ok = Remap(field, map, out)))
+						unmapped = std::string(field);
 					break;
 				case UserIdKind::UuidArray:
 				case UserIdKind::TextArray:

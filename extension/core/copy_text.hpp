@@ -12,7 +12,9 @@
  */
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,8 +24,49 @@
 
 namespace pgc::core {
 
-/* Source ID -> target ID, both as lowercase canonical UUID text. */
-using IdMap = std::unordered_map<std::string, std::string>;
+/*
+ * Source ID -> target ID, keyed by the UUID's 128-bit value: a lookup parses 36 characters and hashes two
+ * words, with no allocation.
+ */
+class IdMap
+{
+  public:
+	/* Adds a pair given as canonical UUID text in any letter case; false if either is no such UUID. */
+	bool Add(std::string_view source, std::string_view target);
+	/* The target ID of `source` as 36 lowercase characters, or nullptr when `source` is unmapped or no UUID. */
+	const char *Find(std::string_view source) const;
+	std::size_t
+	size() const
+	{
+		return map_.size();
+	}
+	void
+	reserve(std::size_t count)
+	{
+		map_.reserve(count);
+	}
+
+  private:
+	struct Key {
+		std::uint64_t high;
+		std::uint64_t low;
+		bool
+		operator==(const Key &other) const
+		{
+			return high == other.high && low == other.low;
+		}
+	};
+	struct KeyHash {
+		std::size_t
+		operator()(const Key &key) const
+		{
+			return static_cast<std::size_t>(key.high ^ (key.low * 0x9e3779b97f4a7c15ULL));
+		}
+	};
+	static bool Parse(std::string_view text, Key &key);
+
+	std::unordered_map<Key, std::array<char, 36>, KeyHash> map_;
+};
 
 /* A field of the line that holds user IDs. */
 struct RemapField {
@@ -43,7 +86,7 @@ struct RemapFailure {
 bool IsCanonicalUuid(std::string_view text);
 
 /*
- * Writes `line` (one COPY text row without its newline) to `out` with the user-ID fields rewritten. `fields`
+ * Appends `line` (one COPY text row without its newline) to `out` with the user-ID fields rewritten. `fields`
  * must be sorted by index. Returns false, with `failure` filled, when a user ID has no target ID.
  */
 bool RemapCopyLine(std::string_view line, const std::vector<RemapField> &fields, const IdMap &map, std::string &out,

@@ -23,10 +23,17 @@ const std::string kB = "0b9f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const std::string kB2 = "11111111-2222-4333-8444-555555555555";
 const std::string kUnknown = "99999999-9999-4999-8999-999999999999";
 
+std::string Upper(std::string s);
+
 IdMap
 Map()
 {
-	return {{kA, kA2}, {kB, kB2}};
+	IdMap map;
+	EXPECT_TRUE(map.Add(kA, kA2));
+	EXPECT_TRUE(map.Add(Upper(kB), Upper(kB2))); /* pairs are kept by value, whatever their letter case */
+	EXPECT_FALSE(map.Add("not-a-uuid", kA2));
+	EXPECT_FALSE(map.Add(kA, "not-a-uuid"));
+	return map;
 }
 
 std::string
