@@ -439,6 +439,16 @@ SourceConnection::SendParams(const std::string &sql, const std::vector<std::opti
 }
 
 void
+SourceConnection::AwaitResult()
+{
+	while (PQisBusy(conn_)) {
+		WaitSocket(false, -1);
+		if (!PQconsumeInput(conn_))
+			ThrowConnectionLost("lost the connection to the source");
+	}
+}
+
+void
 SourceConnection::ThrowResultError(const PGresult *res) const
 {
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -455,11 +465,7 @@ SourceConnection::StartCopy(const std::string &sql)
 {
 	Send(sql);
 	for (;;) {
-		while (PQisBusy(conn_)) {
-			WaitSocket(false, -1);
-			if (!PQconsumeInput(conn_))
-				ThrowConnectionLost("lost the connection to the source");
-		}
+		AwaitResult();
 		SourceResult result(PQgetResult(conn_));
 		if (!result)
 			throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source did not start the COPY");
@@ -510,11 +516,7 @@ void
 SourceConnection::FinishCopy()
 {
 	for (;;) {
-		while (PQisBusy(conn_)) {
-			WaitSocket(false, -1);
-			if (!PQconsumeInput(conn_))
-				ThrowConnectionLost("lost the connection to the source");
-		}
+		AwaitResult();
 		SourceResult result(PQgetResult(conn_));
 		if (!result)
 			return;
@@ -542,11 +544,7 @@ SourceConnection::Wait()
 	SourceResult rows;
 	SourceResult error;
 	for (;;) {
-		while (PQisBusy(conn_)) {
-			WaitSocket(false, -1);
-			if (!PQconsumeInput(conn_))
-				ThrowConnectionLost("lost the connection to the source");
-		}
+		AwaitResult();
 		SourceResult result(PQgetResult(conn_));
 		if (!result)
 			break;

@@ -89,6 +89,8 @@ class SourceConnection
 	SourceConnection(PGconn *conn, std::string password, std::vector<std::string> keys,
 					 std::vector<std::string> values);
 
+	/* Waits until the next result is complete, serving interrupts meanwhile. */
+	void AwaitResult();
 	/* Waits until the socket is readable (or writable), serving interrupts meanwhile. */
 	void WaitSocket(bool for_write, long timeout_ms);
 	/* libpq's message with the password masked, should it ever be echoed. */

@@ -36,9 +36,8 @@
 #   BENCH_STRICT=1      exit 1 when a ratio misses its target (by default only a failed correctness check fails)
 set -euo pipefail
 
-source "$(dirname "${BASH_SOURCE[0]}")/../pg_config.sh"
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
-BINDIR=$("$PG_CONFIG" --bindir)
+BENCH_NAME=pull.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 TREE_SO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/pg_cutover.so
 SCALE=${BENCH_SCALE:-20}
 EVENTS=${BENCH_EVENTS:-2000000}
@@ -48,36 +47,7 @@ RUNS=${BENCH_RUNS:-3}
 STRICT=${BENCH_STRICT:-0}
 ACCOUNTS=$((SCALE * 100000))
 
-log() { printf '%s\n' "$*" >&2; }
-
-# Everything that touches the clusters runs as their owner: postgres when we are root, else ourselves.
-if [ "$(id -u)" -eq 0 ]; then
-	OWNER=postgres
-	as_owner() { runuser -u "$OWNER" -- "$@"; }
-else
-	OWNER=$(id -un)
-	as_owner() { "$@"; }
-fi
-
-for tool in initdb pg_ctl psql pgbench postgres; do
-	[ -x "$BINDIR/$tool" ] || { log "pull.sh: $BINDIR/$tool not found"; exit 2; }
-done
-
-# A port nothing listens on (the target's TCP is off, but its socket name carries the port).
-free_port() {
-	local port
-	for _ in $(seq 1 200); do
-		port=$((20000 + RANDOM % 30000))
-		[ "$port" -eq 55432 ] && continue
-		[ -n "${1:-}" ] && [ "$port" -eq "$1" ] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	log "pull.sh: no free port found"
-	return 1
-}
+need_tools initdb pg_ctl psql pgbench postgres
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg_cutover_bench_pull.XXXXXX")
 if [ "$OWNER" != "$(id -un)" ]; then
