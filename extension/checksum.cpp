@@ -228,7 +228,7 @@ TableChecksum
 ChecksumLocalTable(const pg::TableInfo &table, const std::string &joins)
 {
 	std::string sql = "SELECT count(*), cutover.migrate_checksum_agg(" + core::AggregateArguments("t", table.columns) +
-					  ") FROM " + table.qualified + " AS t" + joins;
+					  ") FROM " + table.scan + " AS t" + joins;
 	pg::Spi spi;
 	spi.Execute(sql, true);
 	TableChecksum result;
@@ -318,5 +318,5 @@ PGC_FUNCTION(migrate_checksum)
 PGC_FUNCTION(migrate_source_checksum_sql)
 {
 	pg::TableInfo table = pg::DescribeTable(PG_GETARG_OID(0));
-	return pg::TextDatum(core::SourceChecksumSql(table.qualified, table.columns));
+	return pg::TextDatum(core::SourceChecksumSql(table.scan, table.columns));
 }

@@ -398,6 +398,7 @@ CREATE FUNCTION migrate_pull(tbl regclass, snapshot text DEFAULT NULL,
     SET search_path = pg_catalog, pg_temp
     -- values arrive as the source prints them under the fixed settings, and are read back the same way
     SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+    SET lc_monetary = 'C' SET xmloption = 'content'
     -- user triggers and foreign-key triggers stay quiet during the load (as pg_restore --disable-triggers)
     SET session_replication_role = 'replica';
 COMMENT ON FUNCTION migrate_pull(regclass, text) IS

@@ -32,7 +32,9 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
+#include "mb/pg_wchar.h"
 #include "utils/acl.h"
+#include "utils/rls.h"
 }
 
 namespace pgc {
@@ -104,7 +106,7 @@ class PullStream
 		bool ok = core::RemapCopyLine(line, fields_, map_, pending_, failure);
 		PQfreemem(buffer);
 		if (!ok)
-			throw Error(ERRCODE_NO_DATA_FOUND,
+			throw Error(failure.unmapped ? ERRCODE_NO_DATA_FOUND : ERRCODE_INVALID_TEXT_REPRESENTATION,
 						"column " + failure.column + " of table " + table_ + " " +
 							(failure.value.empty() ? failure.reason
 												   : "holds user ID " + failure.value + ", which " + failure.reason) +
@@ -252,8 +254,13 @@ CopyIntoTable(Oid relid, const std::vector<std::string> &columns)
 		}
 		ExecCheckRTPerms(pstate->p_rtable, true);
 	});
+	/* the source sends the target database's encoding (source.cpp), whatever the caller's client_encoding */
+	List *options = pg::Call([] {
+		return list_make1(
+			makeDefElem(pstrdup("encoding"), (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
+	});
 	CopyFromState state =
-		pg::Call([&] { return BeginCopyFrom(pstate, rel, NULL, NULL, false, PullDataSource, names, NIL); });
+		pg::Call([&] { return BeginCopyFrom(pstate, rel, NULL, NULL, false, PullDataSource, names, options); });
 	uint64 rows = pg::Call([&] { return CopyFrom(state); });
 	pg::Call([&] {
 		EndCopyFrom(state);
@@ -280,6 +287,11 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to load table " + table.qualified, "",
 					"The role running migrate_pull needs INSERT and DELETE on the tables it loads.");
 	bool may_truncate = has(ACL_TRUNCATE);
+	/* as COPY FROM itself: rows a policy would refuse or hide cannot be loaded or emptied around it */
+	if (pg::Call([&] { return check_enable_rls(relid, InvalidOid, true); }) == RLS_ENABLED)
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					"table " + table.qualified + " has row-level security that applies to this role", "",
+					"Pull as the table's owner, a superuser or a role with BYPASSRLS.");
 
 	PullResult result;
 	{
@@ -313,19 +325,37 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	for (auto &candidate : source_catalog.tables)
 		candidate.planned = candidate.schema == table.schema && candidate.name == table.name;
 	std::vector<std::string> user_ids;
-	for (const auto &plan : core::PlanLoad(source_catalog.tables, source_catalog.keys, marks))
+	for (const auto &plan : core::PlanLoad(source_catalog.tables, source_catalog.keys, marks)) {
+		/* a user-ID column the pull cannot rewrite would keep its Supabase IDs: refuse instead */
+		std::string problems;
+		for (const auto &problem : plan.problems)
+			problems += (problems.empty() ? "" : "; ") + problem;
+		if (!problems.empty())
+			throw Error(
+				ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+				"table " + table.qualified + " cannot be pulled: its plan has problems", problems,
+				"SELECT * FROM migrate_plan() shows them; migrate_remap_column(..., false) keeps a column out.");
 		for (const auto &column : plan.user_ids)
 			user_ids.push_back(column.column);
+	}
 
-	/* Every column but generated ones (the target computes those), in the target's order. */
+	/*
+	 * Every column of both sides but generated ones (the target computes those), in the target's order; a
+	 * column only the target has takes its default.
+	 */
 	const core::PlanTable *target_table = FindTable(target_catalog, table);
-	if (target_table == nullptr)
+	const core::PlanTable *source_table = FindTable(source_catalog, table);
+	if (target_table == nullptr || source_table == nullptr)
 		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " is not a table pg_cutover can load");
+	auto on_source = [&](const std::string &name) {
+		return std::any_of(source_table->columns.begin(), source_table->columns.end(),
+						   [&](const core::PlanColumn &column) { return column.name == name; });
+	};
 	std::vector<std::string> columns;
 	std::vector<core::RemapField> fields;
 	std::string select;
 	for (const auto &column : target_table->columns) {
-		if (column.generated)
+		if (column.generated || !on_source(column.name))
 			continue;
 		if (std::find(user_ids.begin(), user_ids.end(), column.name) != user_ids.end())
 			fields.push_back({columns.size(), core::UserIdKindOf(column.base_type), column.name});
@@ -352,14 +382,14 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 		spi.Execute("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $1", true,
 					{{OIDOID, std::to_string(relid)}});
 		bool truncate = may_truncate && spi.Rows() == 0;
-		spi.Execute((truncate ? "TRUNCATE " : "DELETE FROM ") + table.qualified, false);
+		spi.Execute((truncate ? "TRUNCATE " : "DELETE FROM ") + table.scan, false);
 	}
 
 	std::string begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n";
 	if (snapshot)
 		begin += "SET TRANSACTION SNAPSHOT " + source.Literal(*snapshot) + ";\n";
 	source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
-					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.qualified + ") TO STDOUT;\n");
+					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT;\n");
 
 	PullStream stream(source, table.qualified, fields, std::move(map));
 	uint64 rows;

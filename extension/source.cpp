@@ -494,6 +494,7 @@ SourceConnection::GetCopyLine(char **line, bool wait)
 			ThrowConnectionLost("lost the connection to the source during the COPY");
 		if (len == -1) {
 			/* the end of the data: the COPY's own result says whether it ended well */
+			AwaitResult();
 			SourceResult result(PQgetResult(conn_));
 			if (result && PQresultStatus(result.get()) != PGRES_COMMAND_OK)
 				ThrowResultError(result.get());

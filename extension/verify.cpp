@@ -142,7 +142,7 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	std::vector<std::string> user_id_columns = UserIdColumns(fcinfo, source, table);
 
 	/* Source and target at the same time: the source query runs while this backend scans the target. */
-	source.Send(core::SourceChecksumSql(table.qualified, table.columns));
+	source.Send(core::SourceChecksumSql(table.scan, table.columns));
 	TableChecksum target =
 		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
 	SourceResult result = source.Wait();

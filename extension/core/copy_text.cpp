@@ -51,41 +51,54 @@ ParseUuid(std::string_view text, std::uint64_t &high, std::uint64_t &low)
 	return true;
 }
 
-/* The target of one UUID, in capitals when the source text has no lowercase letter; false when unmapped. */
-bool
+constexpr const char *kUnmappedReason = "has no target ID";
+constexpr const char *kMixedCaseReason = "is written in mixed letter case that a target ID cannot keep";
+
+/*
+ * Appends the target of one UUID: in capitals when the source text has capital letters and no small ones,
+ * else in small letters (the verification maps back by the same rule). Returns why it could not, or nullptr.
+ */
+const char *
 Remap(std::string_view value, const IdMap &map, std::string &out)
 {
+	bool small = std::any_of(value.begin(), value.end(), [](char ch) { return ch >= 'a' && ch <= 'f'; });
+	bool capitals = std::any_of(value.begin(), value.end(), [](char ch) { return ch >= 'A' && ch <= 'F'; });
+	if (small && capitals)
+		return kMixedCaseReason;
 	const char *target = map.Find(value);
 	if (target == nullptr)
-		return false;
-	bool capitals = std::none_of(value.begin(), value.end(), [](char ch) { return ch >= 'a' && ch <= 'f'; });
+		return kUnmappedReason;
 	if (!capitals) {
 		out.append(target, 36);
-		return true;
+		return nullptr;
 	}
 	char upper[36];
 	for (int i = 0; i < 36; i++)
 		upper[i] = target[i] >= 'a' && target[i] <= 'f' ? static_cast<char>(target[i] - 'a' + 'A') : target[i];
 	out.append(upper, 36);
-	return true;
-}
-
-bool
-AllDigits(std::string_view text)
-{
-	return !text.empty() &&
-		   std::all_of(text.begin(), text.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+	return nullptr;
 }
 
 /*
  * An array literal (as array_out prints it, inside a COPY text field) rewritten element by element. The field
  * is read as COPY escapes it (a backslash pair stands for one character) only to follow the array's quoting;
  * everything but the remapped elements is copied byte for byte. Unquoted elements that are UUIDs are
- * remapped; with `all` (uuid[]) any other unquoted element but NULL and array bounds is an error.
+ * remapped; with `all` (uuid[]) any other unquoted element but NULL is an error. A leading dimension header
+ * ("[0:1]=") is copied as it is: elsewhere "[", ":" and "=" are parts of elements ("user:<uuid>" is no UUID).
  */
-bool
+const char *
 RemapArray(std::string_view field, bool all, const IdMap &map, std::string &out, std::string &unmapped)
 {
+	if (!field.empty() && field[0] == '[') {
+		std::size_t equals = field.find('=');
+		if (equals == std::string_view::npos) {
+			unmapped = std::string(field);
+			return "is no array";
+		}
+		out.append(field.substr(0, equals + 1));
+		field.remove_prefix(equals + 1);
+	}
+	const char *reason = nullptr;
 	bool in_quotes = false;
 	bool escaped = false; /* the previous character was an array-level backslash */
 	std::size_t token = std::string_view::npos;
@@ -95,31 +108,28 @@ RemapArray(std::string_view field, bool all, const IdMap &map, std::string &out,
 		std::string_view element = field.substr(token, end - token);
 		token = std::string_view::npos;
 		if (IsCanonicalUuid(element)) {
-			if (Remap(element, map, out))
-				return true;
-			unmapped = std::string(element);
-			return false;
+			reason = Remap(element, map, out);
+		} else if (all && element != "NULL") {
+			reason = kUnmappedReason;
+		} else {
+			out.append(element);
 		}
-		if (all && element != "NULL" && !AllDigits(element)) {
+		if (reason != nullptr)
 			unmapped = std::string(element);
-			return false;
-		}
-		out.append(element);
-		return true;
+		return reason == nullptr;
 	};
 	for (std::size_t i = 0; i < field.size();) {
 		/* one character as COPY wrote it: a backslash pair is one character */
 		std::size_t width = field[i] == '\\' && i + 1 < field.size() ? 2 : 1;
 		char ch = width == 2 ? (field[i + 1] == '\\' ? '\\' : '\0') : field[i];
-		bool structural = !in_quotes && !escaped &&
-						  (ch == '{' || ch == '}' || ch == ',' || ch == '[' || ch == ']' || ch == ':' || ch == '=');
+		bool structural = !in_quotes && !escaped && (ch == '{' || ch == '}' || ch == ',');
 		if (structural) {
 			if (!finish_token(i))
-				return false;
+				return reason;
 			out.push_back(ch);
 		} else if (in_quotes || escaped || ch == '"' || ch == '\\') {
 			if (!finish_token(i))
-				return false;
+				return reason;
 			out.append(field.substr(i, width));
 			if (escaped)
 				escaped = false;
@@ -132,7 +142,8 @@ RemapArray(std::string_view field, bool all, const IdMap &map, std::string &out,
 		}
 		i += width;
 	}
-	return finish_token(field.size());
+	finish_token(field.size());
+	return reason;
 }
 
 } // namespace
@@ -187,34 +198,33 @@ RemapCopyLine(std::string_view line, const std::vector<RemapField> &fields, cons
 			end = line.size();
 		if (index == next->index) {
 			std::string_view field = line.substr(start, end - start);
-			bool ok = true;
+			const char *reason = nullptr;
 			std::string unmapped;
 			if (field == "\\N") {
 				out.append(field);
 			} else {
 				switch (next->kind) {
 				case UserIdKind::Uuid:
-					ok = Remap(field, map, out);
-					if (!ok)
-						unmapped = std::string(field);
+					reason = IsCanonicalUuid(field) ? Remap(field, map, out) : kUnmappedReason;
 					break;
 				case UserIdKind::Text:
 					if (!IsCanonicalUuid(field))
 						out.append(field);
-					else if (!(ok = Remap(field, map, out)))
-						unmapped = std::string(field);
+					else
+						reason = Remap(field, map, out);
 					break;
 				case UserIdKind::UuidArray:
 				case UserIdKind::TextArray:
-					ok = RemapArray(field, next->kind == UserIdKind::UuidArray, map, out, unmapped);
+					reason = RemapArray(field, next->kind == UserIdKind::UuidArray, map, out, unmapped);
 					break;
 				case UserIdKind::None:
 					out.append(field);
 					break;
 				}
 			}
-			if (!ok) {
-				failure = {next->column, unmapped, "has no target ID"};
+			if (reason != nullptr) {
+				failure = {next->column, unmapped.empty() ? std::string(field) : unmapped, reason,
+						   reason == kUnmappedReason};
 				return false;
 			}
 			++next;

@@ -75,11 +75,12 @@ struct RemapField {
 	std::string column;
 };
 
-/* What stopped a line: the column and the value that has no target ID, or a line too short. */
+/* What stopped a line: the column, the value and why (no target ID, mixed letter case), or a line too short. */
 struct RemapFailure {
 	std::string column;
 	std::string value;
 	std::string reason;
+	bool unmapped = false; /* the value is a UUID the map does not know */
 };
 
 /* Whether `text` is a UUID in the canonical 8-4-4-4-12 form, in any letter case. */

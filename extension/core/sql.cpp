@@ -33,13 +33,16 @@ UnmapUuidSql(const std::string &value, const std::string &map)
 		   value + "::text END";
 }
 
-/* A text user ID mapped back: capitals stay capitals; text that is no UUID ('system') stays as it is. */
+/*
+ * A text user ID mapped back: in capitals when the target text has capital letters and no small ones (the
+ * pull writes by the same rule); text that is no UUID ('system') stays as it is.
+ */
 std::string
 UnmapTextSql(const std::string &value, const std::string &map)
 {
-	return "CASE WHEN " + map + ".source_id IS NOT NULL THEN CASE WHEN " + value + " = upper(" + value +
-		   ") THEN upper(" + map + ".source_id::text) ELSE " + map + ".source_id::text END WHEN " + value + " ~ " +
-		   kUuidPattern + " THEN " + kUnmapped + " || " + value + " ELSE " + value + "::text END";
+	return "CASE WHEN " + map + ".source_id IS NOT NULL THEN CASE WHEN " + value + " ~ '[A-F]' AND " + value +
+		   " !~ '[a-f]' THEN upper(" + map + ".source_id::text) ELSE " + map + ".source_id::text END WHEN " + value +
+		   " ~ " + kUuidPattern + " THEN " + kUnmapped + " || " + value + " ELSE " + value + "::text END";
 }
 
 /* An array mapped back element by element (u.e), order kept; NULL stays NULL. */

@@ -64,6 +64,8 @@ std::string FixedSettingsSql();
  * SELECT returning (rows bigint, checksum text), COMMIT. Uses only built-ins of stock PostgreSQL 13+.
  */
 std::string SourceChecksumSql(const std::string &qualified_table, const std::vector<Column> &columns);
+/* (qualified_table is what follows FROM: "ONLY schema.name" for an ordinary table, which keeps inheritance
+ * children out.) */
 
 /* The SELECT alone, without the transaction and settings around it. */
 std::string SourceChecksumSelect(const std::string &qualified_table, const std::vector<Column> &columns);

@@ -16,6 +16,8 @@ struct TableInfo {
 	std::string schema;				   /* unquoted */
 	std::string name;				   /* unquoted */
 	std::string qualified;			   /* "schema"."name", quoted where needed */
+	std::string scan;				   /* what FROM, TRUNCATE and DELETE name: ONLY for an ordinary table, so
+										* that inheritance children are not read or emptied with their parent */
 	std::vector<core::Column> columns; /* live columns in canonical (name) order */
 };
 

@@ -188,7 +188,7 @@ ok(proxy_lines('forward') >= 1, 'control: the proxy forwarded the connection to 
 
 # Queried on the source directly, not through the proxy.
 my $source_checksum_running = q{SELECT count(*) FROM pg_stat_activity
-WHERE application_name = 'pg_cutover' AND state = 'active' AND query LIKE 'BEGIN READ ONLY;%FROM public.slow AS t%'};
+WHERE application_name = 'pg_cutover' AND state = 'active' AND query LIKE 'BEGIN READ ONLY;%FROM ONLY public.slow AS t%'};
 my $source_backends = q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_cutover'};
 my $source_left = q{
 SELECT coalesce(string_agg(format('pid %s, state %s, waiting for %s: %s', pid, state, wait_event,
@@ -199,7 +199,7 @@ is($source->safe_psql('postgres', $source_backends), '0', 'no pg_cutover backend
 # The source's log since $offset has the checksum of slow cancelled by a user request (pg_cancel_backend):
 # proof that the query did run on the source and was stopped by a cancel, not by a lost connection.
 my $cancelled_on_source = join '', '\[(\d+)\] pg_cutover ERROR:  canceling statement due to user request\n',
-  '[^\n]*\[\1\] pg_cutover STATEMENT:  BEGIN READ ONLY;\n(?:\t[^\n]*\n)*?\t[^\n]*FROM public\.slow AS t\n';
+  '[^\n]*\[\1\] pg_cutover STATEMENT:  BEGIN READ ONLY;\n(?:\t[^\n]*\n)*?\t[^\n]*FROM ONLY public\.slow AS t\n';
 $cancelled_on_source = qr/$cancelled_on_source/;
 
 # Before each case: no pg_cutover backend left on the source by the one before (terminated, if need be, so

@@ -129,6 +129,38 @@ TEST(RemapCopyLine, UnmappedIdsNameColumnAndValue)
 	EXPECT_EQ(f.value, "not-a-uuid");
 }
 
+TEST(RemapCopyLine, LetterCaseRules)
+{
+	std::vector<RemapField> fields = {{0, UserIdKind::Text, "actor"}};
+	/* capitals only when the source has capital letters and no small ones */
+	IdMap map;
+	const std::string digits_source = "11111111-2222-4333-8444-555555555555";
+	const std::string lettered_target = "abcdef01-2345-4678-89ab-cdef01234567";
+	ASSERT_TRUE(map.Add(digits_source, lettered_target));
+	std::string out;
+	RemapFailure failure;
+	ASSERT_TRUE(RemapCopyLine(digits_source, fields, map, out, failure));
+	EXPECT_EQ(out, lettered_target); /* no letters in the source: small letters, as uuid_out prints */
+	/* mixed letter case cannot be kept: an error naming the value */
+	std::string mixed = kA;
+	mixed[3] = 'C';
+	auto f = Failure(mixed, fields);
+	EXPECT_EQ(f.value, mixed);
+	EXPECT_NE(f.reason.find("mixed letter case"), std::string::npos);
+}
+
+TEST(RemapCopyLine, ArrayElementsThatOnlyContainAUuid)
+{
+	std::vector<RemapField> text = {{0, UserIdKind::TextArray, "tags"}};
+	/* array_out leaves "user:<uuid>" unquoted: it is an element of its own, not a UUID */
+	EXPECT_EQ(Remapped("{user:" + kA + "," + kA + "}", text), "{user:" + kA + "," + kA2 + "}");
+	EXPECT_EQ(Remapped("{[x]=" + kA + "}", text), "{[x]=" + kA + "}");
+	/* a dimension header, negative bounds included, is copied as it is */
+	std::vector<RemapField> uuids = {{0, UserIdKind::UuidArray, "member_ids"}};
+	EXPECT_EQ(Remapped("[-1:0]={" + kA + "," + kB + "}", uuids), "[-1:0]={" + kA2 + "," + kB2 + "}");
+	EXPECT_EQ(Remapped("[1:1][0:1]={{" + kA + "," + kB + "}}", uuids), "[1:1][0:1]={{" + kA2 + "," + kB2 + "}}");
+}
+
 TEST(RemapCopyLine, MissingFieldIsAFailure)
 {
 	auto f = Failure("1\t2", {{3, UserIdKind::Uuid, "owner"}});
