@@ -420,7 +420,7 @@ DECLARE
 BEGIN
     FOR fk IN
         SELECT con.conname, con.conrelid::regclass AS child, con.confrelid::regclass AS parent,
-               con.conkey, con.confkey
+               con.conkey, con.confkey, con.conpfeqop
         FROM pg_constraint con
         JOIN pg_class c ON c.oid = con.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -429,11 +429,15 @@ BEGIN
     LOOP
         SELECT string_agg(format('c.%I', a.attname), ', ' ORDER BY k.ord),
                string_agg(format('c.%I IS NOT NULL', a.attname), ' AND ' ORDER BY k.ord),
-               string_agg(format('p.%I = c.%I', pa.attname, a.attname), ' AND ' ORDER BY k.ord)
+               -- the constraint's own equality operators, as the foreign key compares (citext, ...)
+               string_agg(format('p.%I OPERATOR(%I.%s) c.%I', pa.attname, opn.nspname, op.oprname, a.attname),
+                          ' AND ' ORDER BY k.ord)
         INTO from_cols, not_null, match_cond
-        FROM unnest(fk.conkey, fk.confkey) WITH ORDINALITY AS k(from_num, to_num, ord)
+        FROM unnest(fk.conkey, fk.confkey, fk.conpfeqop) WITH ORDINALITY AS k(from_num, to_num, eqop, ord)
         JOIN pg_attribute a ON a.attrelid = fk.child AND a.attnum = k.from_num
-        JOIN pg_attribute pa ON pa.attrelid = fk.parent AND pa.attnum = k.to_num;
+        JOIN pg_attribute pa ON pa.attrelid = fk.parent AND pa.attnum = k.to_num
+        JOIN pg_operator op ON op.oid = k.eqop
+        JOIN pg_namespace opn ON opn.oid = op.oprnamespace;
         table_name := fk.child::text;
         constraint_name := fk.conname;
         -- MATCH SIMPLE: a key with a NULL in it refers to nothing
@@ -464,6 +468,7 @@ AS $$
 DECLARE
     owned record;
     loaded_max bigint;
+    increment bigint;
 BEGIN
     -- every sequence a table column owns (serial or identity), moved to the source's value or past the
     -- largest value loaded, whichever is further: no key the source ever handed out is handed out again
@@ -481,14 +486,21 @@ BEGIN
           AND d.deptype IN ('a', 'i') AND n.nspname = ANY (schemas)
         ORDER BY n.nspname, c.relname, a.attname
     LOOP
-        EXECUTE format('SELECT max(%I)::bigint FROM %s', owned.attname, owned.tbl) INTO loaded_max;
-        loaded_max := greatest(loaded_max, owned.source_value);
+        SELECT s.seqincrement INTO increment FROM pg_sequence s WHERE s.seqrelid = owned.seq;
+        -- a descending sequence moves below the smallest value instead
+        IF increment > 0 THEN
+            EXECUTE format('SELECT max(%I)::bigint FROM %s', owned.attname, owned.tbl) INTO loaded_max;
+            loaded_max := greatest(loaded_max, owned.source_value);
+        ELSE
+            EXECUTE format('SELECT min(%I)::bigint FROM %s', owned.attname, owned.tbl) INTO loaded_max;
+            loaded_max := least(loaded_max, owned.source_value);
+        END IF;
         IF loaded_max IS NULL THEN
-            PERFORM setval(owned.seq, 1, false);
-            next_value := 1;
+            SELECT s.seqstart INTO next_value FROM pg_sequence s WHERE s.seqrelid = owned.seq;
+            PERFORM setval(owned.seq, next_value, false);
         ELSE
             PERFORM setval(owned.seq, loaded_max, true);
-            next_value := loaded_max + 1;
+            next_value := loaded_max + increment;
         END IF;
         sequence_name := owned.seq::text;
         table_name := owned.tbl::text;
