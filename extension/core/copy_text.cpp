@@ -12,10 +12,16 @@ namespace pgc::core {
 
 namespace {
 
-/* The value of each hex digit, -1 for any other byte: one table lookup per character, no branches. */
+/*
+ * The value of each hex digit, -1 for any other byte, and which letter case it has (kSmall, kCapital): one
+ * table lookup per character, no branches.
+ */
+constexpr int kSmall = 1;
+constexpr int kCapital = 2;
 struct HexTable {
 	signed char value[256];
-	constexpr HexTable() : value()
+	unsigned char letter_case[256];
+	constexpr HexTable() : value(), letter_case()
 	{
 		for (int i = 0; i < 256; i++)
 			value[i] = -1;
@@ -24,14 +30,19 @@ struct HexTable {
 		for (int i = 0; i < 6; i++) {
 			value['a' + i] = static_cast<signed char>(10 + i);
 			value['A' + i] = static_cast<signed char>(10 + i);
+			letter_case['a' + i] = kSmall;
+			letter_case['A' + i] = kCapital;
 		}
 	}
 };
 constexpr HexTable kHex;
 
-/* The 128-bit value of a canonical UUID in any letter case; false if `text` is no such UUID. */
+/*
+ * The 128-bit value of a canonical UUID in any letter case, and the letter cases it uses (kSmall | kCapital);
+ * false if `text` is no such UUID.
+ */
 bool
-ParseUuid(std::string_view text, std::uint64_t &high, std::uint64_t &low)
+ParseUuid(std::string_view text, std::uint64_t &high, std::uint64_t &low, int *cases = nullptr)
 {
 	if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')
 		return false;
@@ -39,15 +50,20 @@ ParseUuid(std::string_view text, std::uint64_t &high, std::uint64_t &low)
 										19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
 	std::uint64_t words[2] = {0, 0};
 	int bad = 0;
+	int letters = 0;
 	for (int i = 0; i < 32; i++) {
-		int digit = kHex.value[static_cast<unsigned char>(text[kDigits[i]])];
+		unsigned char ch = static_cast<unsigned char>(text[kDigits[i]]);
+		int digit = kHex.value[ch];
 		bad |= digit;
+		letters |= kHex.letter_case[ch];
 		words[i / 16] = (words[i / 16] << 4) | static_cast<std::uint64_t>(digit & 0xf);
 	}
 	if (bad < 0)
 		return false;
 	high = words[0];
 	low = words[1];
+	if (cases != nullptr)
+		*cases = letters;
 	return true;
 }
 
@@ -56,18 +72,21 @@ constexpr const char *kMixedCaseReason = "is written in mixed letter case that a
 
 /*
  * Appends the target of one UUID: in capitals when the source text has capital letters and no small ones,
- * else in small letters (the verification maps back by the same rule). Returns why it could not, or nullptr.
+ * else in small letters (the verification maps back by the same rule). Returns why it could not, or nullptr;
+ * `is_uuid` says whether `value` was a UUID at all.
  */
 const char *
-Remap(std::string_view value, const IdMap &map, std::string &out)
+Remap(std::string_view value, const IdMap &map, std::string &out, bool &is_uuid)
 {
-	bool small = std::any_of(value.begin(), value.end(), [](char ch) { return ch >= 'a' && ch <= 'f'; });
-	bool capitals = std::any_of(value.begin(), value.end(), [](char ch) { return ch >= 'A' && ch <= 'F'; });
-	if (small && capitals)
+	int cases = 0;
+	const char *target = map.Find(value, &cases, &is_uuid);
+	if (!is_uuid)
+		return nullptr; /* the caller decides what text that is no UUID means */
+	if (cases == (kSmall | kCapital))
 		return kMixedCaseReason;
-	const char *target = map.Find(value);
 	if (target == nullptr)
 		return kUnmappedReason;
+	bool capitals = cases == kCapital;
 	if (!capitals) {
 		out.append(target, 36);
 		return nullptr;
@@ -107,12 +126,14 @@ RemapArray(std::string_view field, bool all, const IdMap &map, std::string &out,
 			return true;
 		std::string_view element = field.substr(token, end - token);
 		token = std::string_view::npos;
-		if (IsCanonicalUuid(element)) {
-			reason = Remap(element, map, out);
-		} else if (all && element != "NULL") {
-			reason = kUnmappedReason;
-		} else {
-			out.append(element);
+		bool is_uuid = false;
+		reason = Remap(element, map, out, is_uuid);
+		if (!is_uuid) {
+			/* NULL, or text that is no UUID: kept (a uuid[] holds nothing else) */
+			if (all && element != "NULL")
+				reason = kUnmappedReason;
+			else
+				out.append(element);
 		}
 		if (reason != nullptr)
 			unmapped = std::string(element);
@@ -148,34 +169,77 @@ RemapArray(std::string_view field, bool all, const IdMap &map, std::string &out,
 
 } // namespace
 
-bool
-IdMap::Parse(std::string_view text, Key &key)
+std::size_t
+IdMap::Home(std::uint64_t high, std::uint64_t low) const
 {
-	return ParseUuid(text, key.high, key.low);
+	std::uint64_t hash = (high ^ (low * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+	return static_cast<std::size_t>(hash >> 32) & (slots_.size() - 1);
+}
+
+void
+IdMap::Put(std::uint64_t high, std::uint64_t low, const std::array<char, 36> &target)
+{
+	for (std::size_t i = Home(high, low);; i = (i + 1) & (slots_.size() - 1)) {
+		Slot &slot = slots_[i];
+		if (!slot.used) {
+			slot = {high, low, true, target};
+			count_++;
+			return;
+		}
+		if (slot.high == high && slot.low == low) {
+			slot.target = target;
+			return;
+		}
+	}
+}
+
+void
+IdMap::reserve(std::size_t count)
+{
+	std::size_t size = 16;
+	while (size < 2 * count)
+		size *= 2;
+	if (size <= slots_.size())
+		return;
+	std::vector<Slot> old;
+	old.swap(slots_);
+	slots_.assign(size, Slot());
+	count_ = 0;
+	for (const auto &slot : old)
+		if (slot.used)
+			Put(slot.high, slot.low, slot.target);
 }
 
 bool
 IdMap::Add(std::string_view source, std::string_view target)
 {
-	Key key;
-	Key parsed_target;
-	if (!Parse(source, key) || !Parse(target, parsed_target))
+	std::uint64_t high, low, target_high, target_low;
+	if (!ParseUuid(source, high, low) || !ParseUuid(target, target_high, target_low))
 		return false;
 	std::array<char, 36> lower;
 	for (int i = 0; i < 36; i++)
 		lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(target[i])));
-	map_[key] = lower;
+	reserve(count_ + 1);
+	Put(high, low, lower);
 	return true;
 }
 
 const char *
-IdMap::Find(std::string_view source) const
+IdMap::Find(std::string_view source, int *cases, bool *is_uuid) const
 {
-	Key key;
-	if (!Parse(source, key))
+	std::uint64_t high, low;
+	bool parsed = ParseUuid(source, high, low, cases);
+	if (is_uuid != nullptr)
+		*is_uuid = parsed;
+	if (!parsed || count_ == 0)
 		return nullptr;
-	auto found = map_.find(key);
-	return found == map_.end() ? nullptr : found->second.data();
+	for (std::size_t i = Home(high, low);; i = (i + 1) & (slots_.size() - 1)) {
+		const Slot &slot = slots_[i];
+		if (!slot.used)
+			return nullptr;
+		if (slot.high == high && slot.low == low)
+			return slot.target.data();
+	}
 }
 
 bool
@@ -199,19 +263,23 @@ RemapCopyLine(std::string_view line, const std::vector<RemapField> &fields, cons
 		if (index == next->index) {
 			std::string_view field = line.substr(start, end - start);
 			const char *reason = nullptr;
+			bool is_uuid = false;
 			std::string unmapped;
 			if (field == "\\N") {
 				out.append(field);
 			} else {
 				switch (next->kind) {
 				case UserIdKind::Uuid:
-					reason = IsCanonicalUuid(field) ? Remap(field, map, out) : kUnmappedReason;
+					/* uuid_out prints every value as a UUID: anything else cannot be mapped */
+					reason = Remap(field, map, out, is_uuid);
+					if (!is_uuid)
+						reason = kUnmappedReason;
 					break;
 				case UserIdKind::Text:
-					if (!IsCanonicalUuid(field))
+					/* text that is no UUID ('system') stays as it is */
+					reason = Remap(field, map, out, is_uuid);
+					if (!is_uuid)
 						out.append(field);
-					else
-						reason = Remap(field, map, out);
 					break;
 				case UserIdKind::UuidArray:
 				case UserIdKind::TextArray:

@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/sql.hpp"
@@ -25,47 +24,40 @@
 namespace pgc::core {
 
 /*
- * Source ID -> target ID, keyed by the UUID's 128-bit value: a lookup parses 36 characters and hashes two
- * words, with no allocation.
+ * Source ID -> target ID, keyed by the UUID's 128-bit value in an open-addressing table: a lookup parses 36
+ * characters, hashes two words and reads one or two neighbouring slots, with no allocation.
  */
 class IdMap
 {
   public:
 	/* Adds a pair given as canonical UUID text in any letter case; false if either is no such UUID. */
 	bool Add(std::string_view source, std::string_view target);
-	/* The target ID of `source` as 36 lowercase characters, or nullptr when `source` is unmapped or no UUID. */
-	const char *Find(std::string_view source) const;
+	/*
+	 * The target ID of `source` as 36 lowercase characters, or nullptr when `source` is unmapped or no UUID.
+	 * `cases`, if given, receives which letter cases `source` uses (1 small, 2 capital, 3 both); `is_uuid`
+	 * whether it is a UUID at all.
+	 */
+	const char *Find(std::string_view source, int *cases = nullptr, bool *is_uuid = nullptr) const;
 	std::size_t
 	size() const
 	{
-		return map_.size();
+		return count_;
 	}
-	void
-	reserve(std::size_t count)
-	{
-		map_.reserve(count);
-	}
+	/* Makes room for `count` pairs without growing again. */
+	void reserve(std::size_t count);
 
   private:
-	struct Key {
-		std::uint64_t high;
-		std::uint64_t low;
-		bool
-		operator==(const Key &other) const
-		{
-			return high == other.high && low == other.low;
-		}
+	struct Slot {
+		std::uint64_t high = 0;
+		std::uint64_t low = 0;
+		bool used = false;
+		std::array<char, 36> target = {};
 	};
-	struct KeyHash {
-		std::size_t
-		operator()(const Key &key) const
-		{
-			return static_cast<std::size_t>(key.high ^ (key.low * 0x9e3779b97f4a7c15ULL));
-		}
-	};
-	static bool Parse(std::string_view text, Key &key);
+	std::size_t Home(std::uint64_t high, std::uint64_t low) const;
+	void Put(std::uint64_t high, std::uint64_t low, const std::array<char, 36> &target);
 
-	std::unordered_map<Key, std::array<char, 36>, KeyHash> map_;
+	std::vector<Slot> slots_; /* a power of two in size, at most half full */
+	std::size_t count_ = 0;
 };
 
 /* A field of the line that holds user IDs. */
