@@ -342,33 +342,9 @@ is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '60', 
 is($target->safe_psql('postgres', q{SELECT ok FROM migrate_verify('user_roles')}), 'f',
 	'before the rewrite: user_roles still holds Supabase IDs: not ok');
 
-$target->safe_psql('postgres', q{
-SET session_replication_role = replica;
--- A UUID written as text: remapped, upper case kept; anything else ('system') kept.
-CREATE FUNCTION pg_temp.remap_text(v text) RETURNS text LANGUAGE sql AS $$
-    SELECT CASE WHEN v ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                THEN CASE WHEN v = upper(v) THEN upper(migrate_remap(v::uuid)::text) ELSE migrate_remap(v::uuid)::text END
-                ELSE v END
-$$;
-CREATE FUNCTION pg_temp.remap_texts(a text[]) RETURNS text[] LANGUAGE sql AS $$
-    SELECT CASE WHEN a IS NULL THEN NULL
-                ELSE ARRAY(SELECT pg_temp.remap_text(u.e) FROM unnest(a) WITH ORDINALITY AS u(e, o) ORDER BY u.o) END
-$$;
-CREATE FUNCTION pg_temp.remap_uuids(a uuid[]) RETURNS uuid[] LANGUAGE sql AS $$
-    SELECT CASE WHEN a IS NULL THEN NULL
-                ELSE ARRAY(SELECT migrate_remap(u.e) FROM unnest(a) WITH ORDINALITY AS u(e, o) ORDER BY u.o) END
-$$;
-UPDATE profiles SET id = migrate_remap(id);
-UPDATE organizations SET owner_id = migrate_remap(owner_id);
-UPDATE user_roles SET user_id = migrate_remap(user_id), granted_by = migrate_remap(granted_by);
-UPDATE sites SET created_by = migrate_remap(created_by);
-UPDATE devices SET installed_by = migrate_remap(installed_by);
-UPDATE alerts SET acknowledged_by = migrate_remap(acknowledged_by);
-UPDATE event_logs SET actor = pg_temp.remap_text(actor), actor_ids = pg_temp.remap_texts(actor_ids);
-UPDATE members SET member_ids = pg_temp.remap_uuids(member_ids);
-UPDATE legacy_accounts SET user_ref = pg_temp.remap_text(user_ref);
-UPDATE legacy_sessions SET user_ref = pg_temp.remap_text(user_ref);
-});
+# The user IDs rewritten as the pull would (test/fixtures/supabase_remap.sql).
+$target->safe_psql('postgres',
+	"SET session_replication_role = replica;\n" . slurp_file("$FindBin::RealBin/../fixtures/supabase_remap.sql"));
 
 # Controls: the rewrite did what the fixture's header says.
 is( $target->safe_psql('postgres', q{
