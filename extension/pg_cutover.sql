@@ -466,45 +466,60 @@ CREATE FUNCTION migrate_fix_sequences(schemas text[] DEFAULT ARRAY['public'],
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    owned record;
-    loaded_max bigint;
+    seq record;
+    column_extreme bigint;
+    extreme bigint;
     increment bigint;
 BEGIN
-    -- every sequence a table column owns (serial or identity), moved to the source's value or past the
-    -- largest value loaded, whichever is further: no key the source ever handed out is handed out again
-    FOR owned IN
-        WITH src AS MATERIALIZED (SELECT * FROM cutover.source_sequences())
-        SELECT d.objid::regclass AS seq, c.oid::regclass AS tbl, a.attname, src.last_value AS source_value
-        FROM pg_depend d
-        JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-        JOIN pg_class c ON c.oid = d.refobjid
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+    -- Every sequence a column of the given schemas uses, as its owner (serial, identity) or in its default
+    -- (nextval), moved to the source's value or past the values loaded in every column that uses it,
+    -- whichever is further: no key the source ever handed out is handed out again.
+    FOR seq IN
+        WITH src AS MATERIALIZED (SELECT * FROM cutover.source_sequences()),
+        uses AS (
+            SELECT d.objid AS seqid, d.refobjid AS relid, d.refobjsubid AS attnum
+            FROM pg_depend d
+            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+              AND d.deptype IN ('a', 'i')
+            UNION
+            SELECT d.refobjid, ad.adrelid, ad.adnum
+            FROM pg_depend d JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+            WHERE d.refclassid = 'pg_class'::regclass
+        )
+        SELECT u.seqid::regclass AS seqname, u.seqid, min(src.last_value) AS source_value,
+               array_agg(u.relid ORDER BY c.relname, a.attname) AS relids,
+               array_agg(a.attname ORDER BY c.relname, a.attname) AS attnames
+        FROM uses u
+        JOIN pg_class s ON s.oid = u.seqid AND s.relkind = 'S'
         JOIN pg_namespace sn ON sn.oid = s.relnamespace
+        JOIN pg_class c ON c.oid = u.relid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
         LEFT JOIN src ON src.schema_name = sn.nspname AND src.sequence_name = s.relname
-        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-          AND d.deptype IN ('a', 'i') AND n.nspname = ANY (schemas)
-        ORDER BY n.nspname, c.relname, a.attname
+        WHERE n.nspname = ANY (schemas)
+        GROUP BY u.seqid
+        ORDER BY u.seqid::regclass::text
     LOOP
-        SELECT s.seqincrement INTO increment FROM pg_sequence s WHERE s.seqrelid = owned.seq;
-        -- a descending sequence moves below the smallest value instead
-        IF increment > 0 THEN
-            EXECUTE format('SELECT max(%I)::bigint FROM %s', owned.attname, owned.tbl) INTO loaded_max;
-            loaded_max := greatest(loaded_max, owned.source_value);
+        SELECT s.seqincrement INTO increment FROM pg_sequence s WHERE s.seqrelid = seq.seqid;
+        extreme := seq.source_value;
+        FOR i IN 1 .. array_length(seq.relids, 1) LOOP
+            -- a descending sequence moves below the smallest value instead
+            EXECUTE format('SELECT %s(%I)::bigint FROM %s', CASE WHEN increment > 0 THEN 'max' ELSE 'min' END,
+                           seq.attnames[i], seq.relids[i]::regclass)
+                INTO column_extreme;
+            extreme := CASE WHEN increment > 0 THEN greatest(extreme, column_extreme)
+                            ELSE least(extreme, column_extreme) END;
+        END LOOP;
+        IF extreme IS NULL THEN
+            SELECT s.seqstart INTO next_value FROM pg_sequence s WHERE s.seqrelid = seq.seqid;
+            PERFORM setval(seq.seqname, next_value, false);
         ELSE
-            EXECUTE format('SELECT min(%I)::bigint FROM %s', owned.attname, owned.tbl) INTO loaded_max;
-            loaded_max := least(loaded_max, owned.source_value);
+            PERFORM setval(seq.seqname, extreme, true);
+            next_value := extreme + increment;
         END IF;
-        IF loaded_max IS NULL THEN
-            SELECT s.seqstart INTO next_value FROM pg_sequence s WHERE s.seqrelid = owned.seq;
-            PERFORM setval(owned.seq, next_value, false);
-        ELSE
-            PERFORM setval(owned.seq, loaded_max, true);
-            next_value := loaded_max + increment;
-        END IF;
-        sequence_name := owned.seq::text;
-        table_name := owned.tbl::text;
-        column_name := owned.attname;
+        sequence_name := seq.seqname::text;
+        table_name := seq.relids[1]::regclass::text;
+        column_name := seq.attnames[1];
         RETURN NEXT;
     END LOOP;
 END
