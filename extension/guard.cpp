@@ -20,6 +20,7 @@ char error_message[kTextMax];
 char error_detail[kTextMax];
 char error_hint[kTextMax];
 char error_detail_log[kTextMax]; /* server log only */
+int error_sqlstate = 0;
 bool hide_statement = false;
 
 void
@@ -44,41 +45,39 @@ HideStatementOnError()
 	hide_statement = true;
 }
 
-Datum
-RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
+void
+StashCurrentException() noexcept
 {
-	int sqlstate = 0;
-	/* The flag belongs to this call: a guarded call nested in it (SPI) must not clear it for the outer one. */
-	bool outer_hide_statement = hide_statement;
-	hide_statement = false;
 	error_detail_log[0] = '\0';
 	try {
-		Datum result = body(fcinfo);
-		hide_statement = outer_hide_statement;
-		return result;
+		throw;
 	} catch (const Error &e) {
-		sqlstate = e.sqlstate();
+		error_sqlstate = e.sqlstate();
 		CopyText(error_message, e.message());
 		CopyText(error_detail, e.detail());
 		CopyText(error_hint, e.hint());
 	} catch (const std::bad_alloc &) {
-		sqlstate = ERRCODE_OUT_OF_MEMORY;
+		error_sqlstate = ERRCODE_OUT_OF_MEMORY;
 		snprintf(error_message, kTextMax, "out of memory");
 		error_detail[0] = error_hint[0] = '\0';
 	} catch (const std::exception &e) {
 		/* A bug: the user gets a plain message, the server log also gets the library's own words. */
-		sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+		error_sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
 		snprintf(error_message, kTextMax, "pg_cutover failed unexpectedly");
 		snprintf(error_detail_log, kTextMax, "%s", e.what());
 		error_detail[0] = '\0';
 		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with the server log.");
 	} catch (...) {
-		sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+		error_sqlstate = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
 		snprintf(error_message, kTextMax, "pg_cutover failed unexpectedly");
 		error_detail[0] = '\0';
 		snprintf(error_hint, kTextMax, "This is a bug in pg_cutover; please report it with the server log.");
 	}
+}
 
+void
+RaiseStashedError()
+{
 	/*
 	 * The exception object is gone: only static buffers are left, so raising the PostgreSQL error is safe. A
 	 * call whose arguments may hold a secret also drops the error context, which would quote the calling
@@ -87,12 +86,28 @@ RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 	 */
 	if (hide_statement)
 		error_context_stack = nullptr;
-	ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", error_message),
+	ereport(ERROR, (errcode(error_sqlstate), errmsg_internal("%s", error_message),
 					error_detail[0] ? errdetail_internal("%s", error_detail) : 0,
 					error_detail_log[0] ? errdetail_log("%s", error_detail_log) : 0,
 					error_hint[0] ? errhint("%s", error_hint) : 0, errhidestmt(hide_statement),
 					errhidecontext(hide_statement)));
 	pg_unreachable();
+}
+
+Datum
+RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
+{
+	/* The flag belongs to this call: a guarded call nested in it (SPI) must not clear it for the outer one. */
+	bool outer_hide_statement = hide_statement;
+	hide_statement = false;
+	try {
+		Datum result = body(fcinfo);
+		hide_statement = outer_hide_statement;
+		return result;
+	} catch (...) {
+		StashCurrentException();
+	}
+	RaiseStashedError();
 }
 
 namespace pg {

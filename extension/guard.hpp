@@ -85,6 +85,14 @@ class Error : public std::exception
  */
 void HideStatementOnError();
 
+/*
+ * For a C callback that PostgreSQL calls from inside its own code: inside a catch block, StashCurrentException
+ * copies the exception being handled into static storage (no allocation); after the catch scope has ended,
+ * RaiseStashedError raises it as the guard at an SQL entry would. RunGuarded is built on the two.
+ */
+void StashCurrentException() noexcept;
+[[noreturn]] void RaiseStashedError();
+
 /* Runs a C++ body for a C entry point; see PGC_FUNCTION. Not to be called directly. */
 Datum RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo);
 

@@ -39,8 +39,7 @@ PGC_FUNCTION(migrate_plan)
 					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
 	}
 
-	pg::Call([&] { InitMaterializedSRF(fcinfo, 0); });
-	auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	pg::ResultSet result(fcinfo);
 	for (const auto &plan : plans) {
 		const core::PlanTable &table = catalog.tables[plan.table];
 		std::vector<std::string> user_ids;
@@ -60,7 +59,7 @@ PGC_FUNCTION(migrate_plan)
 		values[4] = pg::TextArrayDatum(plan.cycle);
 		values[5] = pg::TextDatum(plan.load);
 		values[6] = problem.empty() ? Datum(0) : pg::TextDatum(problem);
-		pg::Call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+		result.Add(values, nulls);
 	}
 	return Datum(0);
 }

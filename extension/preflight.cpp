@@ -32,8 +32,7 @@ PGC_FUNCTION(migrate_preflight)
 	std::vector<core::Mismatch> mismatches =
 		core::ComparePreflight(source_catalog, target_catalog, &pg::QuoteIdentifier);
 
-	pg::Call([&] { InitMaterializedSRF(fcinfo, 0); });
-	auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	pg::ResultSet result(fcinfo);
 	for (const auto &mismatch : mismatches) {
 		Datum values[6] = {pg::TextDatum(mismatch.table),
 						   mismatch.column.empty() ? Datum(0) : pg::TextDatum(mismatch.column),
@@ -43,7 +42,7 @@ PGC_FUNCTION(migrate_preflight)
 						   pg::TextDatum(mismatch.error ? "error" : "warning")};
 		bool nulls[6] = {
 			false, mismatch.column.empty(), mismatch.source_type.empty(), mismatch.target_type.empty(), false, false};
-		pg::Call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+		result.Add(values, nulls);
 	}
 	return Datum(0);
 }

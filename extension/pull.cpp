@@ -131,22 +131,6 @@ class PullStream
 /* The stream of the pull running now: COPY FROM's data-source callback takes no argument of its own. */
 PullStream *active_stream = nullptr;
 
-/* Error raised by the callback, copied out of the exception before the callback raises it. */
-struct CallbackError {
-	int sqlstate;
-	char message[2048];
-	char detail[1024];
-	char hint[1024];
-} callback_error;
-
-void
-Copy(char *dst, std::size_t size, const std::string &src)
-{
-	std::size_t n = std::min(size - 1, src.size());
-	std::memcpy(dst, src.data(), n);
-	dst[n] = '\0';
-}
-
 /*
  * COPY FROM's data source. C++ runs inside try/catch only; the error is raised after it, from a frame that
  * owns no C++ objects, and lands in the pg::Call around CopyFrom.
@@ -158,22 +142,12 @@ PullDataSource(void *outbuf, int minread, int maxread)
 	bool failed = false;
 	try {
 		n = active_stream->Read(static_cast<char *>(outbuf), minread, maxread);
-	} catch (const Error &e) {
-		failed = true;
-		callback_error.sqlstate = e.sqlstate();
-		Copy(callback_error.message, sizeof(callback_error.message), e.message());
-		Copy(callback_error.detail, sizeof(callback_error.detail), e.detail());
-		Copy(callback_error.hint, sizeof(callback_error.hint), e.hint());
 	} catch (...) {
 		failed = true;
-		callback_error.sqlstate = ERRCODE_OUT_OF_MEMORY;
-		Copy(callback_error.message, sizeof(callback_error.message), "out of memory while reading from the source");
-		callback_error.detail[0] = callback_error.hint[0] = '\0';
+		StashCurrentException();
 	}
 	if (failed)
-		ereport(ERROR, (errcode(callback_error.sqlstate), errmsg_internal("%s", callback_error.message),
-						callback_error.detail[0] ? errdetail_internal("%s", callback_error.detail) : 0,
-						callback_error.hint[0] ? errhint("%s", callback_error.hint) : 0));
+		RaiseStashedError();
 	return n;
 }
 
@@ -322,20 +296,18 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	CheckPreflight(source_catalog, target_catalog, table);
 
 	/* The user-ID columns, as migrate_plan finds them. */
-	for (auto &candidate : source_catalog.tables)
-		candidate.planned = candidate.schema == table.schema && candidate.name == table.name;
 	std::vector<std::string> user_ids;
-	for (const auto &plan : core::PlanLoad(source_catalog.tables, source_catalog.keys, marks)) {
+	if (auto plan = core::PlanOneTable(source_catalog, table.schema, table.name, marks)) {
 		/* a user-ID column the pull cannot rewrite would keep its Supabase IDs: refuse instead */
 		std::string problems;
-		for (const auto &problem : plan.problems)
+		for (const auto &problem : plan->problems)
 			problems += (problems.empty() ? "" : "; ") + problem;
 		if (!problems.empty())
 			throw Error(
 				ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 				"table " + table.qualified + " cannot be pulled: its plan has problems", problems,
 				"SELECT * FROM migrate_plan() shows them; migrate_remap_column(..., false) keeps a column out.");
-		for (const auto &column : plan.user_ids)
+		for (const auto &column : plan->user_ids)
 			user_ids.push_back(column.column);
 	}
 
@@ -442,15 +414,14 @@ PGC_FUNCTION(migrate_source_sequences)
 	SourceConnection source = SourceConnection::Open();
 	SourceResult result = source.Exec("SELECT schemaname::text, sequencename::text, last_value FROM "
 									  "pg_catalog.pg_sequences ORDER BY 1, 2");
-	pg::Call([&] { InitMaterializedSRF(fcinfo, 0); });
-	auto *set = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	pg::ResultSet set(fcinfo);
 	for (int row = 0; row < PQntuples(result.get()); row++) {
 		bool no_value = PQgetisnull(result.get(), row, 2);
 		int64_t last_value = no_value ? 0 : std::stoll(PQgetvalue(result.get(), row, 2));
 		Datum values[3] = {pg::TextDatum(PQgetvalue(result.get(), row, 0)),
 						   pg::TextDatum(PQgetvalue(result.get(), row, 1)), Int64GetDatum(last_value)};
 		bool nulls[3] = {false, false, no_value};
-		pg::Call([&] { tuplestore_putvalues(set->setResult, set->setDesc, values, nulls); });
+		set.Add(values, nulls);
 	}
 	return Datum(0);
 }

@@ -101,8 +101,6 @@ std::vector<std::string>
 UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::TableInfo &table)
 {
 	core::Catalog catalog = ReadSourceCatalog(source, {});
-	for (auto &planned : catalog.tables)
-		planned.planned = planned.schema == table.schema && planned.name == table.name;
 	std::vector<core::RemapMark> marks;
 	{
 		pg::AsExtensionOwner owner(fcinfo);
@@ -110,8 +108,8 @@ UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::Table
 		marks = ReadRemapMarks(spi);
 	}
 	std::vector<std::string> columns;
-	for (const auto &plan : core::PlanLoad(catalog.tables, catalog.keys, marks))
-		for (const auto &column : plan.user_ids)
+	if (auto plan = core::PlanOneTable(catalog, table.schema, table.name, marks))
+		for (const auto &column : plan->user_ids)
 			columns.push_back(column.column);
 	return columns;
 }

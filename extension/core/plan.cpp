@@ -151,6 +151,19 @@ BuildCatalog(const TextRows &table_rows, const TextRows &key_rows)
 	return catalog;
 }
 
+std::optional<TablePlan>
+PlanOneTable(const Catalog &catalog, const std::string &schema, const std::string &name,
+			 const std::vector<RemapMark> &marks)
+{
+	std::vector<PlanTable> tables = catalog.tables;
+	for (auto &table : tables)
+		table.planned = table.schema == schema && table.name == name;
+	std::vector<TablePlan> plans = PlanLoad(tables, catalog.keys, marks);
+	if (plans.empty())
+		return std::nullopt;
+	return plans.front();
+}
+
 bool
 CanHoldUserIds(const std::string &base_type)
 {

@@ -98,4 +98,11 @@ bool CanHoldUserIds(const std::string &base_type);
 std::vector<TablePlan> PlanLoad(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys,
 								const std::vector<RemapMark> &marks, const UserIdRoot &root = {});
 
+/*
+ * The plan of the one table schema.name of `catalog` (its user-ID columns, its problems), the other tables
+ * only lending their keys; std::nullopt when the catalog has no such table.
+ */
+std::optional<TablePlan> PlanOneTable(const Catalog &catalog, const std::string &schema, const std::string &name,
+									  const std::vector<RemapMark> &marks);
+
 } // namespace pgc::core

@@ -36,4 +36,17 @@ ResultRow(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
 	return HeapTupleGetDatum(tuple);
 }
 
+ResultSet::ResultSet(FunctionCallInfo fcinfo)
+{
+	Call([&] { InitMaterializedSRF(fcinfo, 0); });
+	info_ = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+}
+
+void
+ResultSet::Add(Datum *values, bool *nulls)
+{
+	ReturnSetInfo *info = info_;
+	Call([&] { tuplestore_putvalues(info->setResult, info->setDesc, values, nulls); });
+}
+
 } // namespace pgc::pg
