@@ -27,6 +27,11 @@
 
 extern "C" {
 #include "access/sysattr.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_index.h"
 #include "commands/copy.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
@@ -34,7 +39,10 @@ extern "C" {
 #include "parser/parse_relation.h"
 #include "mb/pg_wchar.h"
 #include "utils/acl.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/syscache.h"
 }
 
 namespace pgc {
@@ -243,6 +251,57 @@ CopyIntoTable(Oid relid, const std::vector<std::string> &columns)
 	return rows;
 }
 
+/*
+ * Below this many rows (by the source's estimate) the indexes are filled row by row, as a plain COPY does:
+ * a rebuild costs a sort and a sync of each index file, which only pays off on larger tables.
+ */
+constexpr int64_t kDeferIndexesFrom = 10000;
+
+/*
+ * Marks every index of the table not ready (and so not valid) in this transaction, so that COPY FROM fills
+ * the heap alone; RebuildIndexes builds them afterwards by sorting, as pg_restore does by loading data before
+ * creating indexes. The change is an ordinary catalog update: a rollback or a crash restores the indexes as
+ * they were, and other sessions never see it, as the table is locked until the pull commits.
+ */
+void
+DeferIndexes(Oid relid)
+{
+	pg::Call([&] {
+		Relation rel = table_open(relid, ShareRowExclusiveLock);
+		List *indexes = RelationGetIndexList(rel);
+		Relation pg_index = table_open(IndexRelationId, RowExclusiveLock);
+		ListCell *cell;
+		foreach (cell, indexes) {
+			HeapTuple tuple = SearchSysCacheCopy1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(cell)));
+			if (!HeapTupleIsValid(tuple))
+				elog(ERROR, "cache lookup failed for index %u", lfirst_oid(cell));
+			Form_pg_index form = (Form_pg_index) GETSTRUCT(tuple);
+			form->indisvalid = false;
+			form->indisready = false;
+			CatalogTupleUpdate(pg_index, &tuple->t_self, tuple);
+			heap_freetuple(tuple);
+		}
+		table_close(pg_index, RowExclusiveLock);
+		CacheInvalidateRelcache(rel);
+		table_close(rel, NoLock);
+		CommandCounterIncrement();
+	});
+}
+
+/*
+ * Builds every index of the table from the loaded rows, checking unique and exclusion constraints (a
+ * duplicate key fails the pull with 23505), and marks them ready and valid again.
+ */
+void
+RebuildIndexes(Oid relid)
+{
+	pg::Call([&] {
+		ReindexParams params = {};
+		reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+		CommandCounterIncrement();
+	});
+}
+
 struct PullResult {
 	std::string status;
 	int64_t rows = 0;
@@ -363,6 +422,11 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
 					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT;\n");
 
+	bool defer_indexes = table.relkind == RELKIND_RELATION &&
+						 (!source_table->row_estimate || *source_table->row_estimate >= kDeferIndexesFrom);
+	if (defer_indexes)
+		DeferIndexes(relid);
+
 	PullStream stream(source, table.qualified, fields, std::move(map));
 	uint64 rows;
 	{
@@ -370,6 +434,8 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 		rows = CopyIntoTable(relid, columns);
 	}
 	source.FinishCopy();
+	if (defer_indexes)
+		RebuildIndexes(relid);
 
 	result.status = "loaded";
 	result.rows = static_cast<int64_t>(rows);

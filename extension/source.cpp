@@ -253,6 +253,9 @@ CancelWithin(const SourceLink &link)
 {
 	if (PQtransactionStatus(link.conn) != PQTRANS_ACTIVE)
 		return;
+	/* a backend the source already ended (pg_terminate_backend there) needs no cancel: reading shows it */
+	if (!PQconsumeInput(link.conn) || PQstatus(link.conn) == CONNECTION_BAD)
+		return;
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kCancelSeconds);
 	std::vector<const char *> keys, values;
 	for (std::size_t i = 0; i < link.keys.size(); i++) {
@@ -264,6 +267,9 @@ CancelWithin(const SourceLink &link)
 	PGconn *cancel = PQconnectStartParams(keys.data(), values.data(), 0);
 	if (cancel == nullptr)
 		return;
+	/* the source's warning for a backend that ended meanwhile would go to the server log without a prefix */
+	PQsetNoticeProcessor(
+		cancel, [](void *, const char *) {}, nullptr);
 	PostgresPollingStatusType status =
 		PQstatus(cancel) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
 	while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {

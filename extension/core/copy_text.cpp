@@ -4,7 +4,6 @@
 #include "core/copy_text.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/pure.hpp"
 
@@ -79,23 +78,34 @@ const char *
 Remap(std::string_view value, const IdMap &map, std::string &out, bool &is_uuid)
 {
 	int cases = 0;
-	const char *target = map.Find(value, &cases, &is_uuid);
+	char target[36];
+	bool found = map.Find(value, target, &cases, &is_uuid);
 	if (!is_uuid)
 		return nullptr; /* the caller decides what text that is no UUID means */
 	if (cases == (kSmall | kCapital))
 		return kMixedCaseReason;
-	if (target == nullptr)
+	if (!found)
 		return kUnmappedReason;
-	bool capitals = cases == kCapital;
-	if (!capitals) {
-		out.append(target, 36);
-		return nullptr;
-	}
-	char upper[36];
-	for (int i = 0; i < 36; i++)
-		upper[i] = target[i] >= 'a' && target[i] <= 'f' ? static_cast<char>(target[i] - 'a' + 'A') : target[i];
-	out.append(upper, 36);
+	if (cases == kCapital)
+		for (char &ch : target)
+			if (ch >= 'a' && ch <= 'f')
+				ch = static_cast<char>(ch - 'a' + 'A');
+	out.append(target, 36);
 	return nullptr;
+}
+
+/* The canonical text of a 128-bit UUID value, in small letters. */
+void
+FormatUuid(std::uint64_t high, std::uint64_t low, char (&text)[36])
+{
+	static constexpr char kDigits[] = "0123456789abcdef";
+	int at = 0;
+	for (int i = 0; i < 32; i++) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			text[at++] = '-';
+		std::uint64_t word = i < 16 ? high : low;
+		text[at++] = kDigits[(word >> (60 - 4 * (i % 16))) & 0xf];
+	}
 }
 
 /*
@@ -177,17 +187,23 @@ IdMap::Home(std::uint64_t high, std::uint64_t low) const
 }
 
 void
-IdMap::Put(std::uint64_t high, std::uint64_t low, const std::array<char, 36> &target)
+IdMap::Put(const Slot &pair)
 {
-	for (std::size_t i = Home(high, low);; i = (i + 1) & (slots_.size() - 1)) {
+	if (pair.high == 0 && pair.low == 0) {
+		count_ += has_nil_ ? 0 : 1;
+		has_nil_ = true;
+		nil_ = pair;
+		return;
+	}
+	for (std::size_t i = Home(pair.high, pair.low);; i = (i + 1) & (slots_.size() - 1)) {
 		Slot &slot = slots_[i];
-		if (!slot.used) {
-			slot = {high, low, true, target};
+		if (slot.high == 0 && slot.low == 0) {
+			slot = pair;
 			count_++;
 			return;
 		}
-		if (slot.high == high && slot.low == low) {
-			slot.target = target;
+		if (slot.high == pair.high && slot.low == pair.low) {
+			slot = pair;
 			return;
 		}
 	}
@@ -197,49 +213,57 @@ void
 IdMap::reserve(std::size_t count)
 {
 	std::size_t size = 16;
-	while (size < 2 * count)
+	while (size * 3 < count * 4 + 4)
 		size *= 2;
 	if (size <= slots_.size())
 		return;
 	std::vector<Slot> old;
 	old.swap(slots_);
 	slots_.assign(size, Slot());
-	count_ = 0;
+	count_ = has_nil_ ? 1 : 0;
 	for (const auto &slot : old)
-		if (slot.used)
-			Put(slot.high, slot.low, slot.target);
+		if (slot.high != 0 || slot.low != 0)
+			Put(slot);
 }
 
 bool
 IdMap::Add(std::string_view source, std::string_view target)
 {
-	std::uint64_t high, low, target_high, target_low;
-	if (!ParseUuid(source, high, low) || !ParseUuid(target, target_high, target_low))
+	Slot pair;
+	if (!ParseUuid(source, pair.high, pair.low) || !ParseUuid(target, pair.target_high, pair.target_low))
 		return false;
-	std::array<char, 36> lower;
-	for (int i = 0; i < 36; i++)
-		lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(target[i])));
 	reserve(count_ + 1);
-	Put(high, low, lower);
+	Put(pair);
 	return true;
 }
 
-const char *
-IdMap::Find(std::string_view source, int *cases, bool *is_uuid) const
+bool
+IdMap::Find(std::string_view source, char (&target)[36], int *cases, bool *is_uuid) const
 {
 	std::uint64_t high, low;
 	bool parsed = ParseUuid(source, high, low, cases);
 	if (is_uuid != nullptr)
 		*is_uuid = parsed;
 	if (!parsed || count_ == 0)
-		return nullptr;
-	for (std::size_t i = Home(high, low);; i = (i + 1) & (slots_.size() - 1)) {
-		const Slot &slot = slots_[i];
-		if (!slot.used)
-			return nullptr;
-		if (slot.high == high && slot.low == low)
-			return slot.target.data();
+		return false;
+	const Slot *found = nullptr;
+	if (high == 0 && low == 0) {
+		found = has_nil_ ? &nil_ : nullptr;
+	} else {
+		for (std::size_t i = Home(high, low);; i = (i + 1) & (slots_.size() - 1)) {
+			const Slot &slot = slots_[i];
+			if (slot.high == 0 && slot.low == 0)
+				break;
+			if (slot.high == high && slot.low == low) {
+				found = &slot;
+				break;
+			}
+		}
 	}
+	if (found == nullptr)
+		return false;
+	FormatUuid(found->target_high, found->target_low, target);
+	return true;
 }
 
 bool

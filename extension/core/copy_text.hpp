@@ -24,8 +24,9 @@
 namespace pgc::core {
 
 /*
- * Source ID -> target ID, keyed by the UUID's 128-bit value in an open-addressing table: a lookup parses 36
- * characters, hashes two words and reads one or two neighbouring slots, with no allocation.
+ * Source ID -> target ID, both kept as 128-bit values in an open-addressing table of 32-byte slots (a map of
+ * 10,000 users fits in 512 KiB, so a lookup rarely leaves the CPU's cache): a lookup parses 36 characters,
+ * hashes two words and reads one or two neighbouring slots, with no allocation.
  */
 class IdMap
 {
@@ -33,11 +34,11 @@ class IdMap
 	/* Adds a pair given as canonical UUID text in any letter case; false if either is no such UUID. */
 	bool Add(std::string_view source, std::string_view target);
 	/*
-	 * The target ID of `source` as 36 lowercase characters, or nullptr when `source` is unmapped or no UUID.
-	 * `cases`, if given, receives which letter cases `source` uses (1 small, 2 capital, 3 both); `is_uuid`
-	 * whether it is a UUID at all.
+	 * Writes the target ID of `source` as 36 lowercase characters to `target` and returns true, or returns
+	 * false when `source` is unmapped or no UUID. `cases`, if given, receives which letter cases `source` uses
+	 * (1 small, 2 capital, 3 both); `is_uuid` whether it is a UUID at all.
 	 */
-	const char *Find(std::string_view source, int *cases = nullptr, bool *is_uuid = nullptr) const;
+	bool Find(std::string_view source, char (&target)[36], int *cases = nullptr, bool *is_uuid = nullptr) const;
 	std::size_t
 	size() const
 	{
@@ -47,17 +48,20 @@ class IdMap
 	void reserve(std::size_t count);
 
   private:
+	/* An empty slot has the nil UUID as its key; the nil UUID itself, if mapped, is kept aside. */
 	struct Slot {
 		std::uint64_t high = 0;
 		std::uint64_t low = 0;
-		bool used = false;
-		std::array<char, 36> target = {};
+		std::uint64_t target_high = 0;
+		std::uint64_t target_low = 0;
 	};
 	std::size_t Home(std::uint64_t high, std::uint64_t low) const;
-	void Put(std::uint64_t high, std::uint64_t low, const std::array<char, 36> &target);
+	void Put(const Slot &pair);
 
-	std::vector<Slot> slots_; /* a power of two in size, at most half full */
+	std::vector<Slot> slots_; /* a power of two in size, at most 3/4 full */
 	std::size_t count_ = 0;
+	bool has_nil_ = false;
+	Slot nil_;
 };
 
 /* A field of the line that holds user IDs. */

@@ -55,6 +55,7 @@ DescribeTable(Oid relid)
 	info.schema = nspname;
 	info.name = relname;
 	info.qualified = QuoteIdentifier(info.schema) + "." + QuoteIdentifier(info.name);
+	info.relkind = relkind;
 	info.scan = (relkind == RELKIND_RELATION ? "ONLY " : "") + info.qualified;
 
 	switch (relkind) {

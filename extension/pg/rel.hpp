@@ -15,6 +15,7 @@ struct TableInfo {
 	Oid relid = InvalidOid;
 	std::string schema;				   /* unquoted */
 	std::string name;				   /* unquoted */
+	char relkind = '\0';			   /* RELKIND_RELATION or RELKIND_PARTITIONED_TABLE */
 	std::string qualified;			   /* "schema"."name", quoted where needed */
 	std::string scan;				   /* what FROM, TRUNCATE and DELETE name: ONLY for an ordinary table, so
 										* that inheritance children are not read or emptied with their parent */

@@ -3,6 +3,7 @@
  */
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -174,3 +175,40 @@ TEST(RemapCopyLine, NoFieldsCopiesTheLine)
 }
 
 } // namespace
+
+/* The table grows past many pairs without losing one; the nil UUID (the empty slots' key) is a key too. */
+TEST(IdMap, GrowsAndKeepsEveryPairIncludingTheNilUuid)
+{
+	auto uuid = [](unsigned n, unsigned tag) {
+		char text[37];
+		std::snprintf(text, sizeof text, "%08x-%04x-4000-8000-%012x", n, tag, n * 7919u);
+		return std::string(text);
+	};
+	const std::string nil = "00000000-0000-0000-0000-000000000000";
+	IdMap map;
+	char target[36];
+	EXPECT_FALSE(map.Find(nil, target));
+	ASSERT_TRUE(map.Add(nil, kA));
+	for (unsigned n = 1; n <= 20000; n++)
+		ASSERT_TRUE(map.Add(uuid(n, 1), uuid(n, 2)));
+	ASSERT_TRUE(map.Add(uuid(7, 1), Upper(kB))); /* a second pair for a key replaces the first */
+	EXPECT_EQ(map.size(), 20001u);
+	for (unsigned n = 1; n <= 20000; n++) {
+		bool is_uuid = false;
+		ASSERT_TRUE(map.Find(Upper(uuid(n, 1)), target, nullptr, &is_uuid)) << n;
+		EXPECT_TRUE(is_uuid);
+		EXPECT_EQ(std::string(target, 36), n == 7 ? kB : uuid(n, 2)) << n;
+	}
+	ASSERT_TRUE(map.Find(nil, target));
+	EXPECT_EQ(std::string(target, 36), kA);
+	bool is_uuid = true;
+	EXPECT_FALSE(map.Find(uuid(20001, 1), target, nullptr, &is_uuid));
+	EXPECT_TRUE(is_uuid);
+	EXPECT_FALSE(map.Find("user:" + kA, target, nullptr, &is_uuid));
+	EXPECT_FALSE(is_uuid);
+	std::string out;
+	RemapFailure failure;
+	ASSERT_TRUE(RemapCopyLine(nil + "\t" + uuid(9, 1), {{0, UserIdKind::Uuid, "a"}, {1, UserIdKind::Text, "b"}}, map,
+							  out, failure));
+	EXPECT_EQ(out, kA + "\t" + uuid(9, 2));
+}
