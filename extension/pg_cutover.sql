@@ -213,11 +213,125 @@ BEGIN
     END IF;
     DELETE FROM cutover.id_map AS m WHERE m.created_at < pg_catalog.now() - older_than;
     GET DIAGNOSTICS purged = ROW_COUNT;
+    -- the journal holds the same pairs and emails: it goes with them
+    DELETE FROM cutover.user_journal AS j
+    WHERE j.updated_at < pg_catalog.now() - older_than
+       OR (j.status IN ('created', 'adopted')
+           AND NOT EXISTS (SELECT FROM cutover.id_map AS m WHERE m.source_id = j.source_id));
     RETURN purged;
 END
 $$;
 COMMENT ON FUNCTION migrate_map_purge(interval) IS
     'deletes mappings created longer ago than older_than (default 90 days); returns how many';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The user journal of the cutover client: a Supabase user is marked 'sending' (in a committed transaction)
+-- before its create request goes out, and 'created' together with its pair in the ID map as soon as the answer
+-- arrives. After a crash, a user left 'sending' may exist in Stack Auth or not: the client looks it up there
+-- and adopts it ('adopted') before it would send it again, so no user is created twice.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE TABLE cutover.user_journal (
+    source_id uuid PRIMARY KEY,
+    email text,
+    kind text NOT NULL,
+    status text NOT NULL CHECK (status IN ('sending', 'created', 'adopted', 'skipped', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    target_id uuid,
+    notes text,
+    last_error text,
+    first_sent_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK ((status IN ('created', 'adopted')) = (target_id IS NOT NULL))
+);
+REVOKE ALL ON cutover.user_journal FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cutover.user_journal', '');
+
+CREATE FUNCTION migrate_user_sending(source_ids uuid[], emails text[], kinds text[]) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    marked integer;
+BEGIN
+    IF cardinality(source_ids) IS DISTINCT FROM cardinality(emails)
+       OR cardinality(source_ids) IS DISTINCT FROM cardinality(kinds) THEN
+        RAISE EXCEPTION 'source_ids, emails and kinds must have the same length (% , %, %)',
+            cardinality(source_ids), cardinality(emails), cardinality(kinds)
+            USING ERRCODE = 'array_subscript_error';
+    END IF;
+    IF EXISTS (SELECT FROM unnest(source_ids) AS u(id) WHERE u.id IS NULL) THEN
+        RAISE EXCEPTION 'a source ID to send must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO cutover.user_journal AS j (source_id, email, kind, status, attempts, first_sent_at)
+    SELECT u.id, u.email, u.kind, 'sending', 1, pg_catalog.now()
+    FROM unnest(source_ids, emails, kinds) AS u(id, email, kind)
+    ON CONFLICT (source_id) DO UPDATE
+        SET status = 'sending', attempts = j.attempts + 1, email = EXCLUDED.email, kind = EXCLUDED.kind,
+            first_sent_at = coalesce(j.first_sent_at, EXCLUDED.first_sent_at), updated_at = pg_catalog.now()
+        WHERE j.status NOT IN ('created', 'adopted');
+    GET DIAGNOSTICS marked = ROW_COUNT;
+    RETURN marked;
+END
+$$;
+COMMENT ON FUNCTION migrate_user_sending(uuid[], text[], text[]) IS
+    'journals users as being sent to Stack Auth, before the requests go out; users already created are left alone; returns how many were marked';
+
+CREATE FUNCTION migrate_user_created(source_id uuid, target_id uuid, email text DEFAULT NULL,
+                                     adopted boolean DEFAULT false, notes text DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.migrate_map_put(migrate_user_created.source_id, migrate_user_created.target_id,
+                                        migrate_user_created.email);
+    INSERT INTO cutover.user_journal AS j (source_id, email, kind, status, target_id, notes)
+    VALUES (migrate_user_created.source_id, migrate_user_created.email, 'unknown',
+            CASE WHEN adopted THEN 'adopted' ELSE 'created' END, migrate_user_created.target_id,
+            migrate_user_created.notes)
+    ON CONFLICT ON CONSTRAINT user_journal_pkey DO UPDATE
+        SET status = EXCLUDED.status, target_id = EXCLUDED.target_id, email = EXCLUDED.email,
+            notes = coalesce(EXCLUDED.notes, j.notes), last_error = NULL, updated_at = pg_catalog.now();
+END
+$$;
+COMMENT ON FUNCTION migrate_user_created(uuid, uuid, text, boolean, text) IS
+    'records a user created (or found and adopted) in Stack Auth: its pair in the ID map and its journal row, in one transaction';
+
+CREATE FUNCTION migrate_user_not_created(source_id uuid, status text, reason text, email text DEFAULT NULL,
+                                         kind text DEFAULT 'unknown') RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF status IS NULL OR status NOT IN ('skipped', 'failed') THEN
+        RAISE EXCEPTION 'status must be skipped or failed, not %', coalesce(status, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT FROM cutover.user_journal AS j
+               WHERE j.source_id = migrate_user_not_created.source_id AND j.status IN ('created', 'adopted')) THEN
+        RAISE EXCEPTION 'user % was already created in Stack Auth', migrate_user_not_created.source_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    INSERT INTO cutover.user_journal AS j (source_id, email, kind, status, last_error)
+    VALUES (migrate_user_not_created.source_id, migrate_user_not_created.email, migrate_user_not_created.kind,
+            migrate_user_not_created.status, reason)
+    ON CONFLICT ON CONSTRAINT user_journal_pkey DO UPDATE
+        SET status = EXCLUDED.status, last_error = EXCLUDED.last_error, updated_at = pg_catalog.now();
+END
+$$;
+COMMENT ON FUNCTION migrate_user_not_created(uuid, text, text, text, text) IS
+    'records a user the client skipped (by decision) or failed to create (with the reason)';
+
+CREATE FUNCTION migrate_users(
+    OUT source_id uuid, OUT email text, OUT kind text, OUT status text, OUT target_id uuid, OUT attempts integer,
+    OUT notes text, OUT last_error text, OUT updated_at timestamptz)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT j.source_id, j.email, j.kind, j.status, j.target_id, j.attempts, j.notes, j.last_error, j.updated_at
+    FROM cutover.user_journal AS j ORDER BY j.source_id
+$$;
+COMMENT ON FUNCTION migrate_users() IS 'the user journal: every Supabase user the client sent, created, adopted, skipped or failed';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Columns that hold user IDs without a foreign key saying so (or that must not be remapped although one does).
@@ -537,5 +651,7 @@ REVOKE ALL ON FUNCTION
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),
     migrate_plan(text[]), migrate_preflight(text[]), migrate_pull(regclass, text),
-    migrate_check_fks(text[]), migrate_fix_sequences(text[])
+    migrate_check_fks(text[]), migrate_fix_sequences(text[]),
+    migrate_user_sending(uuid[], text[], text[]), migrate_user_created(uuid, uuid, text, boolean, text),
+    migrate_user_not_created(uuid, text, text, text, text), migrate_users()
     FROM PUBLIC;
