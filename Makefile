@@ -51,6 +51,22 @@ test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard ext
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension -Iclient \
 		-o $@ $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
 
+# The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
+CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp
+CLIENT_BINDIR ?= /usr/local/bin
+client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp) extension/core/retry.hpp
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) \
+		-DCUTOVER_VERSION='"$(EXTVERSION)"' -Iextension -Iclient -I$(shell $(PG_CONFIG) --includedir) \
+		-o $@ $(CLIENT_SRCS) -lpq -lcurl -pthread
+include test/stack_auth_emulator/emulator.mk
+all: client/cutover $(STACK_AUTH_EMULATOR)
+EXTRA_CLEAN += client/cutover
+
+.PHONY: install-client
+install: install-client
+install-client: client/cutover
+	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
+
 .PHONY: unittest test bench bench-pull
 unittest: test/unit/unittest
 	test/unit/unittest

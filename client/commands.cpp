@@ -1,0 +1,427 @@
+/*
+ * commands.cpp: init, plan, pull, verify, diff, status and run. Each step is the extension's SQL call; the
+ * client connects, calls, shows progress and prints the rows.
+ */
+#include "commands.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "output.hpp"
+
+namespace cutover {
+
+namespace {
+
+using nlohmann::json;
+
+/* The schemas as a text[] literal. */
+std::string
+SchemasLiteral(const std::vector<std::string> &schemas)
+{
+	std::string out = "{";
+	for (std::size_t i = 0; i < schemas.size(); i++) {
+		out += (i > 0 ? ",\"" : "\"");
+		for (char ch : schemas[i]) {
+			if (ch == '"' || ch == '\\')
+				out += '\\';
+			out += ch;
+		}
+		out += '"';
+	}
+	return out + "}";
+}
+
+/* A result as rows of JSON (column name -> text or null), and as an aligned text table. */
+json
+RowsJson(const pg::Result &result)
+{
+	json rows = json::array();
+	for (int row = 0; row < result.Rows(); row++) {
+		json object = json::object();
+		for (int column = 0; column < result.Columns(); column++)
+			object[result.Name(column)] = result.IsNull(row, column) ? json() : json(result.Text(row, column));
+		rows.push_back(object);
+	}
+	return rows;
+}
+
+std::string
+RowsTable(const pg::Result &result)
+{
+	std::vector<std::size_t> width(result.Columns());
+	for (int column = 0; column < result.Columns(); column++) {
+		width[column] = result.Name(column).size();
+		for (int row = 0; row < result.Rows(); row++)
+			width[column] = std::max(width[column], result.Text(row, column).size());
+	}
+	std::ostringstream out;
+	auto cell = [&](const std::string &text, int column) {
+		out << text << std::string(width[column] - std::min(width[column], text.size()), ' ')
+			<< (column + 1 < result.Columns() ? " | " : "\n");
+	};
+	for (int column = 0; column < result.Columns(); column++)
+		cell(result.Name(column), column);
+	for (int column = 0; column < result.Columns(); column++)
+		out << std::string(width[column], '-') << (column + 1 < result.Columns() ? "-+-" : "\n");
+	for (int row = 0; row < result.Rows(); row++)
+		for (int column = 0; column < result.Columns(); column++)
+			cell(result.Text(row, column), column);
+	out << "(" << result.Rows() << (result.Rows() == 1 ? " row)\n" : " rows)\n");
+	return out.str();
+}
+
+void
+PrintRows(const pg::Result &result)
+{
+	Out().Result(RowsJson(result), RowsTable(result));
+}
+
+/* The extension must be there, and at a version this client knows. */
+void
+CheckExtension(const pg::Connection &target)
+{
+	pg::Result found = target.Exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_cutover'");
+	if (found.Rows() == 0)
+		throw pg::Error("55000", "the pg_cutover extension is not installed in the target database", "",
+						"Run `cutover init`, or CREATE EXTENSION pg_cutover CASCADE as a superuser.");
+}
+
+struct PlannedTable {
+	std::string name;
+	int level = 0;
+	long long estimate = 0;
+	std::string problem;
+};
+
+std::vector<PlannedTable>
+ReadPlan(const pg::Connection &target, const Settings &settings)
+{
+	pg::Result plan = target.Exec("SELECT table_name, level, coalesce(row_estimate, 0), coalesce(problem, '') "
+								  "FROM migrate_plan($1::text[]) ORDER BY level, table_name",
+								  {SchemasLiteral(settings.schemas)});
+	std::vector<PlannedTable> tables;
+	for (int row = 0; row < plan.Rows(); row++)
+		tables.push_back({plan.Text(row, 0), static_cast<int>(plan.Int(row, 1)), plan.Int(row, 2), plan.Text(row, 3)});
+	return tables;
+}
+
+/* A pull worker: its own connection to the target, one migrate_pull at a time. */
+struct Worker {
+	pg::Connection conn;
+	int pid = 0;
+	std::optional<std::size_t> table; /* index into the plan while a pull runs */
+};
+
+} // namespace
+
+pg::Connection
+ConnectTarget(const Settings &settings)
+{
+	return pg::Connection::Open(settings.target, "target");
+}
+
+pg::Connection
+ConnectSource(const Settings &settings)
+{
+	if (settings.source.empty())
+		throw std::invalid_argument("no source database: set CUTOVER_SOURCE_URL (or pass --source)");
+	return pg::Connection::Open(settings.source, "source");
+}
+
+int
+RunInit(const Settings &settings)
+{
+	pg::Connection target = ConnectTarget(settings);
+	pg::Result found = target.Exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_cutover'");
+	std::string version;
+	if (found.Rows() == 0) {
+		if (settings.dry_run) {
+			Out().Info("dry run: would CREATE EXTENSION pg_cutover CASCADE in the target");
+		} else {
+			target.Exec("CREATE EXTENSION pg_cutover CASCADE");
+			Out().Info("created the pg_cutover extension in the target");
+		}
+	}
+	found = target.Exec("SELECT coalesce((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = "
+						"'pg_cutover'), 'not installed')");
+	version = found.Text(0, 0);
+
+	/* the client reads auth.users itself; the extension reaches the source through its user mapping */
+	pg::Connection source = ConnectSource(settings);
+	pg::Result about = source.Exec(
+		"SELECT current_setting('server_version'), (SELECT count(*) FROM pg_catalog.pg_namespace n "
+		"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid WHERE n.nspname = 'auth' AND c.relname = 'users')");
+	if (about.Int(0, 1) == 0)
+		Out().Warn("the source has no auth.users table: `cutover users` will have nothing to read");
+	std::string configured = "not configured (dry run)";
+	if (!settings.dry_run)
+		configured = target.Exec("SELECT migrate_source($1)", {settings.source}).Text(0, 0);
+	json result = {{"extension_version", version}, {"source_server_version", about.Text(0, 0)}, {"source", configured}};
+	Out().Result(result, "pg_cutover " + version + " in the target; source PostgreSQL " + about.Text(0, 0) +
+							 "\nsource: " + configured + "\n");
+	return kExitOk;
+}
+
+int
+RunPlan(const Settings &settings)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	pg::Result plan = target.Exec("SELECT * FROM migrate_plan($1::text[])", {SchemasLiteral(settings.schemas)});
+	PrintRows(plan);
+	int problems = 0;
+	for (int row = 0; row < plan.Rows(); row++)
+		problems += plan.IsNull(row, plan.Columns() - 1) ? 0 : 1;
+	if (problems > 0) {
+		Out().Error(std::to_string(problems) + " planned tables have problems: see the problem column");
+		return kExitProblem;
+	}
+	return kExitOk;
+}
+
+int
+RunPull(const Settings &settings, int jobs, bool use_snapshot)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	std::vector<PlannedTable> plan = ReadPlan(target, settings);
+	for (const auto &table : plan)
+		if (!table.problem.empty())
+			throw pg::Error("55000", "table " + table.name + " cannot be pulled: " + table.problem, "",
+							"`cutover plan` shows every problem; fix them first.");
+	if (settings.dry_run) {
+		for (const auto &table : plan)
+			Out().Info("dry run: would pull " + table.name + " (level " + std::to_string(table.level) + ", about " +
+					   Thousands(static_cast<std::uint64_t>(std::max(0LL, table.estimate))) + " rows)");
+		return kExitOk;
+	}
+
+	/*
+	 * One snapshot of the source for every table: a source connection holds it open while the pulls run. The
+	 * source is frozen during the window, so this only guards against a write that slipped through.
+	 */
+	std::optional<pg::Connection> holder;
+	std::optional<std::string> snapshot;
+	if (use_snapshot) {
+		holder.emplace(ConnectSource(settings));
+		holder->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		snapshot = holder->Exec("SELECT pg_catalog.pg_export_snapshot()").Text(0, 0);
+	}
+
+	jobs = std::max(1, jobs);
+	std::vector<Worker> workers;
+	for (int i = 0; i < jobs; i++) {
+		pg::Connection conn = ConnectTarget(settings);
+		int pid = PQbackendPID(conn.raw());
+		workers.push_back(Worker{std::move(conn), pid, std::nullopt});
+	}
+
+	std::uint64_t total_rows = 0;
+	for (const auto &table : plan)
+		total_rows += static_cast<std::uint64_t>(std::max(0LL, table.estimate));
+	Progress progress("pull", total_rows, "rows");
+	std::uint64_t rows_done = 0;
+	std::size_t next = 0, finished = 0;
+	std::vector<json> results;
+	std::optional<std::string> failure;
+
+	while (finished < plan.size() && !failure) {
+		/* tables of one level have no keys between them: they load side by side; a level waits for the last */
+		for (auto &worker : workers) {
+			if (worker.table || next >= plan.size())
+				continue;
+			bool other_level = std::any_of(workers.begin(), workers.end(), [&](const Worker &w) {
+				return w.table && plan[*w.table].level != plan[next].level;
+			});
+			if (other_level)
+				break;
+			worker.conn.Send("SELECT table_name, status, rows, seconds FROM migrate_pull($1::regclass, $2)",
+							 {plan[next].name, snapshot});
+			worker.table = next++;
+			Out().Event("pull started", {{"table", plan[*worker.table].name}});
+		}
+		/* wait for any worker to answer, then read the rows streamed so far */
+		std::vector<pollfd> fds;
+		for (const auto &worker : workers)
+			if (worker.table)
+				fds.push_back({PQsocket(worker.conn.raw()), POLLIN, 0});
+		poll(fds.data(), fds.size(), 250);
+		std::uint64_t in_progress = 0;
+		std::map<int, std::uint64_t> copied;
+		pg::Result copy = target.Exec("SELECT pid, tuples_processed FROM pg_catalog.pg_stat_progress_copy");
+		for (int row = 0; row < copy.Rows(); row++)
+			copied[static_cast<int>(copy.Int(row, 0))] = static_cast<std::uint64_t>(copy.Int(row, 1));
+		for (auto &worker : workers) {
+			if (!worker.table)
+				continue;
+			if (worker.conn.Busy()) {
+				in_progress += copied[worker.pid];
+				continue;
+			}
+			const PlannedTable &table = plan[*worker.table];
+			worker.table.reset();
+			finished++;
+			try {
+				pg::Result done = worker.conn.Finish();
+				rows_done += static_cast<std::uint64_t>(done.Int(0, 2));
+				results.push_back({{"table", done.Text(0, 0)},
+								   {"status", done.Text(0, 1)},
+								   {"rows", done.Int(0, 2)},
+								   {"seconds", done.Text(0, 3)}});
+				Out().Event("pull finished", results.back());
+			} catch (const pg::Error &error) {
+				failure = "pulling " + table.name + " failed: " + error.what() +
+						  (error.detail().empty() ? "" : " (" + error.detail() + ")") +
+						  (error.hint().empty() ? "" : "\nhint: " + error.hint());
+			}
+		}
+		if (total_rows < rows_done + in_progress)
+			progress.SetTotal(rows_done + in_progress);
+		progress.Set(rows_done + in_progress);
+	}
+	/* after a failure, the pulls still running are cancelled: each rolls back alone */
+	for (auto &worker : workers)
+		if (worker.table) {
+			worker.conn.Cancel();
+			try {
+				worker.conn.Finish();
+			} catch (const pg::Error &) {
+			}
+		}
+	progress.Finish();
+	if (failure) {
+		Out().Error(*failure);
+		return kExitProblem;
+	}
+
+	pg::Result sequences =
+		target.Exec("SELECT * FROM migrate_fix_sequences($1::text[])", {SchemasLiteral(settings.schemas)});
+	Out().Info("sequences moved past the loaded rows: " + std::to_string(sequences.Rows()));
+	pg::Result fks =
+		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {SchemasLiteral(settings.schemas)});
+	json out = {{"tables", results}, {"sequences", RowsJson(sequences)}, {"foreign_key_violations", RowsJson(fks)}};
+	std::ostringstream table;
+	for (const auto &result : results)
+		table << result.at("table").get<std::string>() << ": " << result.at("status").get<std::string>() << ", "
+			  << result.at("rows").get<long long>() << " rows in " << result.at("seconds").get<std::string>() << " s\n";
+	if (fks.Rows() > 0)
+		table << "\nforeign keys violated after the load:\n" << RowsTable(fks);
+	Out().Result(out, table.str());
+	if (fks.Rows() > 0) {
+		Out().Error(std::to_string(fks.Rows()) + " foreign keys are violated after the load");
+		return kExitProblem;
+	}
+	return kExitOk;
+}
+
+int
+RunVerify(const Settings &settings)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	std::vector<PlannedTable> plan = ReadPlan(target, settings);
+	Progress progress("verify", plan.size(), "tables");
+	json rows = json::array();
+	std::ostringstream table;
+	int bad = 0;
+	for (const auto &planned : plan) {
+		pg::Result result = target.Exec("SELECT * FROM migrate_verify($1::regclass)", {planned.name});
+		json row = RowsJson(result).at(0);
+		bool ok = result.Bool(0, 5);
+		bad += ok ? 0 : 1;
+		rows.push_back(row);
+		progress.Add();
+		if (!ok)
+			Out().Warn("table " + planned.name + " differs: source " + result.Text(0, 1) + " rows, target " +
+					   result.Text(0, 2) + " rows");
+	}
+	progress.Finish();
+	for (const auto &row : rows)
+		table << row.at("table_name").get<std::string>() << ": " << (row.at("ok") == "t" ? "ok" : "DIFFERENT")
+			  << " (source " << row.at("source_rows").get<std::string>() << " rows, target "
+			  << row.at("target_rows").get<std::string>() << " rows)\n";
+	Out().Result(rows, table.str());
+	if (bad > 0) {
+		Out().Error(std::to_string(bad) + " tables differ between source and target");
+		return kExitProblem;
+	}
+	return kExitOk;
+}
+
+int
+RunDiff(const Settings &settings, const std::string &table, long long max_rows)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	bool available = target
+						 .Exec("SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_extension e ON "
+							   "e.extnamespace = p.pronamespace WHERE e.extname = 'pg_cutover' AND p.proname = "
+							   "'migrate_diff'")
+						 .Rows() > 0;
+	if (!available) {
+		Out().Error("this version of the pg_cutover extension has no migrate_diff; `cutover verify` says which "
+					"tables differ");
+		return kExitUsage;
+	}
+	pg::Result diff =
+		target.Exec("SELECT * FROM migrate_diff($1::regclass, $2::bigint)", {table, std::to_string(max_rows)});
+	PrintRows(diff);
+	return diff.Rows() == 0 ? kExitOk : kExitProblem;
+}
+
+int
+RunStatus(const Settings &settings)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	pg::Result tables = target.Exec("SELECT table_name, status, rows, round(seconds::numeric, 3) AS seconds, "
+									"last_error FROM migrate_status()");
+	pg::Result users =
+		target.Exec("SELECT status, count(*) AS users FROM migrate_users() GROUP BY status ORDER BY status");
+	pg::Result mapped = target.Exec("SELECT count(*) FROM cutover.id_map");
+	json out = {{"tables", RowsJson(tables)}, {"users", RowsJson(users)}, {"mapped_users", mapped.Int(0, 0)}};
+	Out().Result(out, RowsTable(tables) + "\nusers mapped: " + mapped.Text(0, 0) + "\n" + RowsTable(users));
+	return kExitOk;
+}
+
+int
+RunAll(const Settings &settings, const UsersOptions &users, int jobs)
+{
+	struct Step {
+		const char *name;
+		std::function<int()> run;
+	};
+	std::vector<Step> steps = {
+		{"init", [&] { return RunInit(settings); }},
+		{"users",
+		 [&] {
+			 pg::Connection source = ConnectSource(settings);
+			 pg::Connection target = ConnectTarget(settings);
+			 CheckExtension(target);
+			 return RunUsers(source, target, users);
+		 }},
+		{"plan", [&] { return RunPlan(settings); }},
+		{"pull", [&] { return RunPull(settings, jobs, true); }},
+		{"verify", [&] { return RunVerify(settings); }},
+	};
+	for (const auto &step : steps) {
+		Out().Info("== " + std::string(step.name));
+		int code = step.run();
+		if (code != kExitOk) {
+			Out().Error("cutover run stopped at step " + std::string(step.name) +
+						"; fix what it says and run `cutover run` again: finished steps are not redone");
+			return code;
+		}
+	}
+	Out().Info("cutover run: every step done");
+	return kExitOk;
+}
+
+} // namespace cutover

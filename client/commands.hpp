@@ -1,0 +1,43 @@
+/*
+ * commands.hpp: the subcommands of cutover that drive the extension (commands.cpp) and the settings they
+ * share. Each returns the process's exit code (see ExitCode).
+ */
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pg.hpp"
+#include "users.hpp"
+
+namespace cutover {
+
+/* Exit codes, documented in `cutover --help` and client/README.md. */
+enum ExitCode {
+	kExitOk = 0,		   /* the step did all it had to */
+	kExitProblem = 1,	   /* the step ran and found a problem: a table not ok, a user not created, a bad key */
+	kExitUsage = 2,		   /* bad flags or settings: nothing was done */
+	kExitUnreachable = 3,  /* a database or Stack Auth could not be reached */
+	kExitInterrupted = 130 /* stopped by Ctrl-C: what was done is kept; run the same command again */
+};
+
+struct Settings {
+	std::string target; /* conninfo or URI of the target; "" = PG* environment variables */
+	std::string source; /* conninfo or URI of the source (CUTOVER_SOURCE_URL) */
+	std::vector<std::string> schemas = {"public"};
+	bool dry_run = false;
+};
+
+pg::Connection ConnectTarget(const Settings &settings);
+pg::Connection ConnectSource(const Settings &settings);
+
+int RunInit(const Settings &settings);
+int RunPlan(const Settings &settings);
+int RunPull(const Settings &settings, int jobs, bool snapshot);
+int RunVerify(const Settings &settings);
+int RunDiff(const Settings &settings, const std::string &table, long long max_rows);
+int RunStatus(const Settings &settings);
+/* init (when a source is given), users, plan, pull, verify: stops at the first step that fails. */
+int RunAll(const Settings &settings, const UsersOptions &users, int jobs);
+
+} // namespace cutover

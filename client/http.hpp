@@ -1,0 +1,70 @@
+/*
+ * http.hpp: HTTP requests in flight at once over libcurl's multi interface. The caller submits requests with
+ * a tag and collects finished ones; nothing here retries or interprets statuses (see core/retry.hpp and
+ * users.cpp). Header values are never logged: they carry the Stack Auth secret key.
+ */
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/retry.hpp"
+
+namespace cutover {
+
+struct HttpRequest {
+	std::string method = "GET";
+	std::string url;
+	std::vector<std::string> headers; /* "Name: value" */
+	std::string body;
+	std::chrono::milliseconds timeout{30000};
+};
+
+struct HttpResponse {
+	/* Response, or a network error before or after the request reached the server */
+	pgc::core::OutcomeKind kind = pgc::core::OutcomeKind::Response;
+	int status = 0;
+	std::string content_type;
+	std::optional<std::string> retry_after;
+	std::string body;
+	std::string network_error; /* curl's message for a network error */
+};
+
+class HttpPool
+{
+  public:
+	explicit HttpPool(int max_in_flight);
+	~HttpPool();
+	HttpPool(const HttpPool &) = delete;
+	HttpPool &operator=(const HttpPool &) = delete;
+
+	/* Queues a request; it starts as soon as fewer than max_in_flight run. */
+	void Submit(std::uint64_t tag, HttpRequest request);
+	/* Runs the transfers for at most `wait` and returns those that finished (tag, response). */
+	std::vector<std::pair<std::uint64_t, HttpResponse>> Collect(std::chrono::milliseconds wait);
+	/* Requests queued or running. */
+	std::size_t
+	Pending() const
+	{
+		return queued_.size() + running_.size();
+	}
+	/* One request, waited for. */
+	HttpResponse Perform(HttpRequest request);
+
+  private:
+	struct Transfer;
+	void StartQueued();
+
+	void *multi_;
+	int max_in_flight_;
+	std::deque<std::pair<std::uint64_t, HttpRequest>> queued_;
+	std::map<void *, std::unique_ptr<Transfer>> running_;
+};
+
+} // namespace cutover

@@ -1,0 +1,182 @@
+/*
+ * pg.cpp: libpq for the client.
+ */
+#include "pg.hpp"
+
+#include <cstdlib>
+
+namespace cutover::pg {
+
+namespace {
+
+/* libpq's messages end with a newline; the first line is the message. */
+std::string
+Trim(const char *text)
+{
+	std::string out = text != nullptr ? text : "";
+	while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+		out.pop_back();
+	return out;
+}
+
+std::vector<const char *>
+Pointers(const Params &params)
+{
+	std::vector<const char *> values;
+	values.reserve(params.size());
+	for (const auto &param : params)
+		values.push_back(param ? param->c_str() : nullptr);
+	return values;
+}
+
+} // namespace
+
+std::string
+Result::Name(int column) const
+{
+	return PQfname(result_.get(), column);
+}
+
+std::string
+Result::Text(int row, int column) const
+{
+	return IsNull(row, column) ? std::string() : std::string(PQgetvalue(result_.get(), row, column));
+}
+
+std::optional<std::string>
+Result::Optional(int row, int column) const
+{
+	if (IsNull(row, column))
+		return std::nullopt;
+	return std::string(PQgetvalue(result_.get(), row, column));
+}
+
+long long
+Result::Int(int row, int column) const
+{
+	return IsNull(row, column) ? 0 : std::strtoll(PQgetvalue(result_.get(), row, column), nullptr, 10);
+}
+
+bool
+Result::Bool(int row, int column) const
+{
+	return !IsNull(row, column) && PQgetvalue(result_.get(), row, column)[0] == 't';
+}
+
+Connection
+Connection::Open(const std::string &conninfo, const std::string &what)
+{
+	/* expand_dbname: a URI or key=value string; application_name unless the caller set one */
+	const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", nullptr};
+	const char *values[] = {conninfo.c_str(), "cutover", "UTF8", nullptr};
+	PGconn *raw = PQconnectdbParams(keys, values, 1);
+	if (raw == nullptr)
+		throw Error("08001", "out of memory connecting to the " + what);
+	Connection conn(raw, what);
+	if (PQstatus(raw) != CONNECTION_OK)
+		throw Error("08001", "could not connect to the " + what + " database: " + Trim(PQerrorMessage(raw)), "",
+					what == "source" ? "Set CUTOVER_SOURCE_URL (or --source) to the source database."
+									 : "Set the PG* environment variables (or --target) to the target database.");
+	conn.Exec("SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
+			  "SET extra_float_digits = 3");
+	return conn;
+}
+
+Error
+Connection::ErrorOf(const PGresult *result) const
+{
+	auto field = [&](int code) {
+		const char *value = result != nullptr ? PQresultErrorField(result, code) : nullptr;
+		return std::string(value != nullptr ? value : "");
+	};
+	std::string sqlstate = field(PG_DIAG_SQLSTATE);
+	std::string message = field(PG_DIAG_MESSAGE_PRIMARY);
+	if (message.empty())
+		message = Trim(PQerrorMessage(conn_.get()));
+	if (sqlstate.empty())
+		sqlstate = PQstatus(conn_.get()) == CONNECTION_BAD ? "08006" : "XX000";
+	return Error(sqlstate, "on the " + what_ + ": " + message, field(PG_DIAG_MESSAGE_DETAIL),
+				 field(PG_DIAG_MESSAGE_HINT));
+}
+
+Result
+Connection::Exec(const std::string &sql, const Params &params) const
+{
+	std::vector<const char *> values = Pointers(params);
+	PGresult *raw = params.empty() ? PQexec(conn_.get(), sql.c_str())
+								   : PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+												  values.data(), nullptr, nullptr, 0);
+	Result result(raw);
+	ExecStatusType status = PQresultStatus(raw);
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+		throw ErrorOf(raw);
+	return result;
+}
+
+void
+Connection::Send(const std::string &sql, const Params &params) const
+{
+	std::vector<const char *> values = Pointers(params);
+	if (!PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+						   nullptr, 0))
+		throw ErrorOf(nullptr);
+}
+
+bool
+Connection::Busy() const
+{
+	if (!PQconsumeInput(conn_.get()))
+		throw ErrorOf(nullptr);
+	return PQisBusy(conn_.get()) != 0;
+}
+
+Result
+Connection::Finish() const
+{
+	PGresult *first = nullptr;
+	while (PGresult *next = PQgetResult(conn_.get())) {
+		if (first == nullptr)
+			first = next;
+		else
+			PQclear(next);
+	}
+	Result result(first);
+	ExecStatusType status = PQresultStatus(first);
+	if (first == nullptr || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK))
+		throw ErrorOf(first);
+	return result;
+}
+
+void
+Connection::Cancel() const
+{
+	if (PGcancel *cancel = PQgetCancel(conn_.get())) {
+		char message[256];
+		PQcancel(cancel, message, sizeof message);
+		PQfreeCancel(cancel);
+	}
+}
+
+std::string
+QuoteLiteral(const Connection &conn, const std::string &value)
+{
+	char *quoted = PQescapeLiteral(conn.raw(), value.c_str(), value.size());
+	if (quoted == nullptr)
+		throw Error("22021", "could not quote a value: " + Trim(PQerrorMessage(conn.raw())));
+	std::string out = quoted;
+	PQfreemem(quoted);
+	return out;
+}
+
+std::string
+QuoteIdentifier(const Connection &conn, const std::string &name)
+{
+	char *quoted = PQescapeIdentifier(conn.raw(), name.c_str(), name.size());
+	if (quoted == nullptr)
+		throw Error("22021", "could not quote a name: " + Trim(PQerrorMessage(conn.raw())));
+	std::string out = quoted;
+	PQfreemem(quoted);
+	return out;
+}
+
+} // namespace cutover::pg

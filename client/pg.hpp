@@ -1,0 +1,124 @@
+/*
+ * pg.hpp: libpq for the client, RAII: a connection that closes itself, results that free themselves, and
+ * errors that carry the server's SQLSTATE and message (never the conninfo, which may hold a password).
+ */
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cutover::pg {
+
+/* An error from PostgreSQL or libpq: the SQLSTATE ("08006" when the connection failed) and the message. */
+class Error : public std::runtime_error
+{
+  public:
+	Error(std::string sqlstate, const std::string &message, std::string detail = "", std::string hint = "")
+		: std::runtime_error(message), sqlstate_(std::move(sqlstate)), detail_(std::move(detail)),
+		  hint_(std::move(hint))
+	{
+	}
+	const std::string &
+	sqlstate() const
+	{
+		return sqlstate_;
+	}
+	const std::string &
+	detail() const
+	{
+		return detail_;
+	}
+	const std::string &
+	hint() const
+	{
+		return hint_;
+	}
+
+  private:
+	std::string sqlstate_;
+	std::string detail_;
+	std::string hint_;
+};
+
+/* A query's rows, read as text; NULL is std::nullopt. */
+class Result
+{
+  public:
+	explicit Result(PGresult *result) : result_(result, &PQclear) {}
+	int
+	Rows() const
+	{
+		return PQntuples(result_.get());
+	}
+	int
+	Columns() const
+	{
+		return PQnfields(result_.get());
+	}
+	std::string Name(int column) const;
+	bool
+	IsNull(int row, int column) const
+	{
+		return PQgetisnull(result_.get(), row, column) != 0;
+	}
+	/* The value as text ("" for NULL). */
+	std::string Text(int row, int column) const;
+	std::optional<std::string> Optional(int row, int column) const;
+	long long Int(int row, int column) const;
+	bool Bool(int row, int column) const;
+
+  private:
+	std::unique_ptr<PGresult, decltype(&PQclear)> result_;
+};
+
+using Params = std::vector<std::optional<std::string>>;
+
+class Connection
+{
+  public:
+	/*
+	 * Connects with a conninfo string or URI ("" takes everything from the PG* environment variables, as psql
+	 * does). `what` names the side in errors ("target", "source").
+	 */
+	static Connection Open(const std::string &conninfo, const std::string &what);
+
+	/* Runs one statement with text parameters ($1, ...); throws Error on failure. */
+	Result Exec(const std::string &sql, const Params &params = {}) const;
+
+	/* Sends a statement without waiting (for polling a long call); Finish waits for its result. */
+	void Send(const std::string &sql, const Params &params = {}) const;
+	bool Busy() const;
+	Result Finish() const;
+	/* Asks the server to cancel what runs on this connection (best effort). */
+	void Cancel() const;
+
+	PGconn *
+	raw() const
+	{
+		return conn_.get();
+	}
+	const std::string &
+	what() const
+	{
+		return what_;
+	}
+
+  private:
+	Connection(PGconn *conn, std::string what) : conn_(conn, &PQfinish), what_(std::move(what)) {}
+	Error ErrorOf(const PGresult *result) const;
+
+	std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
+	std::string what_;
+};
+
+/* A string literal for SQL, quoted by libpq for this connection (for the rare text that cannot be a $n). */
+std::string QuoteLiteral(const Connection &conn, const std::string &value);
+/* An identifier, quoted by libpq (PQescapeIdentifier). */
+std::string QuoteIdentifier(const Connection &conn, const std::string &name);
+
+} // namespace cutover::pg

@@ -1,0 +1,80 @@
+/*
+ * stack_auth.cpp: Stack Auth settings and requests.
+ */
+#include "stack_auth.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "output.hpp"
+
+namespace cutover {
+
+namespace {
+
+std::string
+Environment(const char *name)
+{
+	const char *value = std::getenv(name);
+	return value != nullptr ? value : "";
+}
+
+std::vector<std::string>
+Headers(const StackAuthSettings &settings, bool json_body)
+{
+	std::vector<std::string> headers = {"x-stack-access-type: server", "x-stack-project-id: " + settings.project_id,
+										"x-stack-secret-server-key: " + settings.secret_key,
+										"accept: application/json"};
+	if (json_body)
+		headers.push_back("content-type: application/json");
+	return headers;
+}
+
+} // namespace
+
+StackAuthSettings
+StackAuthSettings::FromEnvironment()
+{
+	StackAuthSettings settings;
+	std::string url = Environment("STACK_API_URL");
+	if (!url.empty())
+		settings.api_url = url;
+	while (!settings.api_url.empty() && settings.api_url.back() == '/')
+		settings.api_url.pop_back();
+	settings.project_id = Environment("STACK_PROJECT_ID");
+	settings.secret_key = Environment("STACK_SECRET_SERVER_KEY");
+	std::string missing;
+	if (settings.project_id.empty())
+		missing += " STACK_PROJECT_ID";
+	if (settings.secret_key.empty())
+		missing += " STACK_SECRET_SERVER_KEY";
+	if (!missing.empty())
+		throw std::invalid_argument("Stack Auth is not configured: set" + missing +
+									" in the environment (the server key is never taken from the command line)");
+	Out().AddSecret(settings.secret_key);
+	return settings;
+}
+
+HttpRequest
+CreateUserRequest(const StackAuthSettings &settings, const nlohmann::json &body)
+{
+	HttpRequest request;
+	request.method = "POST";
+	request.url = settings.api_url + "/api/v1/users";
+	request.headers = Headers(settings, true);
+	request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+	return request;
+}
+
+HttpRequest
+ListUsersRequest(const StackAuthSettings &settings, const std::optional<std::string> &cursor, int limit)
+{
+	HttpRequest request;
+	request.url = settings.api_url + "/api/v1/users?include_anonymous=true&limit=" + std::to_string(limit);
+	if (cursor)
+		request.url += "&cursor=" + *cursor; /* a canonical UUID: nothing to escape */
+	request.headers = Headers(settings, false);
+	return request;
+}
+
+} // namespace cutover

@@ -1,0 +1,585 @@
+/*
+ * users.cpp: `cutover users`, every Supabase Auth user created in Stack Auth exactly once.
+ *
+ * The users and their identities are read from the source and planned (supabase_user.hpp: one request body
+ * per user, the special kinds noted). Users the ID map already holds are done. The rest go out with up to
+ * --concurrency requests in flight, under the crash-safety protocol of the extension's user journal:
+ *
+ *   1. before a batch of requests, its users are marked 'sending' in the target (migrate_user_sending), in a
+ *      committed transaction;
+ *   2. each 201 is recorded at once with its pair in the ID map (migrate_user_created);
+ *   3. a request whose outcome is unknown (connection lost after sending, a 5xx, a 409 on the email) is not
+ *      sent again blindly: the user is looked for in Stack Auth (every user listed once, matched by
+ *      server_metadata.supabase_user_id, or by exact email for a user without it) and adopted if found;
+ *   4. a rerun after a crash starts with step 3 for every user the journal left 'sending' or 'failed'.
+ *
+ * 429 waits for Retry-After, 5xx and network errors back off with jitter (core/retry.hpp); any other error
+ * stops the run (fail fast) with the user and Stack Auth's answer in the message.
+ */
+#include "users.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <queue>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/retry.hpp"
+#include "http.hpp"
+#include "output.hpp"
+#include "stack_auth.hpp"
+#include "stack_json.hpp"
+#include "supabase_user.hpp"
+
+namespace cutover {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using pgc::core::RetryAction;
+
+/* A text[] or uuid[] literal of `values` for a $n parameter; std::nullopt becomes NULL. */
+std::string
+ArrayLiteral(const std::vector<std::optional<std::string>> &values)
+{
+	std::string out = "{";
+	for (std::size_t i = 0; i < values.size(); i++) {
+		if (i > 0)
+			out += ',';
+		if (!values[i]) {
+			out += "NULL";
+			continue;
+		}
+		out += '"';
+		for (char ch : *values[i]) {
+			if (ch == '"' || ch == '\\')
+				out += '\\';
+			out += ch;
+		}
+		out += '"';
+	}
+	return out + "}";
+}
+
+json
+ParseJsonColumn(const std::optional<std::string> &text)
+{
+	if (!text)
+		return json();
+	return json::parse(*text, nullptr, false);
+}
+
+/* The columns of auth.users this client reads; older Supabase schemas lack some, which read as NULL. */
+std::string
+UsersQuery(const pg::Connection &source)
+{
+	pg::Result columns = source.Exec("SELECT column_name::text FROM information_schema.columns "
+									 "WHERE table_schema = 'auth' AND table_name = 'users'");
+	std::set<std::string> present;
+	for (int row = 0; row < columns.Rows(); row++)
+		present.insert(columns.Text(row, 0));
+	if (present.empty())
+		throw pg::Error("42P01", "on the source: table auth.users does not exist or cannot be read", "",
+						"Connect to the Supabase database as a role that can read the auth schema (postgres).");
+	auto column = [&](const std::string &name, const std::string &fallback) {
+		return present.count(name) != 0 ? "u." + name + (fallback == "NULL" ? "::text" : "") : fallback;
+	};
+	return "SELECT u.id::text, u.email::text, u.encrypted_password::text, " + column("email_confirmed_at", "NULL") +
+		   ", u.phone::text, " + column("phone_confirmed_at", "NULL") +
+		   ", u.raw_user_meta_data::text, u.raw_app_meta_data::text, u.created_at::text, u.last_sign_in_at::text, " +
+		   column("banned_until", "NULL") + ", " + column("deleted_at", "NULL") + ", " +
+		   column("is_sso_user", "false") + ", " + column("is_anonymous", "false") +
+		   " FROM auth.users AS u ORDER BY u.id";
+}
+
+struct SourceUsers {
+	std::vector<SupabaseUser> users;
+	std::map<std::string, std::vector<SupabaseIdentity>> identities; /* by user ID */
+};
+
+SourceUsers
+ReadSourceUsers(const pg::Connection &source)
+{
+	SourceUsers out;
+	/* one snapshot for both tables */
+	source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	pg::Result users = source.Exec(UsersQuery(source));
+	for (int row = 0; row < users.Rows(); row++) {
+		SupabaseUser user;
+		user.id = users.Text(row, 0);
+		user.email = users.Optional(row, 1);
+		user.encrypted_password = users.Optional(row, 2);
+		user.email_confirmed_at = users.Optional(row, 3);
+		user.phone = users.Optional(row, 4);
+		user.phone_confirmed_at = users.Optional(row, 5);
+		user.raw_user_meta_data = ParseJsonColumn(users.Optional(row, 6));
+		user.raw_app_meta_data = ParseJsonColumn(users.Optional(row, 7));
+		user.created_at = users.Optional(row, 8);
+		user.last_sign_in_at = users.Optional(row, 9);
+		user.banned_until = users.Optional(row, 10);
+		user.deleted_at = users.Optional(row, 11);
+		user.is_sso_user = users.Bool(row, 12);
+		user.is_anonymous = users.Bool(row, 13);
+		out.users.push_back(std::move(user));
+	}
+	/* before 2023 the provider's subject was the text column id, now provider_id */
+	bool has_provider_id = source
+							   .Exec("SELECT 1 FROM information_schema.columns WHERE table_schema = 'auth' "
+									 "AND table_name = 'identities' AND column_name = 'provider_id'")
+							   .Rows() > 0;
+	pg::Result identities = source.Exec(
+		std::string("SELECT i.user_id::text, i.provider, ") + (has_provider_id ? "i.provider_id" : "i.id::text") +
+		", i.identity_data::text, i.identity_data->>'email' FROM auth.identities AS i "
+		"ORDER BY i.user_id, i.last_sign_in_at DESC NULLS LAST, i.created_at DESC NULLS LAST");
+	for (int row = 0; row < identities.Rows(); row++) {
+		SupabaseIdentity identity;
+		identity.provider = identities.Text(row, 1);
+		identity.provider_id = identities.Text(row, 2);
+		identity.identity_data = ParseJsonColumn(identities.Optional(row, 3));
+		identity.email = identities.Optional(row, 4);
+		out.identities[identities.Text(row, 0)].push_back(std::move(identity));
+	}
+	source.Exec("COMMIT");
+	return out;
+}
+
+std::string
+JoinNotes(const std::vector<std::string> &notes)
+{
+	std::string out;
+	for (const auto &note : notes)
+		out += (out.empty() ? "" : "; ") + note;
+	return out;
+}
+
+/* One user on its way to Stack Auth. */
+struct Job {
+	PlannedUser *user = nullptr;
+	int attempt = 0;		  /* requests sent so far */
+	std::string last_problem; /* what the last attempt met, for errors */
+};
+
+/* Every user of the Stack Auth project, indexed for adoption. */
+struct StackDirectory {
+	std::map<std::string, StackUser> by_supabase_id;
+	std::multimap<std::string, StackUser> by_email;
+	std::size_t users = 0;
+};
+
+class UserMigration
+{
+  public:
+	UserMigration(const pg::Connection &target, const StackAuthSettings &stack, const UsersOptions &options)
+		: target_(target), stack_(stack), options_(options), pool_(options.concurrency),
+		  limiter_(options.rate, std::max(1.0, options.rate)), random_(pgc::core::DefaultUnitRandom())
+	{
+	}
+
+	/* Sends every job; returns false after a failure (already reported). */
+	bool Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &report);
+
+  private:
+	void Reconcile(std::vector<Job> &unsure, std::deque<Job> &queue, UsersReport &report);
+	StackDirectory ListEveryUser();
+	void Record(Job &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how);
+	void Fail(Job &job, const std::string &problem, UsersReport &report);
+	void SendBatch(std::deque<Job> &ready);
+
+	const pg::Connection &target_;
+	const StackAuthSettings &stack_;
+	const UsersOptions &options_;
+	HttpPool pool_;
+	pgc::core::RateLimiter limiter_;
+	pgc::core::UnitRandom random_;
+	std::map<std::uint64_t, Job> in_flight_;
+	std::uint64_t next_tag_ = 1;
+	bool failed_ = false;
+	std::unique_ptr<Progress> progress_;
+};
+
+void
+UserMigration::Record(Job &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how)
+{
+	const PlannedUser &user = *job.user;
+	std::string notes = JoinNotes(user.notes);
+	if (!how.empty())
+		notes = how + (notes.empty() ? "" : "; " + notes);
+	target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5)",
+				 {user.source_id, created.id, user.email, adopted ? "true" : "false",
+				  notes.empty() ? std::nullopt : std::optional<std::string>(notes)});
+	(adopted ? report.adopted : report.created)++;
+	Out().Event(adopted ? "user adopted" : "user created",
+				{{"source_id", user.source_id}, {"target_id", created.id}, {"attempts", job.attempt}});
+	if (progress_)
+		progress_->Add();
+}
+
+void
+UserMigration::Fail(Job &job, const std::string &problem, UsersReport &report)
+{
+	const PlannedUser &user = *job.user;
+	std::string message = "user " + user.source_id + (user.email ? " <" + *user.email + ">" : "") +
+						  " could not be created in Stack Auth: " + problem;
+	try {
+		target_.Exec("SELECT migrate_user_not_created($1::uuid, 'failed', $2, $3, $4)",
+					 {user.source_id, problem, user.email, std::string(UserKindName(user.kind))});
+	} catch (const pg::Error &error) {
+		Out().Warn("could not record the failure of user " + user.source_id + ": " + error.what());
+	}
+	report.failed++;
+	report.errors.push_back(message);
+	if (!failed_)
+		Out().Error(message, {{"source_id", user.source_id}});
+	failed_ = true;
+}
+
+StackDirectory
+UserMigration::ListEveryUser()
+{
+	StackDirectory directory;
+	std::optional<std::string> cursor;
+	HttpPool pool(1);
+	for (;;) {
+		HttpResponse response;
+		for (int attempt = 1;; attempt++) {
+			response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
+			pgc::core::Attempt tried{attempt, {response.kind, response.status}, response.retry_after, true};
+			auto decision = pgc::core::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
+			if (decision.action == RetryAction::Retry) {
+				std::this_thread::sleep_for(decision.delay);
+				continue;
+			}
+			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 200)
+				break;
+			std::string problem = response.kind == pgc::core::OutcomeKind::Response
+									  ? Describe(ParseError(response.status, response.content_type, response.body))
+									  : response.network_error;
+			throw std::runtime_error("listing the users of Stack Auth failed after " + std::to_string(attempt) +
+									 " attempts: " + problem);
+		}
+		UserPage page = ParseUserPage(ParseBody(response.body));
+		for (auto &user : page.items) {
+			directory.users++;
+			if (user.supabase_user_id)
+				directory.by_supabase_id.emplace(*user.supabase_user_id, user);
+			if (user.primary_email)
+				directory.by_email.emplace(*user.primary_email, user);
+		}
+		if (!page.next_cursor || page.items.empty())
+			break;
+		cursor = page.next_cursor;
+	}
+	return directory;
+}
+
+void
+UserMigration::Reconcile(std::vector<Job> &unsure, std::deque<Job> &queue, UsersReport &report)
+{
+	Out().Info("looking up " + Thousands(unsure.size()) +
+			   " users whose create may have happened without an answer, before sending them again");
+	StackDirectory directory = ListEveryUser();
+	Out().Event("stack auth listed", {{"users", directory.users}, {"unsure", unsure.size()}});
+	for (auto &job : unsure) {
+		const PlannedUser &user = *job.user;
+		auto found = directory.by_supabase_id.find(user.source_id);
+		if (found != directory.by_supabase_id.end()) {
+			Record(job, found->second, true, report, "adopted: found by its Supabase user ID");
+			continue;
+		}
+		bool settled = false;
+		if (user.email) {
+			auto [first, last] = directory.by_email.equal_range(*user.email);
+			for (auto it = first; it != last && !settled; ++it) {
+				if (it->second.supabase_user_id && *it->second.supabase_user_id != user.source_id) {
+					Fail(job,
+						 "email " + *user.email + " belongs to Stack Auth user " + it->second.id +
+							 " of Supabase user " + *it->second.supabase_user_id,
+						 report);
+					settled = true;
+				} else if (!it->second.supabase_user_id) {
+					Record(job, it->second, true, report,
+						   "adopted: an existing Stack Auth user with the same email and no Supabase user ID");
+					settled = true;
+				}
+			}
+		}
+		if (settled)
+			continue;
+		if (job.attempt >= options_.policy.max_attempts) {
+			Fail(job, "gave up after " + std::to_string(job.attempt) + " attempts: " + job.last_problem, report);
+			continue;
+		}
+		queue.push_back(job); /* not there: safe to send again */
+	}
+	unsure.clear();
+}
+
+void
+UserMigration::SendBatch(std::deque<Job> &ready)
+{
+	if (ready.empty())
+		return;
+	std::vector<std::optional<std::string>> ids, emails, kinds;
+	for (const auto &job : ready) {
+		ids.emplace_back(job.user->source_id);
+		emails.emplace_back(job.user->email);
+		kinds.emplace_back(std::string(UserKindName(job.user->kind)));
+	}
+	/* journalled and committed before the first byte goes out */
+	target_.Exec("SELECT migrate_user_sending($1::uuid[], $2::text[], $3::text[])",
+				 {ArrayLiteral(ids), ArrayLiteral(emails), ArrayLiteral(kinds)});
+	for (auto &job : ready) {
+		job.attempt++;
+		std::uint64_t tag = next_tag_++;
+		pool_.Submit(tag, CreateUserRequest(stack_, job.user->body));
+		in_flight_.emplace(tag, job);
+	}
+	ready.clear();
+}
+
+bool
+UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &report)
+{
+	std::deque<Job> queue;
+	progress_ = std::make_unique<Progress>("users", jobs.size() + unsure.size(), "users");
+	if (!unsure.empty())
+		Reconcile(unsure, queue, report);
+	for (auto &job : jobs)
+		queue.push_back(job);
+
+	using Timed = std::pair<Clock::time_point, std::uint64_t>;
+	std::priority_queue<Timed, std::vector<Timed>, std::greater<Timed>> waiting; /* retries and rate limit */
+	std::map<std::uint64_t, Job> parked;
+	std::uint64_t next_park = 1;
+	int rounds = 0;
+
+	while (!failed_) {
+		auto now = Clock::now();
+		while (!waiting.empty() && waiting.top().first <= now) {
+			queue.push_back(parked.at(waiting.top().second));
+			parked.erase(waiting.top().second);
+			waiting.pop();
+		}
+		/* keep the pool busy, journalling each batch first */
+		std::deque<Job> ready;
+		while (!queue.empty() && in_flight_.size() + ready.size() < static_cast<std::size_t>(options_.concurrency)) {
+			auto wait = limiter_.Acquire(now);
+			if (wait > Clock::duration::zero()) {
+				std::uint64_t key = next_park++;
+				parked.emplace(key, queue.front());
+				waiting.emplace(now + wait, key);
+			} else {
+				ready.push_back(queue.front());
+			}
+			queue.pop_front();
+		}
+		SendBatch(ready);
+
+		if (in_flight_.empty() && queue.empty() && waiting.empty()) {
+			if (unsure.empty())
+				break;
+			if (++rounds > options_.policy.max_attempts) {
+				for (auto &job : unsure)
+					Fail(job, "still unsure after " + std::to_string(rounds) + " lookups", report);
+				break;
+			}
+			Reconcile(unsure, queue, report);
+			continue;
+		}
+		auto max_wait = std::chrono::milliseconds(200);
+		if (in_flight_.empty() && !waiting.empty()) {
+			std::this_thread::sleep_until(std::min(waiting.top().first, Clock::now() + max_wait));
+			continue;
+		}
+		for (auto &[tag, response] : pool_.Collect(max_wait)) {
+			auto found = in_flight_.find(tag);
+			if (found == in_flight_.end())
+				continue;
+			Job job = found->second;
+			in_flight_.erase(found);
+			const PlannedUser &user = *job.user;
+			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 201) {
+				try {
+					Record(job, ParseUser(ParseBody(response.body)), false, report, "");
+				} catch (const ResponseError &error) {
+					/* created, but the answer cannot be read: find it like a lost answer */
+					job.last_problem = error.what();
+					unsure.push_back(job);
+				}
+				continue;
+			}
+			std::optional<StackError> error;
+			if (response.kind == pgc::core::OutcomeKind::Response)
+				error = ParseError(response.status, response.content_type, response.body);
+			job.last_problem = error ? Describe(*error) : response.network_error;
+			Out().Event("user attempt failed",
+						{{"source_id", user.source_id}, {"attempt", job.attempt}, {"problem", job.last_problem}});
+			if (error && error->code == "USER_EMAIL_ALREADY_EXISTS") {
+				/* an earlier attempt whose answer was lost, or someone else's user: the lookup tells */
+				unsure.push_back(job);
+				continue;
+			}
+			pgc::core::Attempt tried{job.attempt, {response.kind, response.status}, response.retry_after, false};
+			auto decision = pgc::core::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
+			switch (decision.action) {
+			case RetryAction::Retry: {
+				report.retries++;
+				std::uint64_t key = next_park++;
+				parked.emplace(key, job);
+				waiting.emplace(Clock::now() + decision.delay, key);
+				break;
+			}
+			case RetryAction::Reconcile:
+				report.retries++;
+				unsure.push_back(job);
+				break;
+			case RetryAction::Done:
+			case RetryAction::Fail:
+				Fail(job, job.last_problem, report);
+				break;
+			}
+		}
+	}
+	/* a failure stops new requests; the ones in flight still finish and are recorded */
+	while (!in_flight_.empty()) {
+		for (auto &[tag, response] : pool_.Collect(std::chrono::milliseconds(200))) {
+			auto found = in_flight_.find(tag);
+			if (found == in_flight_.end())
+				continue;
+			Job job = found->second;
+			in_flight_.erase(found);
+			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 201) {
+				try {
+					Record(job, ParseUser(ParseBody(response.body)), false, report, "");
+				} catch (const ResponseError &) {
+					/* left 'sending' in the journal: the next run looks it up */
+				}
+			}
+		}
+	}
+	progress_->Finish();
+	return !failed_;
+}
+
+std::string
+ReportTable(const UsersReport &report)
+{
+	std::ostringstream out;
+	out << "users in Supabase:  " << Thousands(report.total) << "\n"
+		<< "  already mapped:   " << Thousands(report.already_mapped) << "\n"
+		<< "  created:          " << Thousands(report.created) << "\n"
+		<< "  adopted:          " << Thousands(report.adopted) << "\n"
+		<< "  skipped:          " << Thousands(report.skipped) << "\n"
+		<< "  failed:           " << Thousands(report.failed) << "\n"
+		<< "  retried requests: " << Thousands(report.retries) << "\n";
+	if (!report.lines.empty()) {
+		out << "\nusers that need a word (" << Thousands(report.lines.size()) << "):\n";
+		for (const auto &line : report.lines)
+			out << "  " << line.at("source_id").get<std::string>() << "  " << line.at("kind").get<std::string>() << "  "
+				<< line.at("status").get<std::string>() << ": " << line.at("notes").get<std::string>() << "\n";
+	}
+	for (const auto &error : report.errors)
+		out << "\nerror: " << error << "\n";
+	return out.str();
+}
+
+json
+ReportJson(const UsersReport &report)
+{
+	return {{"total", report.total},
+			{"already_mapped", report.already_mapped},
+			{"created", report.created},
+			{"adopted", report.adopted},
+			{"skipped", report.skipped},
+			{"failed", report.failed},
+			{"retried_requests", report.retries},
+			{"users", report.lines},
+			{"errors", report.errors}};
+}
+
+} // namespace
+
+int
+RunUsers(const pg::Connection &source, const pg::Connection &target, const UsersOptions &options)
+{
+	UsersReport report;
+	SourceUsers source_users = ReadSourceUsers(source);
+	report.total = source_users.users.size();
+
+	std::set<std::string> mapped;
+	pg::Result map = target.Exec("SELECT source_id::text FROM cutover.id_map");
+	for (int row = 0; row < map.Rows(); row++)
+		mapped.insert(map.Text(row, 0));
+	std::map<std::string, std::string> journal;
+	pg::Result rows = target.Exec("SELECT source_id::text, status FROM migrate_users()");
+	for (int row = 0; row < rows.Rows(); row++)
+		journal.emplace(rows.Text(row, 0), rows.Text(row, 1));
+
+	/* every user planned, so that the email collisions are settled the same way on every run */
+	UserPlanOptions plan_options;
+	plan_options.oauth_providers = options.oauth_providers;
+	plan_options.now = std::chrono::system_clock::now();
+	plan_options.password_sign_in = options.password_sign_in;
+	std::vector<PlannedUser> planned;
+	planned.reserve(source_users.users.size());
+	for (const auto &user : source_users.users) {
+		static const std::vector<SupabaseIdentity> none;
+		auto identities = source_users.identities.find(user.id);
+		planned.push_back(
+			PlanUser(user, identities != source_users.identities.end() ? identities->second : none, plan_options));
+	}
+	ResolveEmailCollisions(planned);
+
+	std::vector<Job> jobs, unsure;
+	for (auto &user : planned) {
+		std::string status;
+		if (mapped.count(user.source_id) != 0) {
+			report.already_mapped++;
+			status = "already mapped";
+		} else if (user.error) {
+			report.skipped++;
+			status = "skipped";
+			if (!options.dry_run)
+				target.Exec("SELECT migrate_user_not_created($1::uuid, 'skipped', $2, $3, $4)",
+							{user.source_id, *user.error, user.email, std::string(UserKindName(user.kind))});
+		} else {
+			auto entry = journal.find(user.source_id);
+			bool maybe_sent = entry != journal.end() && (entry->second == "sending" || entry->second == "failed");
+			(maybe_sent ? unsure : jobs).push_back(Job{&user, maybe_sent ? 1 : 0, "sent before, answer unknown"});
+			status = "to create";
+		}
+		if (!user.notes.empty() || user.error || user.kind != UserKind::Regular)
+			report.lines.push_back({{"source_id", user.source_id},
+									{"kind", UserKindName(user.kind)},
+									{"status", status},
+									{"notes", user.error ? *user.error : JoinNotes(user.notes)}});
+	}
+
+	if (options.dry_run) {
+		Out().Info("dry run: " + Thousands(jobs.size() + unsure.size()) + " users would be sent to Stack Auth");
+		Out().Result(ReportJson(report), ReportTable(report));
+		return 0;
+	}
+	StackAuthSettings stack = StackAuthSettings::FromEnvironment();
+	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
+			   Thousands(jobs.size() + unsure.size()) + " to create in Stack Auth at " + stack.api_url);
+	UserMigration migration(target, stack, options);
+	bool ok = migration.Run(std::move(jobs), std::move(unsure), report);
+	/* each report line with what became of its user, as the journal has it now */
+	std::map<std::string, std::string> outcome;
+	pg::Result outcomes = target.Exec("SELECT source_id::text, status FROM migrate_users()");
+	for (int row = 0; row < outcomes.Rows(); row++)
+		outcome.emplace(outcomes.Text(row, 0), outcomes.Text(row, 1));
+	for (auto &line : report.lines) {
+		auto found = outcome.find(line.at("source_id").get<std::string>());
+		if (found != outcome.end() && line.at("status") != "already mapped")
+			line["status"] = found->second;
+	}
+	Out().Result(ReportJson(report), ReportTable(report));
+	return ok ? 0 : 1;
+}
+
+} // namespace cutover

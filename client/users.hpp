@@ -1,0 +1,43 @@
+/*
+ * users.hpp: `cutover users`, the Supabase Auth users created in Stack Auth exactly once (users.cpp).
+ */
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/retry.hpp"
+#include "pg.hpp"
+
+namespace cutover {
+
+struct UsersOptions {
+	int concurrency = 16; /* requests in flight */
+	double rate = 0;	  /* requests per second at most; 0 = no limit */
+	int page_size = 500;  /* users per page when listing Stack Auth */
+	bool dry_run = false; /* plan and report, send nothing, write nothing */
+	bool password_sign_in = true;
+	std::set<std::string> oauth_providers = {"google", "github", "microsoft"};
+	pgc::core::RetryPolicy policy;
+};
+
+struct UsersReport {
+	std::uint64_t total = 0;
+	std::uint64_t already_mapped = 0;
+	std::uint64_t created = 0;
+	std::uint64_t adopted = 0;
+	std::uint64_t skipped = 0;
+	std::uint64_t failed = 0;
+	std::uint64_t retries = 0;
+	std::vector<nlohmann::json> lines; /* one per user of a special kind, with a note, skipped or failed */
+	std::vector<std::string> errors;
+};
+
+/* Returns the exit code: 0 when every user is mapped or reported skipped, 1 after a failure. */
+int RunUsers(const pg::Connection &source, const pg::Connection &target, const UsersOptions &options);
+
+} // namespace cutover
