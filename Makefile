@@ -97,7 +97,8 @@ demo-stop:
 	bash test/demo.sh stop
 
 # clang-format over the C++ sources (.clang-format); format-check fails on any difference.
-FORMAT_SRCS = $(wildcard extension/*.cpp extension/*.hpp extension/*/*.cpp extension/*/*.hpp test/unit/*.cpp)
+FORMAT_SRCS = $(wildcard extension/*.cpp extension/*.hpp extension/*/*.cpp extension/*/*.hpp test/unit/*.cpp \
+	client/*.cpp client/*.hpp test/stack_auth_emulator/*.cpp test/stack_auth_emulator/*.hpp)
 .PHONY: format format-check
 format:
 	clang-format -i $(FORMAT_SRCS)

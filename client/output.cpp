@@ -212,8 +212,8 @@ Progress::Draw(bool last)
 	}
 	/* plain lines: the start, each tenth, and the end */
 	int step = total_ > 0 ? static_cast<int>(10 * std::min<double>(1.0, double(done_) / double(total_))) : 0;
-	if (!last && done_ > 0 && step <= plain_step_)
-		return;
+	if (!last && done_ > 0 && (step <= plain_step_ || step >= 10))
+		return; /* the last line is Finish's */
 	if (!last && done_ == 0 && drawn_ != started_)
 		return;
 	plain_step_ = step;

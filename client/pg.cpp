@@ -4,6 +4,9 @@
 #include "pg.hpp"
 
 #include <cstdlib>
+#include <cstring>
+
+#include "output.hpp"
 
 namespace cutover::pg {
 
@@ -27,6 +30,19 @@ Pointers(const Params &params)
 	for (const auto &param : params)
 		values.push_back(param ? param->c_str() : nullptr);
 	return values;
+}
+
+/* Notices and warnings of the server go through Output (the log file, --quiet), not straight to stderr. */
+void
+ReceiveNotice(void *, const PGresult *result)
+{
+	const char *severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+	std::string text = message != nullptr ? message : "";
+	if (severity != nullptr && std::strcmp(severity, "WARNING") == 0)
+		Out().Warn(text);
+	else
+		Out().Event("server notice", {{"message", text}});
 }
 
 } // namespace
@@ -73,6 +89,7 @@ Connection::Open(const std::string &conninfo, const std::string &what)
 	if (raw == nullptr)
 		throw Error("08001", "out of memory connecting to the " + what);
 	Connection conn(raw, what);
+	PQsetNoticeReceiver(raw, &ReceiveNotice, nullptr);
 	if (PQstatus(raw) != CONNECTION_OK)
 		throw Error("08001", "could not connect to the " + what + " database: " + Trim(PQerrorMessage(raw)), "",
 					what == "source" ? "Set CUTOVER_SOURCE_URL (or --source) to the source database."
