@@ -1,0 +1,147 @@
+# 012_cutover_run.pl: the cutover client drives a whole cutover between two real clusters and the Stack Auth
+# emulator: its flags and exit codes, `cutover run` from an empty target to every table verified, a rerun
+# that does nothing twice, and a table changed behind its back found by `cutover verify`.
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IPC::Run;
+use JSON::PP;
+use CutoverTest;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $root = "$FindBin::RealBin/../..";
+my $cutover = $ENV{CUTOVER_BIN} // "$root/client/cutover";
+my $emulator_bin = $ENV{STACK_AUTH_EMULATOR} // "$root/test/stack_auth_emulator/stack_auth_emulator";
+my $project = '5f1c6e0a-3b8d-4c2e-9a47-6d0b2e8f1c35';
+my $key = new_secret('ssk-run');
+my $password = new_secret('run-pw');
+
+my $source = new_source('source', $password);
+my $target = PostgreSQL::Test::Cluster->new('target');
+$target->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
+$target->start;
+$source->safe_psql('postgres', fixture_sql('supabase.sql') . "\nALTER ROLE migrator BYPASSRLS;");
+$target->safe_psql('postgres', fixture_sql('supabase_target.sql'));
+
+# The emulator on a free port, its key from the environment only.
+my $dir = tempdir(CLEANUP => 1);
+my ($emu_out, $emu_err) = ('', '');
+my $emulator = IPC::Run::start([ $emulator_bin, '--port', '0', '--port-file', "$dir/port" ],
+	'>', \$emu_out, '2>', \$emu_err, init => sub { $ENV{STACK_SECRET_SERVER_KEY} = $key });
+for (1 .. 200) { last if -s "$dir/port"; $emulator->pump_nb; select(undef, undef, undef, 0.05); }
+-s "$dir/port" or BAIL_OUT("the emulator did not start: $emu_err");
+(my $port = slurp_file("$dir/port")) =~ s/\s+//g;
+my $api = "http://127.0.0.1:$port";
+my $http = HTTP::Tiny->new;
+my $emulator_stats = sub { decode_json($http->get("$api/__emulator/stats")->{content}) };
+
+my %env = (
+	PGHOST => $target->host, PGPORT => $target->port, PGUSER => $ENV{USER} // 'postgres', PGDATABASE => 'postgres',
+	CUTOVER_SOURCE_URL => source_conninfo($source, $password),
+	STACK_API_URL => $api, STACK_PROJECT_ID => $project, STACK_SECRET_SERVER_KEY => $key);
+$env{PGUSER} = $target->safe_psql('postgres', 'SELECT current_user');
+
+# Runs the client with %env (and overrides); returns (exit code, stdout, stderr).
+sub cutover
+{
+	my ($args, %override) = @_;
+	my %run_env = (%env, %override);
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $cutover, @$args ], '>', \$out, '2>', \$err,
+		init => sub { $ENV{$_} = $run_env{$_} for keys %run_env; delete $ENV{$_} for grep { !defined $run_env{$_} } keys %run_env });
+	return ($? >> 8, $out, $err);
+}
+
+# ------------------------------------------------------------------------------------------ flags, exit codes
+my ($rc, $out, $err) = cutover(['--help']);
+is($rc, 0, '--help: exit 0');
+like($out, qr/Exit codes:.*\n.*\n.*130/s, '--help documents the exit codes');
+like($out, qr/^\s+run\s+every step in order/m, '--help lists the subcommands');
+($rc, $out, $err) = cutover(['users', '--help']);
+like($out, qr/--concurrency/, 'users --help: its flags');
+($rc, $out, $err) = cutover(['--bogus', 'status']);
+is($rc, 2, 'an unknown flag: exit 2');
+($rc, $out, $err) = cutover(['pull', '--jobs', '0']);
+is($rc, 2, '--jobs 0: exit 2');
+($rc, $out, $err) = cutover(['--version']);
+like($out, qr/^cutover \d+\.\d+\.\d+$/m, '--version');
+($rc, $out, $err) = cutover(['status']);
+is($rc, 1, 'status before init: exit 1');
+like($err, qr/pg_cutover extension is not installed.*\n.*cutover init/s, 'status before init: says to run init');
+($rc, $out, $err) = cutover(['init'], CUTOVER_SOURCE_URL => undef);
+is($rc, 2, 'init without a source: exit 2');
+like($err, qr/CUTOVER_SOURCE_URL/, 'init without a source: names the variable');
+($rc, $out, $err) = cutover(['status'], PGPORT => '1');
+is($rc, 3, 'an unreachable target: exit 3');
+
+($rc, $out, $err) = cutover(['init']);
+is($rc, 0, 'init: exit 0') or diag($err);
+like($out, qr/source "cutover_source" configured/, 'init: the source is configured');
+is($target->safe_psql('postgres', q{SELECT count(*) FROM pg_extension WHERE extname IN ('pg_cutover', 'postgres_fdw')}),
+	'2', 'init: the extension and postgres_fdw are created');
+($rc, $out, $err) = cutover(['users'], STACK_SECRET_SERVER_KEY => undef);
+is($rc, 2, 'users without the server key: exit 2');
+like($err, qr/STACK_SECRET_SERVER_KEY/, 'users without the server key: names the variable');
+($rc, $out, $err) = cutover(['users', '--dry-run', '--json']);
+is($rc, 0, 'users --dry-run: exit 0');
+is(decode_json($out)->{total}, 60, 'users --dry-run: the 60 users planned');
+is($emulator_stats->()->{creates}, 0, 'users --dry-run: nothing created in Stack Auth');
+is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '0', 'users --dry-run: nothing mapped');
+
+# The columns that hold user IDs without a foreign key, as the runbook marks them.
+$target->safe_psql('postgres', q{
+SELECT migrate_remap_column('event_logs', 'actor');
+SELECT migrate_remap_column('event_logs', 'actor_ids');
+SELECT migrate_remap_column('members', 'member_ids');
+SELECT migrate_remap_column('legacy_accounts', 'user_ref');
+});
+
+# ------------------------------------------------------------------------------------------ the whole cutover
+($rc, $out, $err) = cutover([ 'run', '-j', '2', '--log-file', "$dir/run.jsonl" ]);
+is($rc, 0, 'cutover run: exit 0') or diag($err);
+like($err, qr/cutover run: every step done/, 'cutover run: every step done');
+is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '60', 'every user mapped');
+is($emulator_stats->()->{creates}, 60, 'each user created once in Stack Auth');
+my $planned = $target->safe_psql('postgres', 'SELECT count(*) FROM migrate_plan()');
+ok($planned >= 10, "$planned tables planned");
+is($target->safe_psql('postgres', q{SELECT count(*) FROM migrate_status() WHERE status = 'verified'}),
+	$planned, 'every planned table verified');
+is( $target->safe_psql('postgres', q{SELECT count(*) FROM profiles p WHERE NOT EXISTS (SELECT FROM cutover.id_map m WHERE m.target_id = p.id)}),
+	'0', 'profiles hold Stack Auth IDs');
+my @log = map { decode_json($_) } split /\n/, slurp_file("$dir/run.jsonl");
+is(scalar(grep { ($_->{message} // '') eq 'user created' } @log), 60, 'the log file has one line per user created');
+is(scalar(grep { ($_->{message} // '') eq 'pull finished' } @log), $planned, 'and one per table pulled');
+
+# A rerun does nothing twice: no user created, every table skipped, all still verified.
+($rc, $out, $err) = cutover([ 'run', '--json' ]);
+is($rc, 0, 'rerun: exit 0') or diag($err);
+is($emulator_stats->()->{creates}, 60, 'rerun: no user created again');
+like($err, qr/60 Supabase users: 60 already mapped, 0 to create/, 'rerun: every user already mapped');
+
+($rc, $out, $err) = cutover([ 'status', '--json' ]);
+my $status = decode_json($out);
+is(scalar(grep { $_->{status} eq 'verified' } @{ $status->{tables} }), $planned, 'status --json: the tables');
+is($status->{mapped_users}, 60, 'status --json: the users mapped');
+
+# A row changed on the target behind the tool's back: verify says which table, exit 1.
+$target->safe_psql('postgres', q{UPDATE sites SET name = name || ' (edited)' WHERE id = (SELECT min(id) FROM sites)});
+($rc, $out, $err) = cutover(['verify']);
+is($rc, 1, 'verify after an edit: exit 1');
+like($err, qr/table public\.sites differs/, 'verify names the table');
+like($out, qr/^public\.sites: DIFFERENT/m, 'verify prints the table as different');
+
+# The secrets appear nowhere the client or the emulator wrote.
+my $everything = join "\n", $out, $err, slurp_file("$dir/run.jsonl"), $emu_out, $emu_err;
+ok(secret_free($everything, $key), 'the Stack Auth key appears in no output or log');
+ok(secret_free($everything, $password), 'the source password appears in no output or log');
+
+$emulator->signal('TERM');
+$emulator->finish;
+done_testing();
