@@ -25,17 +25,7 @@ using nlohmann::json;
 std::string
 SchemasLiteral(const std::vector<std::string> &schemas)
 {
-	std::string out = "{";
-	for (std::size_t i = 0; i < schemas.size(); i++) {
-		out += (i > 0 ? ",\"" : "\"");
-		for (char ch : schemas[i]) {
-			if (ch == '"' || ch == '\\')
-				out += '\\';
-			out += ch;
-		}
-		out += '"';
-	}
-	return out + "}";
+	return pg::ArrayLiteral(std::vector<std::optional<std::string>>(schemas.begin(), schemas.end()));
 }
 
 /* A result as rows of JSON (column name -> text or null), and as an aligned text table. */

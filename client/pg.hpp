@@ -118,6 +118,8 @@ class Connection
 
 /* A string literal for SQL, quoted by libpq for this connection (for the rare text that cannot be a $n). */
 std::string QuoteLiteral(const Connection &conn, const std::string &value);
+/* An array literal ('{"a","b",NULL}') for a text[] or uuid[] parameter; std::nullopt is NULL. */
+std::string ArrayLiteral(const std::vector<std::optional<std::string>> &values);
 /* An identifier, quoted by libpq (PQescapeIdentifier). */
 std::string QuoteIdentifier(const Connection &conn, const std::string &name);
 

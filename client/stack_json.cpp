@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "text.hpp"
+
 namespace cutover {
 
 namespace {
@@ -14,32 +16,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxMessage = 300; /* characters of an error message */
 constexpr std::size_t kMaxSnippet = 100; /* characters of a body quoted in a message */
-
-bool
-IsSpace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view
-Trim(std::string_view s)
-{
-	while (!s.empty() && IsSpace(s.front()))
-		s.remove_prefix(1);
-	while (!s.empty() && IsSpace(s.back()))
-		s.remove_suffix(1);
-	return s;
-}
-
-std::string
-AsciiLower(std::string_view s)
-{
-	std::string lower(s);
-	for (char &c : lower)
-		if (c >= 'A' && c <= 'Z')
-			c = static_cast<char>(c - 'A' + 'a');
-	return lower;
-}
 
 /*
  * The length of the well-formed UTF-8 sequence at s[i] (1 to 4), or 0 when it is not one: overlong forms,
@@ -161,7 +137,7 @@ HtmlTitle(std::string_view page)
 		return "";
 	std::string title;
 	for (char c : page.substr(start, end - start)) {
-		if (IsSpace(c)) {
+		if (IsAsciiSpace(c)) {
 			if (!title.empty() && title.back() != ' ')
 				title += ' ';
 		} else {

@@ -8,6 +8,8 @@
 #include <map>
 #include <utility>
 
+#include "text.hpp"
+
 namespace cutover {
 
 namespace {
@@ -16,32 +18,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxDisplayName = 256;		 /* UTF-16 code units, Stack Auth's userDisplayNameSchema */
 constexpr std::size_t kMaxProfileImageUrl = 1000000; /* characters, Stack Auth's profileImageUrlSchema */
-
-bool
-IsAsciiSpace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view
-Trim(std::string_view s)
-{
-	while (!s.empty() && IsAsciiSpace(s.front()))
-		s.remove_prefix(1);
-	while (!s.empty() && IsAsciiSpace(s.back()))
-		s.remove_suffix(1);
-	return s;
-}
-
-std::string
-AsciiLower(std::string_view s)
-{
-	std::string lower(s);
-	for (char &c : lower)
-		if (c >= 'A' && c <= 'Z')
-			c = static_cast<char>(c - 'A' + 'a');
-	return lower;
-}
 
 bool
 StartsWith(std::string_view s, std::string_view prefix)

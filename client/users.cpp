@@ -41,29 +41,6 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 using pgc::core::RetryAction;
 
-/* A text[] or uuid[] literal of `values` for a $n parameter; std::nullopt becomes NULL. */
-std::string
-ArrayLiteral(const std::vector<std::optional<std::string>> &values)
-{
-	std::string out = "{";
-	for (std::size_t i = 0; i < values.size(); i++) {
-		if (i > 0)
-			out += ',';
-		if (!values[i]) {
-			out += "NULL";
-			continue;
-		}
-		out += '"';
-		for (char ch : *values[i]) {
-			if (ch == '"' || ch == '\\')
-				out += '\\';
-			out += ch;
-		}
-		out += '"';
-	}
-	return out + "}";
-}
-
 json
 ParseJsonColumn(const std::optional<std::string> &text)
 {
@@ -332,7 +309,7 @@ UserMigration::SendBatch(std::deque<Job> &ready)
 	}
 	/* journalled and committed before the first byte goes out */
 	target_.Exec("SELECT migrate_user_sending($1::uuid[], $2::text[], $3::text[])",
-				 {ArrayLiteral(ids), ArrayLiteral(emails), ArrayLiteral(kinds)});
+				 {pg::ArrayLiteral(ids), pg::ArrayLiteral(emails), pg::ArrayLiteral(kinds)});
 	for (auto &job : ready) {
 		job.attempt++;
 		std::uint64_t tag = next_tag_++;
