@@ -120,6 +120,10 @@ struct HttpPool::Transfer {
 		curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(easy, CURLOPT_USERAGENT, "pg_cutover-cutover/" CUTOVER_VERSION);
+		if (!request.idempotent) {
+			curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+			curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+		}
 		/* a redirect would send the secret key's header to wherever it points */
 		curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	}

@@ -24,6 +24,12 @@ struct HttpRequest {
 	std::vector<std::string> headers; /* "Name: value" */
 	std::string body;
 	std::chrono::milliseconds timeout{30000};
+	/*
+	 * false (a create): sent on a connection of its own. On a reused connection that dies before any answer,
+	 * libcurl sends the request again by itself; for a create that could make a second user, so such a
+	 * failure must reach the caller, whose lookup decides.
+	 */
+	bool idempotent = true;
 };
 
 struct HttpResponse {

@@ -60,6 +60,7 @@ CreateUserRequest(const StackAuthSettings &settings, const nlohmann::json &body)
 {
 	HttpRequest request;
 	request.method = "POST";
+	request.idempotent = false;
 	request.url = settings.api_url + "/api/v1/users";
 	request.headers = Headers(settings, true);
 	request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -137,8 +137,9 @@ JoinNotes(const std::vector<std::string> &notes)
 /* One user on its way to Stack Auth. */
 struct Job {
 	PlannedUser *user = nullptr;
-	int attempt = 0;		  /* requests sent so far */
-	std::string last_problem; /* what the last attempt met, for errors */
+	int attempt = 0;			/* requests sent so far */
+	bool email_refused = false; /* the last answer was 409 USER_EMAIL_ALREADY_EXISTS */
+	std::string last_problem;	/* what the last attempt met, for errors */
 };
 
 /* Every user of the Stack Auth project, indexed for adoption. */
@@ -268,25 +269,36 @@ UserMigration::Reconcile(std::vector<Job> &unsure, std::deque<Job> &queue, Users
 			Record(job, found->second, true, report, "adopted: found by its Supabase user ID");
 			continue;
 		}
-		bool settled = false;
+		/*
+		 * By email: only a Stack Auth user without a Supabase user ID can be this one, created before by
+		 * another tool. One that belongs to another Supabase user (the SSO twin, or the user of a case
+		 * collision who kept sign-in) is no answer, unless Stack Auth refused this email because of it.
+		 */
+		std::optional<StackUser> same_email_other;
+		bool adopted = false;
 		if (user.email) {
 			auto [first, last] = directory.by_email.equal_range(*user.email);
-			for (auto it = first; it != last && !settled; ++it) {
-				if (it->second.supabase_user_id && *it->second.supabase_user_id != user.source_id) {
-					Fail(job,
-						 "email " + *user.email + " belongs to Stack Auth user " + it->second.id +
-							 " of Supabase user " + *it->second.supabase_user_id,
-						 report);
-					settled = true;
-				} else if (!it->second.supabase_user_id) {
+			for (auto it = first; it != last && !adopted; ++it) {
+				if (!it->second.supabase_user_id) {
 					Record(job, it->second, true, report,
 						   "adopted: an existing Stack Auth user with the same email and no Supabase user ID");
-					settled = true;
+					adopted = true;
+				} else if (*it->second.supabase_user_id != user.source_id) {
+					same_email_other = it->second;
 				}
 			}
 		}
-		if (settled)
+		if (adopted)
 			continue;
+		if (job.email_refused) {
+			Fail(job,
+				 "Stack Auth refuses email " + user.email.value_or("") + " (USER_EMAIL_ALREADY_EXISTS)" +
+					 (same_email_other ? ": Stack Auth user " + same_email_other->id + " of Supabase user " +
+											 same_email_other->supabase_user_id.value_or("") + " signs in with it"
+									   : ""),
+				 report);
+			continue;
+		}
 		if (job.attempt >= options_.policy.max_attempts) {
 			Fail(job, "gave up after " + std::to_string(job.attempt) + " attempts: " + job.last_problem, report);
 			continue;
@@ -312,6 +324,7 @@ UserMigration::SendBatch(std::deque<Job> &ready)
 				 {pg::ArrayLiteral(ids), pg::ArrayLiteral(emails), pg::ArrayLiteral(kinds)});
 	for (auto &job : ready) {
 		job.attempt++;
+		job.email_refused = false;
 		std::uint64_t tag = next_tag_++;
 		pool_.Submit(tag, CreateUserRequest(stack_, job.user->body));
 		in_flight_.emplace(tag, job);
@@ -396,7 +409,8 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 			job.last_problem = error ? Describe(*error) : response.network_error;
 			Out().Event("user attempt failed",
 						{{"source_id", user.source_id}, {"attempt", job.attempt}, {"problem", job.last_problem}});
-			if (error && error->code == "USER_EMAIL_ALREADY_EXISTS") {
+			job.email_refused = error && error->code == "USER_EMAIL_ALREADY_EXISTS";
+			if (job.email_refused) {
 				/* an earlier attempt whose answer was lost, or someone else's user: the lookup tells */
 				unsure.push_back(job);
 				continue;
@@ -527,7 +541,13 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 		} else {
 			auto entry = journal.find(user.source_id);
 			bool maybe_sent = entry != journal.end() && (entry->second == "sending" || entry->second == "failed");
-			(maybe_sent ? unsure : jobs).push_back(Job{&user, maybe_sent ? 1 : 0, "sent before, answer unknown"});
+			Job job;
+			job.user = &user;
+			if (maybe_sent) {
+				job.attempt = 1;
+				job.last_problem = "sent by an earlier run, answer unknown";
+			}
+			(maybe_sent ? unsure : jobs).push_back(job);
 			status = "to create";
 		}
 		if (!user.notes.empty() || user.error || user.kind != UserKind::Regular)
