@@ -85,7 +85,17 @@ ReadSourceUsers(const pg::Connection &source)
 	source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	/* auth.users has row-level security: a role it applies to must get an error, not zero users */
 	source.Exec("SET LOCAL row_security = off");
-	pg::Result users = source.Exec(UsersQuery(source));
+	std::optional<pg::Result> read;
+	try {
+		read.emplace(source.Exec(UsersQuery(source)));
+	} catch (const pg::Error &error) {
+		if (error.sqlstate() != "42501")
+			throw;
+		throw pg::Error(error.sqlstate(), error.what(), error.detail(),
+						"Connect to the source (CUTOVER_SOURCE_URL) as a role that may read auth.users whole: "
+						"Supabase's postgres, or a role with BYPASSRLS and SELECT on the auth schema.");
+	}
+	const pg::Result &users = *read;
 	for (int row = 0; row < users.Rows(); row++) {
 		SupabaseUser user;
 		user.id = users.Text(row, 0);
