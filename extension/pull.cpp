@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "core/copy_binary.hpp"
 #include "core/copy_text.hpp"
 #include "core/preflight.hpp"
 #include "core/sql.hpp"
@@ -28,6 +29,7 @@
 extern "C" {
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/indexing.h"
@@ -53,8 +55,10 @@ namespace {
 class PullStream
 {
   public:
-	PullStream(SourceConnection &source, std::string table, std::vector<core::RemapField> fields, core::IdMap map)
-		: source_(source), table_(std::move(table)), fields_(std::move(fields)), map_(std::move(map))
+	PullStream(SourceConnection &source, std::string table, std::vector<core::RemapField> fields, core::IdMap map,
+			   bool binary)
+		: source_(source), table_(std::move(table)), fields_(std::move(fields)), map_(std::move(map)), binary_(binary),
+		  remapper_(fields_, map_)
 	{
 	}
 
@@ -100,6 +104,17 @@ class PullStream
 			return false;
 		}
 		lines_++;
+		if (binary_) {
+			/* one tuple per message (the first also holds the header): user IDs rewritten in place */
+			core::RemapFailure failure;
+			bool ok = fields_.empty() || remapper_.Remap(buffer, static_cast<std::size_t>(len), failure);
+			if (ok)
+				pending_.append(buffer, static_cast<std::size_t>(len));
+			PQfreemem(buffer);
+			if (!ok)
+				ThrowRemapFailure(failure, remapper_.Tuples());
+			return true;
+		}
 		std::string_view line(buffer, static_cast<std::size_t>(len));
 		if (!line.empty() && line.back() == '\n')
 			line.remove_suffix(1);
@@ -114,22 +129,34 @@ class PullStream
 		bool ok = core::RemapCopyLine(line, fields_, map_, pending_, failure);
 		PQfreemem(buffer);
 		if (!ok)
-			throw Error(failure.unmapped ? ERRCODE_NO_DATA_FOUND : ERRCODE_INVALID_TEXT_REPRESENTATION,
-						"column " + failure.column + " of table " + table_ + " " +
-							(failure.value.empty() ? failure.reason
-												   : "holds user ID " + failure.value + ", which " + failure.reason) +
-							" (source row " + std::to_string(lines_) + ")",
-						"Nothing of the table was loaded.",
-						"Create the user in Stack Auth first (cutover users), record the pair with migrate_map_put, "
-						"or keep the column out with migrate_remap_column(..., false).");
+			ThrowRemapFailure(failure, lines_);
 		pending_.push_back('\n');
 		return true;
+	}
+
+	/* An unmapped or malformed user ID: the pull rolls back. */
+	[[noreturn]] void
+	ThrowRemapFailure(const core::RemapFailure &failure, uint64_t row) const
+	{
+		if (failure.column.empty())
+			throw Error(ERRCODE_DATA_CORRUPTED, "table " + table_ + ": " + failure.reason,
+						"Nothing of the table was loaded.");
+		throw Error(failure.unmapped ? ERRCODE_NO_DATA_FOUND : ERRCODE_INVALID_TEXT_REPRESENTATION,
+					"column " + failure.column + " of table " + table_ + " " +
+						(failure.value.empty() ? failure.reason
+											   : "holds user ID " + failure.value + ", which " + failure.reason) +
+						" (source row " + std::to_string(row) + ")",
+					"Nothing of the table was loaded.",
+					"Create the user in Stack Auth first (cutover users), record the pair with migrate_map_put, "
+					"or keep the column out with migrate_remap_column(..., false).");
 	}
 
 	SourceConnection &source_;
 	std::string table_;
 	std::vector<core::RemapField> fields_;
 	core::IdMap map_;
+	bool binary_;
+	core::BinaryCopyRemapper remapper_;
 	std::string pending_;
 	std::size_t offset_ = 0;
 	uint64_t lines_ = 0;
@@ -214,9 +241,49 @@ ReadIdMap(pg::Spi &spi)
 	return map;
 }
 
+/*
+ * Whether the table can travel in COPY's binary format, which spares both sides printing and parsing values:
+ * when every column has the same type on both sides and that type is built in (its binary form and, for an
+ * array, the element type's OID inside it are the same on every server), and when text arrives as the target
+ * database stores it (binary text is converted with the session's client_encoding). SET
+ * pg_cutover.pull_format = 'text' turns it off.
+ */
+bool
+UseBinaryFormat(Oid relid, const std::vector<std::string> &columns, const core::PlanTable &source,
+				const core::PlanTable &target)
+{
+	const char *format = pg::Call([] { return GetConfigOption("pg_cutover.pull_format", true, false); });
+	if (format != nullptr && std::strcmp(format, "text") == 0)
+		return false;
+	if (pg::Call([] { return pg_get_client_encoding() != GetDatabaseEncoding(); }))
+		return false;
+	auto type_of = [](const core::PlanTable &table, const std::string &name) -> const std::string * {
+		for (const auto &column : table.columns)
+			if (column.name == name)
+				return &column.type;
+		return nullptr;
+	};
+	for (const auto &name : columns) {
+		const std::string *source_type = type_of(source, name);
+		const std::string *target_type = type_of(target, name);
+		if (source_type == nullptr || target_type == nullptr || *source_type != *target_type)
+			return false;
+	}
+	pg::Spi spi;
+	spi.Execute("SELECT a.attname::text FROM pg_catalog.pg_attribute AS a "
+				"JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid "
+				"WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped "
+				"AND (a.atttypid >= $2 OR t.typelem >= $2)",
+				true, {{OIDOID, std::to_string(relid)}, {OIDOID, std::to_string(FirstNormalObjectId)}});
+	for (uint64_t row = 0; row < spi.Rows(); row++)
+		if (std::find(columns.begin(), columns.end(), spi.GetText(row, 0)) != columns.end())
+			return false; /* a type of this database (an enum, a domain, ...): its OID differs on the source */
+	return true;
+}
+
 /* Runs COPY FROM on the target table with the stream as its data. Returns the rows loaded. */
 uint64
-CopyIntoTable(Oid relid, const std::vector<std::string> &columns)
+CopyIntoTable(Oid relid, const std::vector<std::string> &columns, bool binary)
 {
 	Relation rel = pg::Call([&] { return table_open(relid, RowExclusiveLock); });
 	ParseState *pstate = pg::Call([] { return make_parsestate(nullptr); });
@@ -237,7 +304,9 @@ CopyIntoTable(Oid relid, const std::vector<std::string> &columns)
 		ExecCheckRTPerms(pstate->p_rtable, true);
 	});
 	/* the source sends the target database's encoding (source.cpp), whatever the caller's client_encoding */
-	List *options = pg::Call([] {
+	List *options = pg::Call([&] {
+		if (binary)
+			return list_make1(makeDefElem(pstrdup("format"), (Node *) makeString(pstrdup("binary")), -1));
 		return list_make1(
 			makeDefElem(pstrdup("encoding"), (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
 	});
@@ -419,19 +488,21 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	std::string begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n";
 	if (snapshot)
 		begin += "SET TRANSACTION SNAPSHOT " + source.Literal(*snapshot) + ";\n";
+	bool binary = UseBinaryFormat(relid, columns, *source_table, *target_table);
 	source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
-					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT;\n");
+					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT" +
+					 (binary ? " (FORMAT binary)" : "") + ";\n");
 
 	bool defer_indexes = table.relkind == RELKIND_RELATION &&
 						 (!source_table->row_estimate || *source_table->row_estimate >= kDeferIndexesFrom);
 	if (defer_indexes)
 		DeferIndexes(relid);
 
-	PullStream stream(source, table.qualified, fields, std::move(map));
+	PullStream stream(source, table.qualified, fields, std::move(map), binary);
 	uint64 rows;
 	{
 		ActiveStream active(stream);
-		rows = CopyIntoTable(relid, columns);
+		rows = CopyIntoTable(relid, columns, binary);
 	}
 	source.FinishCopy();
 	if (defer_indexes)

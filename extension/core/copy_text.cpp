@@ -70,6 +70,20 @@ ParseUuid(std::string_view text, std::uint64_t &high, std::uint64_t &low, int *c
 	return true;
 }
 
+/* Each byte's two hex digits, in small letters. */
+struct ByteHex {
+	char pair[256][2];
+	constexpr ByteHex() : pair()
+	{
+		constexpr char kDigits[] = "0123456789abcdef";
+		for (int i = 0; i < 256; i++) {
+			pair[i][0] = kDigits[i >> 4];
+			pair[i][1] = kDigits[i & 0xf];
+		}
+	}
+};
+constexpr ByteHex kByteHex;
+
 constexpr const char *kUnmappedReason = "has no target ID";
 constexpr const char *kMixedCaseReason = "is written in mixed letter case that a target ID cannot keep";
 
@@ -96,37 +110,6 @@ Remap(std::string_view value, const IdMap &map, std::string &out, bool &is_uuid)
 				ch = static_cast<char>(ch - 'a' + 'A');
 	out.append(target, 36);
 	return nullptr;
-}
-
-/* Each byte's two hex digits, in small letters. */
-struct ByteHex {
-	char pair[256][2];
-	constexpr ByteHex() : pair()
-	{
-		constexpr char kDigits[] = "0123456789abcdef";
-		for (int i = 0; i < 256; i++) {
-			pair[i][0] = kDigits[i >> 4];
-			pair[i][1] = kDigits[i & 0xf];
-		}
-	}
-};
-constexpr ByteHex kByteHex;
-
-/* The canonical text of a 128-bit UUID value, in small letters: two characters per byte from a table. */
-void
-FormatUuid(std::uint64_t high, std::uint64_t low, char (&text)[36])
-{
-	/* where each byte's two digits go: 8-4-4-4-12 */
-	static constexpr int kAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
-	for (int i = 0; i < 8; i++) {
-		const char *high_pair = kByteHex.pair[(high >> (56 - 8 * i)) & 0xff];
-		const char *low_pair = kByteHex.pair[(low >> (56 - 8 * i)) & 0xff];
-		text[kAt[i]] = high_pair[0];
-		text[kAt[i] + 1] = high_pair[1];
-		text[kAt[i + 8]] = low_pair[0];
-		text[kAt[i + 8] + 1] = low_pair[1];
-	}
-	text[8] = text[13] = text[18] = text[23] = '-';
 }
 
 /*
@@ -200,6 +183,22 @@ RemapArray(std::string_view field, bool all, const IdMap &map, std::string &out,
 
 } // namespace
 
+void
+FormatUuid(std::uint64_t high, std::uint64_t low, char (&text)[36])
+{
+	/* where each byte's two digits go: 8-4-4-4-12 */
+	static constexpr int kAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+	for (int i = 0; i < 8; i++) {
+		const char *high_pair = kByteHex.pair[(high >> (56 - 8 * i)) & 0xff];
+		const char *low_pair = kByteHex.pair[(low >> (56 - 8 * i)) & 0xff];
+		text[kAt[i]] = high_pair[0];
+		text[kAt[i] + 1] = high_pair[1];
+		text[kAt[i + 8]] = low_pair[0];
+		text[kAt[i + 8] + 1] = low_pair[1];
+	}
+	text[8] = text[13] = text[18] = text[23] = '-';
+}
+
 std::size_t
 IdMap::Home(std::uint64_t high, std::uint64_t low) const
 {
@@ -261,11 +260,20 @@ IdMap::Add(std::string_view source, std::string_view target)
 bool
 IdMap::Find(std::string_view source, char (&target)[36], int *cases, bool *is_uuid) const
 {
-	std::uint64_t high, low;
+	std::uint64_t high, low, target_high, target_low;
 	bool parsed = ParseUuid(source, high, low, cases);
 	if (is_uuid != nullptr)
 		*is_uuid = parsed;
-	if (!parsed || count_ == 0)
+	if (!parsed || !FindValue(high, low, target_high, target_low))
+		return false;
+	FormatUuid(target_high, target_low, target);
+	return true;
+}
+
+bool
+IdMap::FindValue(std::uint64_t high, std::uint64_t low, std::uint64_t &target_high, std::uint64_t &target_low) const
+{
+	if (count_ == 0)
 		return false;
 	const Slot *found = nullptr;
 	if (high == 0 && low == 0) {
@@ -283,8 +291,20 @@ IdMap::Find(std::string_view source, char (&target)[36], int *cases, bool *is_uu
 	}
 	if (found == nullptr)
 		return false;
-	FormatUuid(found->target_high, found->target_low, target);
+	target_high = found->target_high;
+	target_low = found->target_low;
 	return true;
+}
+
+const char *
+RemapUuidTextInPlace(char *text, std::size_t size, const IdMap &map, bool &is_uuid)
+{
+	static thread_local std::string out; /* reused: no allocation per value */
+	out.clear();
+	const char *reason = Remap(std::string_view(text, size), map, out, is_uuid);
+	if (reason == nullptr && is_uuid)
+		std::copy(out.begin(), out.end(), text);
+	return reason;
 }
 
 bool

@@ -39,6 +39,8 @@ class IdMap
 	 * (1 small, 2 capital, 3 both); `is_uuid` whether it is a UUID at all.
 	 */
 	bool Find(std::string_view source, char (&target)[36], int *cases = nullptr, bool *is_uuid = nullptr) const;
+	/* The same lookup by 128-bit value (the 16 bytes of a binary uuid, big-endian); false when unmapped. */
+	bool FindValue(std::uint64_t high, std::uint64_t low, std::uint64_t &target_high, std::uint64_t &target_low) const;
 	std::size_t
 	size() const
 	{
@@ -81,6 +83,16 @@ struct RemapFailure {
 
 /* Whether `text` is a UUID in the canonical 8-4-4-4-12 form, in any letter case. */
 bool IsCanonicalUuid(std::string_view text);
+
+/*
+ * One UUID written as text, rewritten in place to its target ID (36 characters for 36): in capitals when the
+ * text has capital letters and no small ones. Returns nullptr when done or when `text` is no UUID
+ * (`is_uuid` false), else why it cannot be (unmapped, mixed letter case).
+ */
+const char *RemapUuidTextInPlace(char *text, std::size_t size, const IdMap &map, bool &is_uuid);
+
+/* The canonical text of a 128-bit UUID value, in small letters. */
+void FormatUuid(std::uint64_t high, std::uint64_t low, char (&text)[36]);
 
 /*
  * Appends `line` (one COPY text row without its newline) to `out` with the user-ID fields rewritten. `fields`
