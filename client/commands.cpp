@@ -232,7 +232,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 			});
 			if (other_level)
 				break;
-			worker.conn.Send("SELECT table_name, status, rows, seconds FROM migrate_pull($1::regclass, $2)",
+			worker.conn.Send("SELECT table_name, status, rows, round(seconds::numeric, 3) FROM "
+							 "migrate_pull($1::regclass, $2)",
 							 {plan[next].name, snapshot});
 			worker.table = next++;
 			Out().Event("pull started", {{"table", plan[*worker.table].name}});

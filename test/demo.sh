@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# test/demo.sh: a source and a target cluster with pg_cutover, verified end to end. Run by `make demo`.
+# test/demo.sh: a whole cutover on two throwaway clusters and the Stack Auth emulator. Run by `make demo`.
 #
-#   test/demo.sh          install what is missing (test/deps.sh, as root), build and install the extension,
-#                         start two throwaway clusters under /tmp/pg_cutover_demo, load the Supabase-shaped
-#                         fixture test/fixtures/app.sql into the source, copy it to the target with
-#                         pg_dump | psql, point the target at the source with migrate_source, plan,
-#                         map every user to a new ID, pull every table again with migrate_pull (user IDs
-#                         rewritten inline), and run migrate_verify_all(ARRAY['public'])
-#   test/demo.sh stop     stop both clusters and remove /tmp/pg_cutover_demo (`make demo-stop`)
+#   test/demo.sh          install what is missing (test/deps.sh, as root), build and install the extension and
+#                         the client, start a source and a target cluster under /tmp/pg_cutover_demo, load the
+#                         Supabase-shaped fixture into the source (test/fixtures/supabase.sql and
+#                         supabase_users_bulk.sql: DEMO_USERS users of every kind, default 1,000, and
+#                         DEMO_READINGS sensor readings, default 1,000,000) and the empty application schema into
+#                         the target (supabase_target.sql), start the Stack Auth emulator, then `cutover init`,
+#                         mark the user-ID columns without foreign keys, and `cutover run -j 2`; it ends with
+#                         every table's verification and where everything is, and fails unless every table is
+#                         verified and every user mapped
+#   test/demo.sh stop     stop the emulator and both clusters, and remove /tmp/pg_cutover_demo (`make demo-stop`)
 #
 # As root the clusters run as the postgres user; otherwise as the current user, and the extension must be
 # installable by that user (or installed already). Environment: PG_CONFIG (default: PostgreSQL 15's), MAKE,
-# DEMO_INSTALL=0 to skip the build and use the pg_cutover already installed.
+# DEMO_INSTALL=0 to skip the build and use what is built and installed already, DEMO_USERS, DEMO_READINGS.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +22,8 @@ DEMO=/tmp/pg_cutover_demo
 MARKER=$DEMO/.pg_cutover_demo
 DB=app
 MAKE=${MAKE:-make}
+DEMO_USERS=${DEMO_USERS:-1000}
+DEMO_READINGS=${DEMO_READINGS:-1000000}
 
 source "$root/test/pg_config.sh"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
@@ -44,6 +49,9 @@ stop_demo() {
 	[[ -f $MARKER ]] || die "$DEMO exists but was not made by demo.sh: not touching it"
 	local bindir side
 	bindir=$(cat "$DEMO/bindir" 2>/dev/null || "$PG_CONFIG" --bindir)
+	if [[ -f $DEMO/emulator.pid ]]; then
+		kill "$(cat "$DEMO/emulator.pid")" 2>/dev/null && echo "stopped the Stack Auth emulator" || true
+	fi
 	for side in source target; do
 		if [[ -f $DEMO/$side/postmaster.pid ]]; then
 			local owner
@@ -157,13 +165,37 @@ psql_on() { # psql_on PORT [psql args...]: as the superuser postgres, over the s
 	as_owner "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DEMO" -p "$port" -U postgres "$@"
 }
 
-step "Loading test/fixtures/app.sql into the source (database $DB)"
+# The Stack Auth emulator (test/stack_auth_emulator) stands in for Stack Auth, on a free port of 127.0.0.1.
+EMULATOR=$root/test/stack_auth_emulator/stack_auth_emulator
+CUTOVER=$root/client/cutover
+[[ -x $EMULATOR && -x $CUTOVER ]] || die "client/cutover or the emulator is not built: run make first"
+
+step "Loading the Supabase-shaped fixture into the source (database $DB): $DEMO_USERS users, $DEMO_READINGS sensor readings"
 psql_on "$SOURCE_PORT" -d postgres -c "CREATE DATABASE $DB"
-psql_on "$SOURCE_PORT" -d "$DB" <"$root/test/fixtures/app.sql"
-# The role the target reads the source with: password authentication over TCP, as with a hosted source.
-# BYPASSRLS, or row-level security would hide rows from it. The password goes through stdin, never argv.
+psql_on "$SOURCE_PORT" -d "$DB" <"$root/test/fixtures/supabase.sql" >/dev/null
+psql_on "$SOURCE_PORT" -d "$DB" <"$root/test/fixtures/supabase_users_bulk.sql" >/dev/null
+# The bulk file holds users 61 to 2,000 of every kind; the demo keeps the first $DEMO_USERS, and adds sensor
+# readings (one a minute, the devices in turn) up to $DEMO_READINGS.
+psql_on "$SOURCE_PORT" -d "$DB" <<SQL
+DELETE FROM auth.users WHERE id IN (SELECT md5('user-' || n)::uuid FROM generate_series(greatest($DEMO_USERS, 60) + 1, 2000) AS n);
+INSERT INTO public.sensor_readings (id, device_id, taken_at, value)
+SELECT (SELECT max(id) FROM public.sensor_readings) + g, d.ids[1 + g % cardinality(d.ids)],
+       timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute', round((20 + 10 * sin(g / 500.0))::numeric, 3)
+FROM generate_series(1, greatest($DEMO_READINGS - (SELECT count(*) FROM public.sensor_readings), 0)) AS g,
+     (SELECT array_agg(id ORDER BY id) AS ids FROM public.devices) AS d;
+ANALYZE;
+SQL
+# The role the client and the target read the source with: password authentication over TCP, as with a
+# hosted source. BYPASSRLS, or row-level security would hide rows from it. The password never reaches argv.
 SOURCE_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 psql_on "$SOURCE_PORT" -d "$DB" <<SQL
+SET log_statement = none;
+-- Supabase's roles of the application, which the runbook's freeze takes writes away from.
+CREATE ROLE anon NOLOGIN NOINHERIT;
+CREATE ROLE authenticated NOLOGIN NOINHERIT;
+CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO anon, authenticated, service_role;
 CREATE ROLE cutover_reader LOGIN BYPASSRLS PASSWORD '$SOURCE_PASSWORD';
 GRANT USAGE ON SCHEMA auth, public TO cutover_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA auth, public TO cutover_reader;
@@ -176,60 +208,90 @@ SELECT format('%-22s %s rows', t.name, t.n) FROM (
     UNION ALL SELECT 'public.sites', count(*) FROM public.sites
     UNION ALL SELECT 'public.sensor_readings', count(*) FROM public.sensor_readings) AS t" | sed 's/^/    /'
 
-step "Copying the source into the target (pg_dump | psql)"
+step "Creating the application's schema, empty, in the target (database $DB)"
 psql_on "$TARGET_PORT" -d postgres -c "CREATE DATABASE $DB"
-psql_on "$TARGET_PORT" -d "$DB" <<'SQL'
-CREATE ROLE anon NOLOGIN NOINHERIT;
-CREATE ROLE authenticated NOLOGIN NOINHERIT;
-CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+psql_on "$TARGET_PORT" -d "$DB" <"$root/test/fixtures/supabase_target.sql" >/dev/null
+
+step "Starting the Stack Auth emulator"
+STACK_KEY=ssk_demo_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+STACK_SECRET_SERVER_KEY=$STACK_KEY "$EMULATOR" --port 0 --port-file "$DEMO/emulator.port" \
+	--oauth-providers google,github,microsoft >"$DEMO/emulator.out" 2>"$DEMO/emulator.log" &
+echo $! >"$DEMO/emulator.pid"
+for _ in $(seq 1 100); do
+	[[ -s $DEMO/emulator.port ]] && break
+	sleep 0.1
+done
+[[ -s $DEMO/emulator.port ]] || {
+	cat "$DEMO/emulator.log" >&2
+	die "the emulator did not start"
+}
+STACK_URL=http://127.0.0.1:$(cat "$DEMO/emulator.port")
+echo "    $STACK_URL (its requests are logged in $DEMO/emulator.log)"
+
+# Every setting of the client, in one file only its owner reads: `. $DEMO/demo.env`, then run cutover yourself.
+(
+	umask 077
+	cat >"$DEMO/demo.env" <<ENV
+export PGHOST=$DEMO PGPORT=$TARGET_PORT PGUSER=postgres PGDATABASE=$DB
+export CUTOVER_SOURCE_URL='host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=cutover_reader password=$SOURCE_PASSWORD'
+export STACK_API_URL=$STACK_URL
+export STACK_PROJECT_ID=5f1c6e0a-3b8d-4c2e-9a47-6d0b2e8f1c35
+export STACK_SECRET_SERVER_KEY=$STACK_KEY
+ENV
+)
+unset SOURCE_PASSWORD STACK_KEY
+# shellcheck disable=SC1091
+. "$DEMO/demo.env"
+
+step "cutover init"
+"$CUTOVER" init | sed 's/^/    /'
+step "Marking the columns that hold user IDs without a foreign key (the runbook's step)"
+psql_on "$TARGET_PORT" -d "$DB" -At <<'SQL' | sed 's/^/    /'
+SELECT migrate_remap_column('event_logs', 'actor');
+SELECT migrate_remap_column('event_logs', 'actor_ids');
+SELECT migrate_remap_column('members', 'member_ids');
+SELECT migrate_remap_column('legacy_accounts', 'user_ref');
 SQL
-as_owner "$BINDIR/pg_dump" -h "$DEMO" -p "$SOURCE_PORT" -U postgres --no-owner --no-privileges "$DB" |
-	psql_on "$TARGET_PORT" -d "$DB" >/dev/null
 
-step "Pointing the target at the source"
-psql_on "$TARGET_PORT" -d "$DB" -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_cutover CASCADE"
-echo "    SELECT migrate_source('host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=cutover_reader password=********');"
-psql_on "$TARGET_PORT" -d "$DB" -At <<SQL | sed 's/^/    /'
-SET log_statement = none;
-SELECT migrate_source('host=127.0.0.1 port=$SOURCE_PORT dbname=$DB user=cutover_reader password=$SOURCE_PASSWORD');
-SQL
-unset SOURCE_PASSWORD
+step "cutover run -j 2   (init, users, plan, pull, verify)"
+if ! "$CUTOVER" run -j 2 --log-file "$DEMO/cutover.jsonl" >"$DEMO/cutover-run.out"; then
+	cat "$DEMO/cutover-run.out"
+	die "cutover run failed (its log: $DEMO/cutover.jsonl)"
+fi
+sed -n '/^users in Supabase/,/^  retried/p' "$DEMO/cutover-run.out" | sed 's/^/    /'
 
-step "SELECT table_name, level, user_id_columns, cycle FROM migrate_plan();"
-psql_on "$TARGET_PORT" -d "$DB" -P footer=off -c "SELECT table_name, level, user_id_columns, cycle FROM migrate_plan()"
-
-# Until the user migration exists, the demo plays its part: every user gets a new ID in the map. Then every
-# planned table is pulled again from the source, in plan order, with its user IDs rewritten inline.
-step "Giving every user a new ID (cutover.id_map), then migrate_pull of every table in plan order"
-psql_on "$TARGET_PORT" -d "$DB" -P footer=off <<'SQL'
-SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) AS users_mapped
-FROM auth.users;
-SELECT p.level, r.table_name, r.status, r.rows, round(r.seconds::numeric, 3) AS seconds
-FROM migrate_plan() AS p, LATERAL migrate_pull(p.table_name::regclass) AS r
-ORDER BY p.level, p.table_name;
-SELECT * FROM migrate_fix_sequences();
-SQL
-
-step "SELECT * FROM migrate_verify_all(ARRAY['public']);   -- user IDs mapped back through the map"
-psql_on "$TARGET_PORT" -d "$DB" -P footer=off \
-	-c "SELECT table_name, source_rows, target_rows, source_checksum, target_checksum, ok, round(seconds::numeric, 3) AS seconds
-	    FROM migrate_verify_all(ARRAY['public'])"
+step "Every table's state and its last verification"
+psql_on "$TARGET_PORT" -d "$DB" -P footer=off -c "
+SELECT s.table_name, s.status, v.source_rows, v.target_rows, v.ok
+FROM migrate_status() AS s
+LEFT JOIN LATERAL (SELECT * FROM cutover.verification AS v WHERE v.table_name = s.table_name
+                   ORDER BY v.id DESC LIMIT 1) AS v ON true
+ORDER BY s.table_name"
+summary=$(psql_on "$TARGET_PORT" -d "$DB" -At -F ' ' -c "
+SELECT (SELECT count(*) FROM migrate_status() WHERE status = 'verified'), (SELECT count(*) FROM migrate_status()),
+       (SELECT count(*) FROM cutover.id_map)")
+read -r verified tables mapped <<<"$summary"
+users=$(psql_on "$SOURCE_PORT" -d "$DB" -At -c "SELECT count(*) FROM auth.users")
+echo "    tables verified: $verified of $tables; users mapped: $mapped of $users"
+((verified == tables && tables > 0)) || die "not every table verified"
+((mapped == users)) || die "not every user mapped"
 
 cat <<EOF
 
-Demo ready in $(($(date +%s) - started)) s. Both clusters keep running until you stop them.
+Demo ready in $(($(date +%s) - started)) s: every table verified, every user mapped. The clusters and the
+emulator keep running until you stop them.
 
   source (the "Supabase" side):  psql -h $DEMO -p $SOURCE_PORT -U postgres $DB
   target (with pg_cutover):      psql -h $DEMO -p $TARGET_PORT -U postgres $DB
+  Stack Auth emulator:           curl $STACK_URL/__emulator/stats
+  the client, with its settings: . $DEMO/demo.env && $CUTOVER status
+  the run's report and log:      $DEMO/cutover-run.out, $DEMO/cutover.jsonl
 
 On the target, try:
-  SELECT * FROM migrate_checksum('sensor_readings');
-  SELECT migrate_source_checksum_sql('sites');
-  UPDATE sites SET name = name || ' (edited)' WHERE id = 7;
-  SELECT * FROM migrate_verify('sites');          -- ok = f: the checksums differ
-  SELECT * FROM cutover.verification ORDER BY id;
-  SELECT * FROM migrate_status();
-  SELECT migrate_unmap(id) FROM profiles LIMIT 3;  -- support's lookup: the Supabase ID behind a new ID
+  SELECT * FROM migrate_users() WHERE kind <> 'regular' LIMIT 10;   -- what became of the special users
+  SELECT migrate_unmap(id) FROM profiles LIMIT 3;                   -- support's lookup: the Supabase ID
+  UPDATE sites SET name = name || ' (edited)' WHERE id = (SELECT min(id) FROM sites);
+  SELECT * FROM migrate_verify('sites');                            -- ok = f: the checksums differ
 
-Stop both clusters and remove $DEMO:  make demo-stop   (or: test/demo.sh stop)
+Stop everything and remove $DEMO:  make demo-stop   (or: test/demo.sh stop)
 EOF

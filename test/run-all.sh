@@ -318,4 +318,19 @@ else
 	fi
 fi
 
+# ----------------------------------------------------------------------------------------------- the demo
+# `make demo`'s own script at a smaller volume, on what this run built and installed: init, users, plan, pull
+# and verify through the client and the emulator; it fails unless every table is verified and every user mapped.
+section "demo (test/demo.sh, 200 users, 50,000 sensor readings)"
+if run "$logs/demo.log" env DEMO_INSTALL=0 DEMO_USERS=200 DEMO_READINGS=50000 bash test/demo.sh; then
+	count "demo" 1 0
+else
+	count "demo" 0 1
+	add_diag "the demo (test/demo.sh)" "$logs/demo.log" 120
+	for log in /tmp/pg_cutover_demo/*.log; do
+		[[ -f $log ]] && add_diag "demo log $log" "$log" 60
+	done
+fi
+bash test/demo.sh stop >/dev/null 2>&1 || true
+
 finish
