@@ -403,7 +403,7 @@ RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 		{"verify", [&] { return RunVerify(settings); }},
 	};
 	for (const auto &step : steps) {
-		Out().Info("== " + std::string(step.name));
+		Out().Info("cutover run: " + std::string(step.name));
 		int code = step.run();
 		if (code != kExitOk) {
 			Out().Error("cutover run stopped at step " + std::string(step.name) +
