@@ -270,14 +270,24 @@ UseBinaryFormat(Oid relid, const std::vector<std::string> &columns, const core::
 			return false;
 	}
 	pg::Spi spi;
+	/*
+	 * Not in binary: a type of this database (an enum, a domain, ...), whose OID differs on the source; a type
+	 * without binary input or output; and the reg* types, whose binary form is an OID of the source's catalogs
+	 * where the text form is a name the target resolves.
+	 */
 	spi.Execute("SELECT a.attname::text FROM pg_catalog.pg_attribute AS a "
 				"JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid "
+				"LEFT JOIN pg_catalog.pg_type AS e ON e.oid = t.typelem AND t.typlen = -1 "
 				"WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped "
-				"AND (a.atttypid >= $2 OR t.typelem >= $2)",
+				"AND (a.atttypid >= $2 OR t.typelem >= $2 OR t.typsend = 0 OR t.typreceive = 0 "
+				"     OR e.typsend = 0 OR e.typreceive = 0 "
+				"     OR coalesce(e.typname, t.typname) IN ('regproc', 'regprocedure', 'regoper', 'regoperator', "
+				"         'regclass', 'regtype', 'regconfig', 'regdictionary', 'regnamespace', 'regrole', "
+				"         'regcollation'))",
 				true, {{OIDOID, std::to_string(relid)}, {OIDOID, std::to_string(FirstNormalObjectId)}});
 	for (uint64_t row = 0; row < spi.Rows(); row++)
 		if (std::find(columns.begin(), columns.end(), spi.GetText(row, 0)) != columns.end())
-			return false; /* a type of this database (an enum, a domain, ...): its OID differs on the source */
+			return false;
 	return true;
 }
 
