@@ -151,8 +151,18 @@ RunInit(const Settings &settings)
 	if (about.Int(0, 1) == 0)
 		Out().Warn("the source has no auth.users table: `cutover users` will have nothing to read");
 	std::string configured = "not configured (dry run)";
-	if (!settings.dry_run)
+	if (!settings.dry_run) {
+		/* the connection string holds the password: keep this one statement out of the server log */
+		try {
+			target.Exec("SET log_statement = 'none'; SET log_min_duration_statement = -1; "
+						"SET log_parameter_max_length = 0");
+		} catch (const pg::Error &) {
+			Out().Warn("could not turn off statement logging for migrate_source (not a superuser): if the target "
+					   "logs statements, its server log may show the source's connection string");
+		}
 		configured = target.Exec("SELECT migrate_source($1)", {settings.source}).Text(0, 0);
+		target.Exec("RESET log_statement; RESET log_min_duration_statement; RESET log_parameter_max_length");
+	}
 	json result = {{"extension_version", version}, {"source_server_version", about.Text(0, 0)}, {"source", configured}};
 	Out().Result(result, "pg_cutover " + version + " in the target; source PostgreSQL " + about.Text(0, 0) +
 							 "\nsource: " + configured + "\n");

@@ -146,6 +146,7 @@ struct HttpPool::Transfer {
 		response.kind = NothingSent(code) || sent == 0 ? pgc::core::OutcomeKind::NetworkErrorBeforeSend
 													   : pgc::core::OutcomeKind::NetworkErrorAfterSend;
 		response.network_error = error[0] != '\0' ? error : curl_easy_strerror(code);
+		response.timed_out = code == CURLE_OPERATION_TIMEDOUT;
 		response.body.clear();
 	}
 };

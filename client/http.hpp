@@ -18,12 +18,15 @@
 
 namespace cutover {
 
+/* How long a request may take, connection included. */
+constexpr std::chrono::milliseconds kRequestTimeout{30000};
+
 struct HttpRequest {
 	std::string method = "GET";
 	std::string url;
 	std::vector<std::string> headers; /* "Name: value" */
 	std::string body;
-	std::chrono::milliseconds timeout{30000};
+	std::chrono::milliseconds timeout = kRequestTimeout;
 	/*
 	 * false (a create): sent on a connection of its own. On a reused connection that dies before any answer,
 	 * libcurl sends the request again by itself; for a create that could make a second user, so such a
@@ -40,6 +43,7 @@ struct HttpResponse {
 	std::optional<std::string> retry_after;
 	std::string body;
 	std::string network_error; /* curl's message for a network error */
+	bool timed_out = false;	   /* the network error was the timeout: the server may still be at work */
 };
 
 class HttpPool

@@ -53,8 +53,14 @@ Output::Configure(bool quiet, bool json, const std::string &log_file)
 void
 Output::AddSecret(const std::string &secret)
 {
-	if (secret.size() >= 4)
-		secrets_.push_back(secret);
+	if (secret.size() < 4)
+		return;
+	secrets_.push_back(secret);
+	/* as it reads inside JSON (a quote, a backslash or a control character escaped) */
+	std::string escaped = nlohmann::json(secret).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+	escaped = escaped.substr(1, escaped.size() - 2);
+	if (escaped != secret)
+		secrets_.push_back(escaped);
 }
 
 std::string

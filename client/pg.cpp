@@ -82,6 +82,28 @@ Result::Bool(int row, int column) const
 Connection
 Connection::Open(const std::string &conninfo, const std::string &what)
 {
+	/*
+	 * Parsed first: libpq's errors about a malformed string quote the part they choke on, which may be the
+	 * password; and a password that parses is registered, so that no output can ever show it.
+	 */
+	if (!conninfo.empty()) {
+		char *message = nullptr;
+		PQconninfoOption *options = PQconninfoParse(conninfo.c_str(), &message);
+		if (options == nullptr) {
+			PQfreemem(message);
+			throw Error(
+				"22023",
+				"the " + what + " connection string is not valid (it is not repeated here: it may hold a password)", "",
+				"Check its syntax; in a URI, characters such as % @ : / in the password must be percent-encoded.");
+		}
+		for (PQconninfoOption *option = options; option->keyword != nullptr; option++)
+			if (option->val != nullptr && std::strcmp(option->keyword, "password") == 0)
+				Out().AddSecret(option->val);
+		PQconninfoFree(options);
+	}
+	if (const char *password = std::getenv("PGPASSWORD"))
+		Out().AddSecret(password);
+
 	/* expand_dbname: a URI or key=value string; application_name unless the caller set one */
 	const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", nullptr};
 	const char *values[] = {conninfo.c_str(), "cutover", "UTF8", nullptr};

@@ -51,6 +51,13 @@ StackAuthSettings::FromEnvironment()
 	if (!missing.empty())
 		throw std::invalid_argument("Stack Auth is not configured: set" + missing +
 									" in the environment (the server key is never taken from the command line)");
+	/* the server key travels in a header: in clear text only to this machine */
+	bool loopback = settings.api_url.rfind("http://127.0.0.1", 0) == 0 ||
+					settings.api_url.rfind("http://localhost", 0) == 0 ||
+					settings.api_url.rfind("http://[::1]", 0) == 0;
+	if (settings.api_url.rfind("https://", 0) != 0 && !loopback)
+		throw std::invalid_argument("STACK_API_URL must start with https:// (http:// only for 127.0.0.1 or "
+									"localhost): the server key must not cross a network in clear text");
 	Out().AddSecret(settings.secret_key);
 	return settings;
 }

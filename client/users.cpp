@@ -149,12 +149,17 @@ struct Job {
 	PlannedUser *user = nullptr;
 	int attempt = 0;			/* requests sent so far */
 	bool email_refused = false; /* the last answer was 409 USER_EMAIL_ALREADY_EXISTS */
-	std::string last_problem;	/* what the last attempt met, for errors */
+	bool has_token = false;		/* parked by the rate limiter with a token already taken */
+	/* when its outcome became unknown, and how long Stack Auth may still take to act on that request */
+	Clock::time_point unsure_since{};
+	Clock::duration settle{};
+	std::string last_problem; /* what the last attempt met, for errors */
 };
 
 /* Every user of the Stack Auth project, indexed for adoption. */
 struct StackDirectory {
 	std::map<std::string, StackUser> by_supabase_id;
+	std::map<std::string, std::string> duplicates; /* Supabase user ID -> a second Stack Auth user ID */
 	std::multimap<std::string, StackUser> by_email;
 	std::size_t users = 0;
 };
@@ -162,8 +167,9 @@ struct StackDirectory {
 class UserMigration
 {
   public:
-	UserMigration(const pg::Connection &target, const StackAuthSettings &stack, const UsersOptions &options)
-		: target_(target), stack_(stack), options_(options), pool_(options.concurrency),
+	UserMigration(const pg::Connection &target, const StackAuthSettings &stack, const UsersOptions &options,
+				  std::set<std::string> taken)
+		: target_(target), stack_(stack), options_(options), taken_(std::move(taken)), pool_(options.concurrency),
 		  limiter_(options.rate, std::max(1.0, options.rate)), random_(pgc::core::DefaultUnitRandom())
 	{
 	}
@@ -181,6 +187,7 @@ class UserMigration
 	const pg::Connection &target_;
 	const StackAuthSettings &stack_;
 	const UsersOptions &options_;
+	std::set<std::string> taken_; /* Stack Auth user IDs the ID map holds: never adopted for another user */
 	HttpPool pool_;
 	pgc::core::RateLimiter limiter_;
 	pgc::core::UnitRandom random_;
@@ -197,9 +204,15 @@ UserMigration::Record(Job &job, const StackUser &created, bool adopted, UsersRep
 	std::string notes = JoinNotes(user.notes);
 	if (!how.empty())
 		notes = how + (notes.empty() ? "" : "; " + notes);
-	target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5)",
-				 {user.source_id, created.id, user.email, adopted ? "true" : "false",
-				  notes.empty() ? std::nullopt : std::optional<std::string>(notes)});
+	try {
+		target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5)",
+					 {user.source_id, created.id, user.email, adopted ? "true" : "false",
+					  notes.empty() ? std::nullopt : std::optional<std::string>(notes)});
+	} catch (const pg::Error &error) {
+		Fail(job, std::string("recording Stack Auth user ") + created.id + " failed: " + error.what(), report);
+		return;
+	}
+	taken_.insert(created.id);
 	(adopted ? report.adopted : report.created)++;
 	Out().Event(adopted ? "user adopted" : "user created",
 				{{"source_id", user.source_id}, {"target_id", created.id}, {"attempts", job.attempt}});
@@ -253,8 +266,8 @@ UserMigration::ListEveryUser()
 		UserPage page = ParseUserPage(ParseBody(response.body));
 		for (auto &user : page.items) {
 			directory.users++;
-			if (user.supabase_user_id)
-				directory.by_supabase_id.emplace(*user.supabase_user_id, user);
+			if (user.supabase_user_id && !directory.by_supabase_id.emplace(*user.supabase_user_id, user).second)
+				directory.duplicates.emplace(*user.supabase_user_id, user.id);
 			if (user.primary_email)
 				directory.by_email.emplace(*user.primary_email, user);
 		}
@@ -275,6 +288,12 @@ UserMigration::Reconcile(std::vector<Job> &unsure, std::deque<Job> &queue, Users
 	for (auto &job : unsure) {
 		const PlannedUser &user = *job.user;
 		auto found = directory.by_supabase_id.find(user.source_id);
+		if (auto twin = directory.duplicates.find(user.source_id); twin != directory.duplicates.end()) {
+			std::string message = "Supabase user " + user.source_id + " has two Stack Auth users, " + found->second.id +
+								  " and " + twin->second + ": delete the one not in the ID map";
+			Out().Warn(message);
+			report.errors.push_back(message);
+		}
 		if (found != directory.by_supabase_id.end()) {
 			Record(job, found->second, true, report, "adopted: found by its Supabase user ID");
 			continue;
@@ -288,8 +307,9 @@ UserMigration::Reconcile(std::vector<Job> &unsure, std::deque<Job> &queue, Users
 		bool adopted = false;
 		if (user.email) {
 			auto [first, last] = directory.by_email.equal_range(*user.email);
+			bool signs_in = user.body.value("primary_email_auth_enabled", false);
 			for (auto it = first; it != last && !adopted; ++it) {
-				if (!it->second.supabase_user_id) {
+				if (!it->second.supabase_user_id && signs_in && taken_.count(it->second.id) == 0) {
 					Record(job, it->second, true, report,
 						   "adopted: an existing Stack Auth user with the same email and no Supabase user ID");
 					adopted = true;
@@ -356,33 +376,53 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 	std::priority_queue<Timed, std::vector<Timed>, std::greater<Timed>> waiting; /* retries and rate limit */
 	std::map<std::uint64_t, Job> parked;
 	std::uint64_t next_park = 1;
+	std::size_t rate_parked = 0; /* parked jobs holding a token: they count against the concurrency */
 	int rounds = 0;
 
 	while (!failed_) {
 		auto now = Clock::now();
 		while (!waiting.empty() && waiting.top().first <= now) {
-			queue.push_back(parked.at(waiting.top().second));
+			Job job = parked.at(waiting.top().second);
 			parked.erase(waiting.top().second);
 			waiting.pop();
+			if (job.has_token) {
+				rate_parked--;
+				queue.push_front(job); /* its token is taken: it goes first */
+			} else {
+				queue.push_back(job);
+			}
 		}
-		/* keep the pool busy, journalling each batch first */
+		/* keep the pool busy, journalling each batch first; at most `concurrency` tokens taken ahead */
 		std::deque<Job> ready;
-		while (!queue.empty() && in_flight_.size() + ready.size() < static_cast<std::size_t>(options_.concurrency)) {
-			auto wait = limiter_.Acquire(now);
+		while (!queue.empty() &&
+			   in_flight_.size() + ready.size() + rate_parked < static_cast<std::size_t>(options_.concurrency)) {
+			Job job = queue.front();
+			queue.pop_front();
+			auto wait = job.has_token ? Clock::duration::zero() : limiter_.Acquire(now);
+			job.has_token = false;
 			if (wait > Clock::duration::zero()) {
+				job.has_token = true;
+				rate_parked++;
 				std::uint64_t key = next_park++;
-				parked.emplace(key, queue.front());
+				parked.emplace(key, job);
 				waiting.emplace(now + wait, key);
 			} else {
-				ready.push_back(queue.front());
+				ready.push_back(job);
 			}
-			queue.pop_front();
 		}
 		SendBatch(ready);
 
 		if (in_flight_.empty() && queue.empty() && waiting.empty()) {
 			if (unsure.empty())
 				break;
+			/* a request whose answer was lost may still be at work in Stack Auth: the lookup waits for it */
+			Clock::time_point settled{};
+			for (const auto &job : unsure)
+				settled = std::max(settled, job.unsure_since + job.settle);
+			if (Clock::now() < settled) {
+				std::this_thread::sleep_until(std::min(settled, Clock::now() + std::chrono::milliseconds(200)));
+				continue;
+			}
 			if (++rounds > options_.policy.max_attempts) {
 				for (auto &job : unsure)
 					Fail(job, "still unsure after " + std::to_string(rounds) + " lookups", report);
@@ -420,6 +460,9 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 			Out().Event("user attempt failed",
 						{{"source_id", user.source_id}, {"attempt", job.attempt}, {"problem", job.last_problem}});
 			job.email_refused = error && error->code == "USER_EMAIL_ALREADY_EXISTS";
+			job.unsure_since = Clock::now();
+			job.settle = response.timed_out ? std::chrono::duration_cast<Clock::duration>(kRequestTimeout)
+											: std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1));
 			if (job.email_refused) {
 				/* an earlier attempt whose answer was lost, or someone else's user: the lookup tells */
 				unsure.push_back(job);
@@ -512,10 +555,12 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 	SourceUsers source_users = ReadSourceUsers(source);
 	report.total = source_users.users.size();
 
-	std::set<std::string> mapped;
-	pg::Result map = target.Exec("SELECT source_id::text FROM cutover.id_map");
-	for (int row = 0; row < map.Rows(); row++)
+	std::set<std::string> mapped, taken;
+	pg::Result map = target.Exec("SELECT source_id::text, target_id::text FROM cutover.id_map");
+	for (int row = 0; row < map.Rows(); row++) {
 		mapped.insert(map.Text(row, 0));
+		taken.insert(map.Text(row, 1));
+	}
 	std::map<std::string, std::string> journal;
 	pg::Result rows = target.Exec("SELECT source_id::text, status FROM migrate_users()");
 	for (int row = 0; row < rows.Rows(); row++)
@@ -550,7 +595,8 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 							{user.source_id, *user.error, user.email, std::string(UserKindName(user.kind))});
 		} else {
 			auto entry = journal.find(user.source_id);
-			bool maybe_sent = entry != journal.end() && (entry->second == "sending" || entry->second == "failed");
+			/* journalled but not in the map (sending, failed, or a pair removed since): maybe in Stack Auth */
+			bool maybe_sent = entry != journal.end() && entry->second != "skipped";
 			Job job;
 			job.user = &user;
 			if (maybe_sent) {
@@ -575,7 +621,7 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 	StackAuthSettings stack = StackAuthSettings::FromEnvironment();
 	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
 			   Thousands(jobs.size() + unsure.size()) + " to create in Stack Auth at " + stack.api_url);
-	UserMigration migration(target, stack, options);
+	UserMigration migration(target, stack, options, std::move(taken));
 	bool ok = migration.Run(std::move(jobs), std::move(unsure), report);
 	/* each report line with what became of its user, as the journal has it now */
 	std::map<std::string, std::string> outcome;

@@ -311,6 +311,15 @@ BEGIN
         RAISE EXCEPTION 'user % was already created in Stack Auth', migrate_user_not_created.source_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- a user sent before may exist in Stack Auth: skipping it now would lose track of it
+    IF migrate_user_not_created.status = 'skipped' AND EXISTS (
+           SELECT FROM cutover.user_journal AS j
+           WHERE j.source_id = migrate_user_not_created.source_id AND j.status IN ('sending', 'failed')) THEN
+        RAISE EXCEPTION 'user % was sent to Stack Auth before and may exist there: it cannot be skipped now',
+            migrate_user_not_created.source_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Look it up in Stack Auth by its server_metadata.supabase_user_id and record it with migrate_user_created, or delete it there first.';
+    END IF;
     INSERT INTO cutover.user_journal AS j (source_id, email, kind, status, last_error)
     VALUES (migrate_user_not_created.source_id, migrate_user_not_created.email, migrate_user_not_created.kind,
             migrate_user_not_created.status, reason)

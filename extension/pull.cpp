@@ -368,6 +368,20 @@ DeferIndexes(Oid relid)
 }
 
 /*
+ * Whether a trigger of the table fires during the pull (ENABLE ALWAYS or ENABLE REPLICA, since the pull runs
+ * with session_replication_role = replica): its queries would run against indexes not ready yet, with a
+ * scan of the whole table each, so such a table keeps its indexes filled row by row.
+ */
+bool
+HasReplicaTriggers(Oid relid)
+{
+	pg::Spi spi;
+	spi.Execute("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgenabled IN ('A', 'R')", true,
+				{{OIDOID, std::to_string(relid)}});
+	return spi.Rows() > 0;
+}
+
+/*
  * Builds every index of the table from the loaded rows, checking unique and exclusion constraints (a
  * duplicate key fails the pull with 23505), and marks them ready and valid again.
  */
@@ -504,7 +518,8 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 					 (binary ? " (FORMAT binary)" : "") + ";\n");
 
 	bool defer_indexes = table.relkind == RELKIND_RELATION &&
-						 (!source_table->row_estimate || *source_table->row_estimate >= kDeferIndexesFrom);
+						 (!source_table->row_estimate || *source_table->row_estimate >= kDeferIndexesFrom) &&
+						 !HasReplicaTriggers(relid);
 	if (defer_indexes)
 		DeferIndexes(relid);
 

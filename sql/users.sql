@@ -28,6 +28,7 @@ SELECT migrate_user_created('a0000000-0000-4000-8000-000000000003', 'b0000000-00
 -- bad inputs
 SELECT migrate_user_sending(ARRAY['a0000000-0000-4000-8000-000000000009']::uuid[], ARRAY[]::text[], ARRAY['regular']);
 SELECT migrate_user_sending(ARRAY[NULL]::uuid[], ARRAY['x@example.com'], ARRAY['regular']);
+SELECT migrate_user_not_created('a0000000-0000-4000-8000-000000000003', 'skipped', 'metadata too large now');
 SELECT migrate_user_not_created('a0000000-0000-4000-8000-000000000009', 'created', 'no');
 SELECT migrate_user_not_created('a0000000-0000-4000-8000-000000000009', NULL, 'no');
 SELECT migrate_user_created(NULL, 'b0000000-0000-4000-8000-000000000009');

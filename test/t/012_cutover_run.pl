@@ -11,6 +11,7 @@ use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IPC::Run;
 use JSON::PP;
+use Time::HiRes ();
 use CutoverTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -136,6 +137,26 @@ $target->safe_psql('postgres', q{UPDATE sites SET name = name || ' (edited)' WHE
 is($rc, 1, 'verify after an edit: exit 1');
 like($err, qr/table public\.sites differs/, 'verify names the table');
 like($out, qr/^public\.sites: DIFFERENT/m, 'verify prints the table as different');
+
+# --rate: at most that many requests a second after a first burst, and still every user once.
+$http->post("$api/__emulator/reset");
+$target->safe_psql('postgres', 'DELETE FROM cutover.user_journal; DELETE FROM cutover.id_map');
+my $started = Time::HiRes::time();
+($rc, $out, $err) = cutover([ 'users', '--rate', '40', '--concurrency', '4' ]);
+my $took = Time::HiRes::time() - $started;
+is($rc, 0, 'users --rate 40: exit 0') or diag($err);
+is($emulator_stats->()->{creates}, 60, 'users --rate 40: each user created once');
+ok($took >= 0.45 && $took < 15, sprintf('60 users at 40/s after a burst of 40: %.2f s (at least 0.5 s, no hang)', $took));
+
+# Settings that would expose a secret are refused without showing it.
+($rc, $out, $err) = cutover(['users'], STACK_API_URL => 'http://stack.example.com');
+is($rc, 2, 'a plain-http Stack Auth URL off this machine: exit 2');
+like($err, qr/must start with https:/, 'and the reason');
+my $bad_password = 'S3cr%t!pw';
+($rc, $out, $err) = cutover([ '--target', "postgresql://someone:$bad_password\@localhost/db", 'status' ]);
+isnt($rc, 0, 'a malformed target URL: an error');
+like($err, qr/connection string is not valid/, 'a malformed target URL: says so');
+ok(secret_free($out . $err, $bad_password, 'S3cr'), 'a malformed target URL: the password is not shown');
 
 # The secrets appear nowhere the client or the emulator wrote.
 my $everything = join "\n", $out, $err, slurp_file("$dir/run.jsonl"), $emu_out, $emu_err;
