@@ -46,18 +46,19 @@ extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
 # GoogleTest over the pure C++ core: no server needed.
 # The client's pure parts (no network, no database) are tested with it.
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
-CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp)
+CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp)
 test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard extension/core/*.hpp client/*.hpp test/unit/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension -Iclient \
 		-o $@ $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
 
 # The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
-CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp
+CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp extension/core/checksum.cpp \
+	extension/core/copy_text.cpp extension/core/plan.cpp extension/core/sql.cpp
 CLIENT_BINDIR ?= /usr/local/bin
-client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp) extension/core/retry.hpp
+client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp extension/core/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) \
 		-DCUTOVER_VERSION='"$(EXTVERSION)"' -Iextension -Iclient -I$(shell $(PG_CONFIG) --includedir) \
-		-o $@ $(CLIENT_SRCS) -lpq -lcurl -pthread
+		-o $@ $(CLIENT_SRCS) -lpq -lcurl -lcrypto -pthread
 include test/stack_auth_emulator/emulator.mk
 all: client/cutover $(STACK_AUTH_EMULATOR)
 EXTRA_CLEAN += client/cutover
