@@ -11,7 +11,7 @@
  *
  * Import loads each table in one transaction on the target: state loading, the table emptied, COPY FROM
  * STDIN with the user IDs rewritten from the target's ID map (as the pull rewrites them), every line checked
- * against its row hash, then the row count, checksum and SHA-256 against the manifest, then
+ * against its own check, then the row count, checksum and SHA-256 against the manifest, then
  * migrate_verify_checksum over what was loaded. Any mismatch rolls the table back and names the file, the
  * line and the table.
  */
@@ -161,13 +161,14 @@ class FileWriter
 		bytes_ += buffer_.size();
 		buffer_.clear();
 	}
-	/* Flushes, closes (checking the close) and returns the SHA-256. */
+	/* Flushes, closes (checking the close) and returns the SHA-256. Not synced to disk: the archive is copied
+	 * somewhere else anyway, and the import checks every byte. */
 	std::string
 	Close()
 	{
 		Flush();
 		FILE *file = file_.release();
-		if (std::fflush(file) != 0 || fsync(fileno(file)) != 0 || std::fclose(file) != 0)
+		if (std::fflush(file) != 0 || std::fclose(file) != 0)
 			throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
 		return sha_.Hex();
 	}
@@ -341,10 +342,10 @@ ExportTable(const pg::Connection &source, const core::PlanTable &table, const co
 	FileWriter writer(Join(dir, file));
 	std::vector<std::size_t> order = archive::CanonicalOrder(names);
 	archive::Row row;
-	core::RowText text;
+	core::RowSink sink;
+	core::RowHashBatch batch;
 	core::Checksum checksum;
 	std::string error;
-	char hash[32];
 	std::uint64_t rows = 0;
 	for (;;) {
 		char *buffer = nullptr;
@@ -369,8 +370,8 @@ ExportTable(const pg::Connection &source, const core::PlanTable &table, const co
 			throw std::runtime_error("table " + table.schema + "." + table.name + ", row " + std::to_string(rows) +
 									 ": COPY sent " + std::to_string(count) + " values for " +
 									 std::to_string(names.size()) + " columns");
-		archive::RowHash(row, order, text, checksum, hash);
-		if (!archive::AppendJsonLine(writer.buffer(), std::string_view(hash, sizeof hash), row, count, error))
+		archive::AddToChecksum(row, order, sink, batch, checksum);
+		if (!archive::AppendJsonLine(writer.buffer(), row, count, error))
 			throw std::runtime_error("table " + table.schema + "." + table.name + ", row " + std::to_string(rows) +
 									 ", column " + names[std::stoul(error.substr(error.find("column ") + 7)) - 1] +
 									 ": the value is not valid UTF-8, which JSON cannot hold");
@@ -385,6 +386,7 @@ ExportTable(const pg::Connection &source, const core::PlanTable &table, const co
 	while (PGresult *more = PQgetResult(source.raw()))
 		PQclear(more);
 	std::string sha = writer.Close();
+	batch.Flush(checksum);
 
 	ExportedTable out;
 	out.rows = rows;
@@ -496,14 +498,15 @@ RunExport(const Settings &settings, const std::string &dir)
 		out += "]\n";
 		writer.Close();
 	}
-	json header = {{"format", "pg_cutover archive"},
-				   {"format_version", archive::kFormatVersion},
-				   {"source_server_version", about.Text(0, 1)},
-				   {"source_encoding", about.Text(0, 2)},
-				   {"snapshot_time", about.Text(0, 0)},
-				   {"schemas", settings.schemas},
-				   {"id_map", has_map ? json("id_map.json") : json()},
-				   {"row_line", "[md5 of the canonical row text, then each column's text output or null]"}};
+	json header = {
+		{"format", "pg_cutover archive"},
+		{"format_version", archive::kFormatVersion},
+		{"source_server_version", about.Text(0, 1)},
+		{"source_encoding", about.Text(0, 2)},
+		{"snapshot_time", about.Text(0, 0)},
+		{"schemas", settings.schemas},
+		{"id_map", has_map ? json("id_map.json") : json()},
+		{"row_line", "[check of the rest of the line (16 hex digits), then each column's text output or null]"}};
 	WriteManifest(Join(dir, "manifest.json"), header, entries);
 
 	std::ostringstream table;
@@ -801,11 +804,11 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 		if (PQresultStatus(started.raw()) != PGRES_COPY_IN)
 			target.Exec(copy); /* throws the server's error */
 
-		archive::Row row, values;
-		std::string hash, error, data, copy_line;
-		core::RowText text;
+		archive::Row row;
+		std::string error, data, copy_line;
+		core::RowSink sink;
+		core::RowHashBatch batch;
 		core::Checksum checksum;
-		char computed[32];
 		std::string_view line;
 		bool complete = true;
 		long number = 0;
@@ -818,14 +821,14 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 			std::size_t count = 0;
 			if (!complete)
 				refuse(number, "the last line has no newline: the file is cut short");
-			if (!archive::ParseJsonLine(line, hash, row, count, error))
-				refuse(number, "not a row of the archive: " + error);
+			if (!archive::ParseJsonLine(line, row, count, error))
+				refuse(number, error.find("changed after the export") != std::string::npos
+								   ? error
+								   : "not a row of the archive: " + error);
 			if (count != table.columns.size())
 				refuse(number, "the row has " + std::to_string(count) + " values, the table " +
 								   std::to_string(table.columns.size()) + " columns");
-			archive::RowHash(row, order, text, checksum, computed);
-			if (hash != std::string_view(computed, sizeof computed))
-				refuse(number, "the row does not match its hash: it was changed after the export");
+			archive::AddToChecksum(row, order, sink, batch, checksum);
 			copy_line.clear();
 			for (std::size_t i = 0; i < loaded.size(); i++) {
 				if (i > 0)
@@ -851,6 +854,7 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 				progress.Add(0x4000);
 		}
 		progress.Add(static_cast<std::uint64_t>(number) & 0x3fff);
+		batch.Flush(checksum);
 		if (checksum.rows != table.rows)
 			refuse(number + 1, "the file has " + std::to_string(checksum.rows) + " rows and the manifest says " +
 								   std::to_string(table.rows) + ": rows are missing or were added");

@@ -87,10 +87,49 @@ PlainJsonByte(unsigned char c)
 	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
+/* Eight bytes at `p` as one word (unaligned load). */
+inline std::uint64_t
+Load8(const char *p)
+{
+	std::uint64_t word;
+	std::memcpy(&word, p, sizeof word);
+	return word;
+}
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+
+/* Whether any byte of `word` is zero. */
+inline std::uint64_t
+HasZeroByte(std::uint64_t word)
+{
+	return (word - kOnes) & ~word & kHighs;
+}
+
+/* Whether any byte of `word` needs more than a copy in a JSON string: a control character, a quote, a
+ * backslash, or a byte of a UTF-8 sequence (checked byte by byte). */
+inline bool
+WordNeedsCare(std::uint64_t word)
+{
+	return (((word - kOnes * 0x20) & ~word) | word | HasZeroByte(word ^ (kOnes * '"')) |
+			HasZeroByte(word ^ (kOnes * '\\'))) &
+		   kHighs;
+}
+
+/* Whether any byte of `word` is a tab or a backslash (COPY's delimiter and escape). */
+inline bool
+WordHasTabOrBackslash(std::uint64_t word)
+{
+	return HasZeroByte(word ^ (kOnes * '\t')) | HasZeroByte(word ^ (kOnes * '\\'));
+}
+
 class JsonReader
 {
   public:
-	JsonReader(std::string_view text, std::string &error) : text_(text), error_(error) {}
+	JsonReader(std::string_view text, std::string &error, std::size_t base = 0)
+		: text_(text), error_(error), base_(base)
+	{
+	}
 
 	void
 	SkipSpace()
@@ -221,7 +260,7 @@ class JsonReader
 	bool
 	Fail(const std::string &what)
 	{
-		error_ = what + " at byte " + std::to_string(pos_ + 1);
+		error_ = what + " at byte " + std::to_string(base_ + pos_ + 1);
 		return false;
 	}
 
@@ -244,6 +283,7 @@ class JsonReader
 
 	std::string_view text_;
 	std::string &error_;
+	std::size_t base_;
 	std::size_t pos_ = 0;
 };
 
@@ -261,6 +301,8 @@ ParseCopyLine(std::string_view line, Row &row, std::size_t &count, std::string &
 		value.text.clear();
 		value.null = false;
 		std::size_t end = pos;
+		while (end + 8 <= line.size() && !WordHasTabOrBackslash(Load8(line.data() + end)))
+			end += 8;
 		while (end < line.size() && line[end] != '\t' && line[end] != '\\')
 			end++;
 		if (end == line.size() || line[end] == '\t') {
@@ -385,6 +427,8 @@ AppendJsonString(std::string &out, std::string_view value)
 	std::size_t n = value.size(), i = 0;
 	while (i < n) {
 		std::size_t run = i;
+		while (i + 8 <= n && !WordNeedsCare(Load8(value.data() + i)))
+			i += 8;
 		while (i < n && PlainJsonByte(p[i]))
 			i++;
 		out.append(value.data() + run, i - run);
@@ -435,14 +479,28 @@ AppendJsonString(std::string &out, std::string_view value)
 	return true;
 }
 
+std::uint64_t
+LineCheck(std::string_view text)
+{
+	std::uint64_t h = 0x243f6a8885a308d3ULL ^ text.size();
+	std::size_t i = 0;
+	for (; i + 8 <= text.size(); i += 8) {
+		h = (h ^ Load8(text.data() + i)) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	std::uint64_t tail = 0;
+	std::memcpy(&tail, text.data() + i, text.size() - i);
+	h = (h ^ tail) * 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 32);
+}
+
 bool
-AppendJsonLine(std::string &out, std::string_view hash, const Row &row, std::size_t count, std::string &error)
+AppendJsonLine(std::string &out, const Row &row, std::size_t count, std::string &error)
 {
 	std::size_t start = out.size();
-	out.push_back('[');
-	out.push_back('"');
-	out.append(hash.data(), hash.size());
-	out.push_back('"');
+	out.append("[\"0000000000000000\"", kCheckPrefix);
 	for (std::size_t i = 0; i < count; i++) {
 		out.push_back(',');
 		if (row[i].null) {
@@ -454,19 +512,30 @@ AppendJsonLine(std::string &out, std::string_view hash, const Row &row, std::siz
 		}
 	}
 	out.push_back(']');
+	std::uint64_t check =
+		LineCheck(std::string_view(out.data() + start + kCheckPrefix, out.size() - start - kCheckPrefix));
+	for (int i = 0; i < 16; i++)
+		out[start + 2 + i] = kHex[(check >> (60 - 4 * i)) & 0xf];
 	out.push_back('\n');
 	return true;
 }
 
 bool
-ParseJsonLine(std::string_view line, std::string &hash, Row &row, std::size_t &count, std::string &error)
+ParseJsonLine(std::string_view line, Row &row, std::size_t &count, std::string &error)
 {
 	count = 0;
-	JsonReader reader(line, error);
-	if (!reader.Expect('[', "a JSON array ([)"))
+	std::uint64_t check = 0;
+	bool prefix = line.size() >= kCheckPrefix && line[0] == '[' && line[1] == '"' && line[18] == '"';
+	for (std::size_t i = 2; prefix && i < 18; i++) {
+		int digit = HexValue(line[i]);
+		prefix = digit >= 0 && !(line[i] >= 'A' && line[i] <= 'F');
+		check = (check << 4) | static_cast<std::uint64_t>(digit < 0 ? 0 : digit);
+	}
+	if (!prefix) {
+		error = "the line does not start with its check ([\"16 hex digits\")";
 		return false;
-	if (!reader.String(hash))
-		return false;
+	}
+	JsonReader reader(line.substr(kCheckPrefix), error, kCheckPrefix);
 	while (!reader.Peek(']')) {
 		if (!reader.Expect(',', "a comma or ]"))
 			return false;
@@ -479,6 +548,10 @@ ParseJsonLine(std::string_view line, std::string &hash, Row &row, std::size_t &c
 	reader.Expect(']', "]");
 	if (!reader.AtEnd())
 		return reader.Fail("text after the array");
+	if (LineCheck(line.substr(kCheckPrefix)) != check) {
+		error = "the line does not match its check: it was changed after the export";
+		return false;
+	}
 	return true;
 }
 
@@ -495,23 +568,21 @@ CanonicalOrder(const std::vector<std::string> &names)
 }
 
 void
-RowHash(const Row &row, const std::vector<std::size_t> &order, pgc::core::RowText &text, pgc::core::Checksum &checksum,
-		char (&hash)[32])
+AddToChecksum(const Row &row, const std::vector<std::size_t> &order, pgc::core::RowSink &sink,
+			  pgc::core::RowHashBatch &batch, pgc::core::Checksum &checksum)
 {
-	text.Begin();
+	sink.Begin(batch);
+	sink.Push('(');
+	bool first = true;
 	for (std::size_t index : order) {
-		if (row[index].null)
-			text.Null();
-		else
-			text.Field(row[index].text);
+		if (!first)
+			sink.Push(',');
+		first = false;
+		if (!row[index].null)
+			pgc::core::AppendRowFieldTo(sink, row[index].text);
 	}
-	const std::string &row_text = text.End();
-	auto halves = pgc::core::Md5Halves(row_text.data(), row_text.size());
-	checksum.AddHalves(halves.first, halves.second);
-	for (int i = 0; i < 16; i++) {
-		hash[i] = kHex[(halves.first >> (60 - 4 * i)) & 0xf];
-		hash[16 + i] = kHex[(halves.second >> (60 - 4 * i)) & 0xf];
-	}
+	sink.Push(')');
+	sink.End(batch, checksum);
 }
 
 } // namespace cutover::archive

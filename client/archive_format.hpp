@@ -1,14 +1,15 @@
 /*
  * archive_format.hpp: the pure parts of `cutover export` and `cutover import` (no database, no files).
  *
- * A table file holds one row per line, as a JSON array of strings: first the row's hash (md5 of its
- * canonical row text, as migrate_checksum computes it), then each column's value as PostgreSQL's text output
- * prints it, null for NULL. Strings are the values' exact bytes, so any value PostgreSQL can print and read
- * back travels unchanged: numbers beyond a double, numerics, timestamps, intervals, bytea, arrays, jsonb.
+ * A table file holds one row per line, as a JSON array of strings: first the line's own check (16 hex
+ * digits, LineCheck of the rest of the line, so that an edited line is found by its number), then each
+ * column's value as PostgreSQL's text output prints it, null for NULL. Strings are the values' exact bytes, so any
+ * value PostgreSQL can print and read back travels unchanged: numbers beyond a double, numerics, timestamps, intervals,
+ * bytea, arrays, jsonb.
  *
  * On the way out, a COPY text line is split into values (ParseCopyLine) and written as JSON (AppendJsonLine);
  * on the way in, a JSON line is read back into values (ParseJsonLine) and written as a COPY text line
- * (AppendCopyField). RowHash gives the row hash and feeds the table checksum from the values.
+ * (AppendCopyField). AddToChecksum feeds the table's canonical checksum (migrate_checksum's) from the values.
  */
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "core/checksum.hpp"
+#include "core/md5_batch.hpp"
 
 namespace cutover::archive {
 
@@ -49,27 +51,33 @@ void AppendCopyField(std::string &out, const Value &value);
  */
 bool AppendJsonString(std::string &out, std::string_view value);
 
-/*
- * Appends one line of a table file: ["<hash>", values...] and a newline. Returns false, with `error` naming
- * the column index and the problem, when a value is not valid UTF-8.
- */
-bool AppendJsonLine(std::string &out, std::string_view hash, const Row &row, std::size_t count, std::string &error);
+/* Length of the check that opens each line: `["` 16 hex digits `"`. */
+constexpr std::size_t kCheckPrefix = 19;
+
+/* A 64-bit check of a line's bytes after its check (not cryptographic: the file's SHA-256 is). */
+std::uint64_t LineCheck(std::string_view text);
 
 /*
- * Reads one line of a table file back: the hash into `hash`, the values into `row` (`count` of them). Returns
- * false, with `error` saying what and where (the byte position), on anything but a JSON array of strings and
- * nulls whose first element is a string.
+ * Appends one line of a table file: ["<check>",values...] and a newline. Returns false (and leaves `out` as it
+ * was), with `error` naming the column index and the problem, when a value is not valid UTF-8.
  */
-bool ParseJsonLine(std::string_view line, std::string &hash, Row &row, std::size_t &count, std::string &error);
+bool AppendJsonLine(std::string &out, const Row &row, std::size_t count, std::string &error);
+
+/*
+ * Reads one line of a table file back into `row` (`count` values), checking its check. Returns false, with
+ * `error` saying what and where (the byte position), on anything but a JSON array of strings and nulls, or a
+ * check that does not match (the line was changed).
+ */
+bool ParseJsonLine(std::string_view line, Row &row, std::size_t &count, std::string &error);
 
 /* Positions of the columns in canonical (name, byte) order: the order the checksum reads a row in. */
 std::vector<std::size_t> CanonicalOrder(const std::vector<std::string> &names);
 
 /*
- * The hash of a row (32 lowercase hex digits, md5 of its canonical row text) as migrate_checksum computes
- * it; also added to `checksum`. `order` comes from CanonicalOrder.
+ * Adds the row to `checksum` as migrate_checksum would: its canonical row text (columns in `order`, from
+ * CanonicalOrder) hashed through `batch`. Flush the batch before reading the checksum.
  */
-void RowHash(const Row &row, const std::vector<std::size_t> &order, pgc::core::RowText &text,
-			 pgc::core::Checksum &checksum, char (&hash)[32]);
+void AddToChecksum(const Row &row, const std::vector<std::size_t> &order, pgc::core::RowSink &sink,
+				   pgc::core::RowHashBatch &batch, pgc::core::Checksum &checksum);
 
 } // namespace cutover::archive

@@ -174,9 +174,9 @@ damaged('a value edited by hand', 'public.event_logs',
 	sub {
 		my ($d) = @_;
 		rewrite("$d/$logs",
-			sub { my @l = split /\n/, $_[0]; $l[2] =~ s/^(\["[0-9a-f]{32}",")(\d)/$1 . ($2 == 9 ? 8 : $2 + 1)/e or die; join("\n", @l) . "\n" });
+			sub { my @l = split /\n/, $_[0]; $l[2] =~ s/^(\["[0-9a-f]{16}",")(\d)/$1 . ($2 == 9 ? 8 : $2 + 1)/e or die; join("\n", @l) . "\n" });
 	},
-	qr/archive file \S*\Q$logs\E, line 3, table public\.event_logs: the row does not match its hash/);
+	qr/archive file \S*\Q$logs\E, line 3, table public\.event_logs: the line does not match its check/);
 
 my $fixture = file_of('typefix.type_fixture');
 damaged('a missing file', 'typefix.type_fixture',

@@ -1,10 +1,11 @@
 /*
  * archive_test.cpp: the archive's lines (client/archive_format): COPY text fields parsed and written back,
- * JSON lines written and read back (escapes, UTF-8, invalid input refused), and row hashes that are the
- * canonical checksum's.
+ * JSON lines written and read back (escapes, UTF-8, invalid input refused, an edited line found by its
+ * check), and the canonical checksum computed from the values.
  */
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -13,14 +14,15 @@
 
 namespace {
 
+using cutover::archive::AddToChecksum;
 using cutover::archive::AppendCopyField;
 using cutover::archive::AppendJsonLine;
 using cutover::archive::AppendJsonString;
 using cutover::archive::CanonicalOrder;
+using cutover::archive::kCheckPrefix;
 using cutover::archive::ParseCopyLine;
 using cutover::archive::ParseJsonLine;
 using cutover::archive::Row;
-using cutover::archive::RowHash;
 using cutover::archive::Value;
 
 Row
@@ -120,20 +122,49 @@ TEST(ArchiveJson, LineRoundTrip)
 		row.push_back({text, false});
 	row.push_back({"", true});
 	std::string line, error;
-	ASSERT_TRUE(AppendJsonLine(line, "0123456789abcdef0123456789abcdef", row, row.size(), error)) << error;
+	ASSERT_TRUE(AppendJsonLine(line, row, row.size(), error)) << error;
 	ASSERT_EQ(line.back(), '\n');
 	line.pop_back();
 	EXPECT_EQ(line.find('\n'), std::string::npos);
 	Row back;
-	std::string hash;
 	std::size_t count = 0;
-	ASSERT_TRUE(ParseJsonLine(line, hash, back, count, error)) << error;
-	EXPECT_EQ(hash, "0123456789abcdef0123456789abcdef");
+	ASSERT_TRUE(ParseJsonLine(line, back, count, error)) << error;
 	ASSERT_EQ(count, row.size());
 	for (std::size_t i = 0; i < row.size(); i++) {
 		EXPECT_EQ(back[i].null, row[i].null) << i;
 		EXPECT_EQ(back[i].text, row[i].text) << i;
 	}
+}
+
+/* Any change to a line, even one that keeps it valid JSON, is found by its check. */
+TEST(ArchiveJson, EditedLineFailsItsCheck)
+{
+	Row row = {{"1", false}, {"alice", false}, {"", true}};
+	std::string line, error;
+	ASSERT_TRUE(AppendJsonLine(line, row, row.size(), error));
+	line.pop_back();
+	EXPECT_EQ(line.substr(kCheckPrefix), ",\"1\",\"alice\",null]");
+	for (std::string edited : {line.substr(0, kCheckPrefix) + ",\"2\",\"alice\",null]",
+							   line.substr(0, kCheckPrefix) + ",\"1\",\"alice\",\"\"]",
+							   line.substr(0, kCheckPrefix) + ", \"1\",\"alice\",null]"}) {
+		Row back;
+		std::size_t count = 0;
+		EXPECT_FALSE(ParseJsonLine(edited, back, count, error)) << edited;
+		EXPECT_NE(error.find("changed after the export"), std::string::npos) << error;
+	}
+	Row back;
+	std::size_t count = 0;
+	EXPECT_FALSE(ParseJsonLine("[\"1\",\"alice\",null]", back, count, error));
+	EXPECT_NE(error.find("does not start with its check"), std::string::npos) << error;
+}
+
+/* A line written by hand with a correct check is read with JSON's escapes. */
+std::string
+WithCheck(const std::string &rest)
+{
+	char hex[17];
+	std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(cutover::archive::LineCheck(rest)));
+	return std::string("[\"") + hex + "\"" + rest;
 }
 
 TEST(ArchiveJson, Escapes)
@@ -146,9 +177,9 @@ TEST(ArchiveJson, Escapes)
 TEST(ArchiveJson, ReadsEscapesWrittenByOthers)
 {
 	Row row;
-	std::string hash, error;
+	std::string error;
 	std::size_t count = 0;
-	ASSERT_TRUE(ParseJsonLine(R"( [ "h" , "\u00e9\ud83d\ude42\/" , null ] )", hash, row, count, error)) << error;
+	ASSERT_TRUE(ParseJsonLine(WithCheck(R"( , "\u00e9\ud83d\ude42\/" , null ] )"), row, count, error)) << error;
 	ASSERT_EQ(count, 2u);
 	EXPECT_EQ(row[0].text, "é🙂/");
 	EXPECT_TRUE(row[1].null);
@@ -163,14 +194,13 @@ TEST(ArchiveJson, RefusesInvalidUtf8)
 		EXPECT_EQ(out, "kept") << "nothing appended";
 		Row row = {{"ok", false}, {bad, false}};
 		std::string line, error;
-		EXPECT_FALSE(AppendJsonLine(line, "h", row, 2, error));
+		EXPECT_FALSE(AppendJsonLine(line, row, 2, error));
 		EXPECT_EQ(error, "the value of column 2 is not valid UTF-8");
 		EXPECT_TRUE(line.empty());
 		/* and on the way in */
 		Row back;
-		std::string hash;
 		std::size_t count = 0;
-		EXPECT_FALSE(ParseJsonLine("[\"h\",\"" + bad + "\"]", hash, back, count, error));
+		EXPECT_FALSE(ParseJsonLine(WithCheck(",\"" + bad + "\"]"), back, count, error));
 		EXPECT_NE(error.find("invalid UTF-8"), std::string::npos) << error;
 	}
 }
@@ -178,60 +208,69 @@ TEST(ArchiveJson, RefusesInvalidUtf8)
 TEST(ArchiveJson, RefusesDamagedLines)
 {
 	struct Case {
-		const char *line;
+		const char *rest; /* the line after its check */
 		const char *error;
 	};
-	for (const Case &c : {Case{R"(["h","abc)", "does not end"}, Case{R"(["h","a"])", nullptr},
-						  Case{R"(["h","a"] x)", "text after the array"}, Case{R"(["h",1])", "a string or null"},
-						  Case{R"({"h":1})", "JSON array"}, Case{R"(["h" "a"])", "a comma or ]"},
-						  Case{R"(["h","\q"])", "unknown escape"}, Case{R"(["h","\ud800"])", "lone UTF-16 surrogate"},
-						  Case{R"(["h","\u0000"])", "zero byte"}, Case{"[\"h\",\"a\tb\"]", "control character"},
-						  Case{R"(["h","\u12"])", "\\u escape"}, Case{"", "JSON array"}}) {
+	for (const Case &c :
+		 {Case{R"(,"abc)", "does not end"}, Case{R"(,"a"])", nullptr}, Case{R"(])", nullptr},
+		  Case{R"(,"a"] x)", "text after the array"}, Case{R"(,1])", "a string or null"},
+		  Case{R"( "a"])", "a comma or ]"}, Case{R"(,"\q"])", "unknown escape"},
+		  Case{R"(,"\ud800"])", "lone UTF-16 surrogate"}, Case{R"(,"\u0000"])", "zero byte"},
+		  Case{",\"a\tb\"]", "control character"}, Case{R"(,"\u12"])", "\\u escape"}, Case{"", "a comma or ]"}}) {
 		Row row;
-		std::string hash, error;
+		std::string error;
 		std::size_t count = 0;
-		bool ok = ParseJsonLine(c.line, hash, row, count, error);
+		bool ok = ParseJsonLine(WithCheck(c.rest), row, count, error);
 		if (c.error == nullptr) {
-			EXPECT_TRUE(ok) << c.line << ": " << error;
+			EXPECT_TRUE(ok) << c.rest << ": " << error;
 			continue;
 		}
-		EXPECT_FALSE(ok) << c.line;
-		EXPECT_NE(error.find(c.error), std::string::npos) << c.line << ": " << error;
+		EXPECT_FALSE(ok) << c.rest;
+		EXPECT_NE(error.find(c.error), std::string::npos) << c.rest << ": " << error;
 		EXPECT_NE(error.find("at byte "), std::string::npos) << error;
 	}
 }
 
-TEST(ArchiveChecksum, RowHashIsTheCanonicalOne)
+/* The checksum of parsed values is migrate_checksum's: md5 of ROW(...)::text, columns by name. */
+void
+CheckSum(const std::vector<Row> &rows, const std::vector<std::string> &names, const std::vector<std::string> &row_texts)
+{
+	std::vector<std::size_t> order = CanonicalOrder(names);
+	for (int lanes : {1, 8, 16}) {
+		pgc::core::RowSink sink;
+		pgc::core::RowHashBatch batch(lanes);
+		pgc::core::Checksum checksum;
+		for (const auto &row : rows)
+			AddToChecksum(row, order, sink, batch, checksum);
+		batch.Flush(checksum);
+		pgc::core::Checksum expected;
+		for (const auto &text : row_texts)
+			expected.AddRow(text);
+		EXPECT_EQ(checksum, expected) << lanes;
+		EXPECT_EQ(checksum.Hex(), expected.Hex());
+	}
+}
+
+TEST(ArchiveChecksum, IsTheCanonicalOne)
 {
 	/* columns in table order; the checksum reads them by name: "Zeta" < "a" < "b" in byte order */
 	std::vector<std::string> names = {"b", "a", "Zeta"};
-	std::vector<std::size_t> order = CanonicalOrder(names);
-	ASSERT_EQ(order, (std::vector<std::size_t>{2, 1, 0}));
-	Row row = {{"x y", false}, {"", true}, {"1", false}};
-	pgc::core::RowText text;
-	pgc::core::Checksum checksum;
-	char hash[32];
-	RowHash(row, order, text, checksum, hash);
-	/* ROW(1, NULL, 'x y')::text */
-	EXPECT_EQ(std::string(hash, 32), pgc::core::Md5Hex("(1,,\"x y\")"));
-	pgc::core::Checksum expected;
-	expected.AddRow("(1,,\"x y\")");
-	EXPECT_EQ(checksum, expected);
-	RowHash({{"2", false}, {"a", false}, {"", false}}, order, text, checksum, hash);
-	expected.AddRow("(\"\",a,2)");
-	EXPECT_EQ(checksum.Hex(), expected.Hex());
-	EXPECT_EQ(checksum.rows, 2);
+	ASSERT_EQ(CanonicalOrder(names), (std::vector<std::size_t>{2, 1, 0}));
+	std::vector<Row> rows;
+	std::vector<std::string> texts;
+	for (int i = 0; i < 37; i++) {
+		rows.push_back({{"x y", false}, {"", true}, {std::to_string(i), false}});
+		texts.push_back("(" + std::to_string(i) + ",,\"x y\")");
+	}
+	rows.push_back({{"2", false}, {std::string(2000, 'a'), false}, {"", false}}); /* longer than a lane */
+	texts.push_back("(\"\"," + std::string(2000, 'a') + ",2)");
+	CheckSum(rows, names, texts);
 }
 
 TEST(ArchiveChecksum, ParsedCopyValuesHashAsTheirText)
 {
 	/* what COPY TO sends and what ROW()::text prints are the same values: only the escaping differs */
-	Row row = Parse("a\\tb\t\\N\t{\"x y\",NULL}");
-	pgc::core::RowText text;
-	pgc::core::Checksum checksum;
-	char hash[32];
-	RowHash(row, CanonicalOrder({"c1", "c2", "c3"}), text, checksum, hash);
-	EXPECT_EQ(std::string(hash, 32), pgc::core::Md5Hex("(\"a\tb\",,\"{\"\"x y\"\",NULL}\")"));
+	CheckSum({Parse("a\\tb\t\\N\t{\"x y\",NULL}")}, {"c1", "c2", "c3"}, {"(\"a\tb\",,\"{\"\"x y\"\",NULL}\")"});
 }
 
 } // namespace
