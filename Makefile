@@ -7,6 +7,7 @@
 #   make prove_installcheck       TAP tests with two real clusters (not as root)
 #   make bench                    test/bench/checksum.sh (times the installed extension)
 #   make bench-pull               test/bench/pull.sh: migrate_pull against a COPY pipe and postgres_fdw
+#   make bench-export             test/bench/export.sh: cutover export against psql COPY TO a file
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -20,7 +21,7 @@ OBJS = $(EXT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o)
 DATA_built = extension/pg_cutover--$(EXTVERSION).sql
 DATA = extension/pg_cutover.control $(filter-out $(DATA_built),$(wildcard extension/pg_cutover--*--*.sql))
 
-REGRESS = checksum types source verify errors idmap users state plan pull pull_edges
+REGRESS = checksum types source verify errors idmap users state plan pull pull_edges archive
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 EXTRA_CLEAN = test/unit/unittest tmp_check results regression.diffs regression.out
 
@@ -68,7 +69,7 @@ install: install-client
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test bench bench-pull
+.PHONY: unittest test bench bench-pull bench-export
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -90,6 +91,9 @@ bench: all
 
 bench-pull: all
 	test/bench/pull.sh
+
+bench-export: all
+	test/bench/export.sh
 
 .PHONY: demo demo-stop
 demo:

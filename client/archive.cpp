@@ -419,7 +419,7 @@ RunExport(const Settings &settings, const std::string &dir)
 {
 	struct stat info;
 	if (stat(dir.c_str(), &info) != 0) {
-		if (mkdir(dir.c_str(), 0700) != 0)
+		if (!settings.dry_run && mkdir(dir.c_str(), 0700) != 0)
 			throw std::runtime_error("cannot create directory " + dir + ": " + std::strerror(errno));
 	} else if (!S_ISDIR(info.st_mode)) {
 		throw std::invalid_argument(dir + " is not a directory");
@@ -456,6 +456,14 @@ RunExport(const Settings &settings, const std::string &dir)
 		for (const auto &problem : table.problems)
 			Out().Warn("table " + catalog.tables[table.table].schema + "." + catalog.tables[table.table].name + ": " +
 					   problem);
+
+	if (settings.dry_run) {
+		for (const auto &table : plan)
+			Out().Info("dry run: would export " + catalog.tables[table.table].schema + "." +
+					   catalog.tables[table.table].name + " (level " + std::to_string(table.level) + ")");
+		source.Exec("COMMIT");
+		return kExitOk;
+	}
 
 	std::uint64_t estimate = 0;
 	for (const auto &table : plan)
@@ -792,13 +800,24 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 	try {
 		target.Exec("SELECT migrate_import_started($1::regclass)", {qualified});
 		/* as the pull: TRUNCATE, or DELETE for a table other tables refer to; foreign keys checked at the end */
-		bool referenced = target
-							  .Exec("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = "
-									"$1::regclass",
-									{qualified})
-							  .Rows() > 0;
-		target.Exec((referenced ? "DELETE FROM ONLY " : "TRUNCATE ONLY ") + qualified);
-		target.Exec("SET LOCAL session_replication_role = replica");
+		pg::Result about = target.Exec("SELECT c.relkind = 'p', EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE "
+									   "contype = 'f' AND confrelid = c.oid) FROM pg_catalog.pg_class c WHERE c.oid = "
+									   "$1::regclass",
+									   {qualified});
+		/* a partitioned table holds no rows of its own: its partitions are emptied with it */
+		std::string only = about.Bool(0, 0) ? "" : "ONLY ";
+		target.Exec((about.Bool(0, 1) ? "DELETE FROM " : "TRUNCATE ") + only + qualified);
+		/* foreign-key triggers off for the load (a cycle loads in any order); a role that may not (not a superuser)
+		 * loads with them on, as the pull does */
+		bool replica = true;
+		target.Exec("SAVEPOINT cutover_replica");
+		try {
+			target.Exec("SET LOCAL session_replication_role = replica");
+		} catch (const pg::Error &) {
+			target.Exec("ROLLBACK TO SAVEPOINT cutover_replica");
+			replica = false;
+		}
+		target.Exec("RELEASE SAVEPOINT cutover_replica");
 		std::string copy = "COPY " + qualified + " (" + column_list + ") FROM STDIN";
 		RawResult started(PQexec(target.raw(), copy.c_str()));
 		if (PQresultStatus(started.raw()) != PGRES_COPY_IN)
@@ -875,7 +894,8 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 		}
 		while (PGresult *more = PQgetResult(target.raw()))
 			PQclear(more);
-		target.Exec("SET LOCAL session_replication_role = DEFAULT");
+		if (replica)
+			target.Exec("SET LOCAL session_replication_role = DEFAULT");
 
 		std::vector<std::optional<std::string>> user_id_names;
 		for (const auto &user_id : table.user_ids)
