@@ -257,7 +257,8 @@ PGC_FUNCTION(migrate_verify)
 PGC_FUNCTION(migrate_verify_checksum)
 {
 	std::string checksum = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(2)); });
-	Verification v = VerifyAgainst(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT64(1), checksum, SchemasArgument(fcinfo, 3));
+	Verification v = VerifyAgainst(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT64(1), checksum,
+								   NamesArgument(fcinfo, 3, "user-ID column names"));
 
 	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
 					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
