@@ -135,7 +135,10 @@ class Sha256
 class FileWriter
 {
   public:
-	explicit FileWriter(const std::string &path) : path_(path), file_(std::fopen(path.c_str(), "wbx"), &std::fclose)
+	/* `exclusive`: fail when the file exists (the manifest); a table file left by an export that stopped is
+	 * written over. */
+	FileWriter(const std::string &path, bool exclusive)
+		: path_(path), file_(std::fopen(path.c_str(), exclusive ? "wbx" : "wb"), &std::fclose)
 	{
 		if (!file_)
 			throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
@@ -339,7 +342,7 @@ ExportTable(const pg::Connection &source, const core::PlanTable &table, const co
 	if (PQresultStatus(started.raw()) != PGRES_COPY_OUT)
 		source.Exec(sql); /* throws the server's error */
 
-	FileWriter writer(Join(dir, file));
+	FileWriter writer(Join(dir, file), false);
 	std::vector<std::size_t> order = archive::CanonicalOrder(names);
 	archive::Row row;
 	core::RowSink sink;
@@ -407,7 +410,7 @@ WriteManifest(const std::string &path, const json &header, const std::vector<jso
 	for (std::size_t i = 0; i < tables.size(); i++)
 		text += tables[i].dump() + (i + 1 < tables.size() ? ",\n" : "\n");
 	text += "]}\n";
-	FileWriter writer(path);
+	FileWriter writer(path, true);
 	writer.buffer() = text;
 	writer.Close();
 }
@@ -494,7 +497,7 @@ RunExport(const Settings &settings, const std::string &dir)
 
 	bool has_map = id_map.has_value();
 	if (has_map) {
-		FileWriter writer(Join(dir, "id_map.json"));
+		FileWriter writer(Join(dir, "id_map.json"), false);
 		std::string &out = writer.buffer();
 		out = "[\n";
 		for (int row = 0; row < id_map->Rows(); row++)
