@@ -454,6 +454,16 @@ RunExport(const Settings &settings, const std::string &dir)
 	pg::Result about = source.Exec("SELECT pg_catalog.now()::text, pg_catalog.current_setting('server_version'), "
 								   "pg_catalog.current_setting('server_encoding')");
 	core::Catalog catalog = ReadCatalog(source, settings.schemas);
+	/* the sequences of the schemas, so the import can move them as migrate_fix_sequences moves them after a pull */
+	pg::Result sequences_found =
+		source.Exec("SELECT schemaname::text, sequencename::text, last_value FROM pg_catalog.pg_sequences "
+					"WHERE schemaname = ANY ($1::text[]) AND last_value IS NOT NULL ORDER BY 1, 2",
+					{SchemasLiteral(settings.schemas)});
+	json sequences = json::array();
+	for (int row = 0; row < sequences_found.Rows(); row++)
+		sequences.push_back({{"schema", sequences_found.Text(row, 0)},
+							 {"name", sequences_found.Text(row, 1)},
+							 {"last_value", sequences_found.Text(row, 2)}});
 	std::vector<core::TablePlan> plan = core::PlanLoad(catalog.tables, catalog.keys, marks);
 	for (const auto &table : plan)
 		for (const auto &problem : table.problems)
@@ -517,6 +527,7 @@ RunExport(const Settings &settings, const std::string &dir)
 		{"snapshot_time", about.Text(0, 0)},
 		{"schemas", settings.schemas},
 		{"id_map", has_map ? json("id_map.json") : json()},
+		{"sequences", sequences},
 		{"row_line", "[check of the rest of the line (16 hex digits), then each column's text output or null]"}};
 	WriteManifest(Join(dir, "manifest.json"), header, entries);
 
@@ -1005,6 +1016,20 @@ RunImport(const Settings &settings, const std::string &dir)
 	progress.Finish();
 	if (settings.dry_run)
 		return kExitOk;
+	int moved = 0;
+	for (const auto &sequence : manifest.header.value("sequences", json::array())) {
+		std::string schema = Field<std::string>(sequence, "schema", manifest_path, 1, "");
+		std::string name = Field<std::string>(sequence, "name", manifest_path, 1, "");
+		std::string value = Field<std::string>(sequence, "last_value", manifest_path, 1, "");
+		std::string qualified = pg::QuoteIdentifier(target, schema) + "." + pg::QuoteIdentifier(target, name);
+		if (target.Exec("SELECT pg_catalog.to_regclass($1)", {qualified}).IsNull(0, 0)) {
+			Out().Warn("sequence " + schema + "." + name + " of the archive is not on the target: left out");
+			continue;
+		}
+		target.Exec("SELECT pg_catalog.setval($1::regclass, $2::bigint)", {qualified, value});
+		moved++;
+	}
+	Out().Info("sequences set to the source's values: " + std::to_string(moved));
 	pg::Result fks =
 		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {SchemasLiteral(manifest.schemas)});
 	if (fks.Rows() > 0) {

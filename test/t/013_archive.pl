@@ -125,6 +125,10 @@ for my $table (sort keys %entry)
 	my $sql = "SELECT rows || ' ' || checksum FROM migrate_checksum('$table')";
 	is($b->safe_psql('postgres', $sql), $a->safe_psql('postgres', $sql), "$table: B's checksum is A's");
 }
+my $sequences = q{SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ' ' ORDER BY 1)
+	FROM pg_sequences WHERE schemaname IN ('public', 'typefix') AND last_value IS NOT NULL};
+is($b->safe_psql('postgres', $sequences), $source->safe_psql('postgres', $sequences),
+	"target B: every used sequence at the source's value");
 ($rc, $out, $err) = cutover([ 'import', '--dir', $archive ], env_of($b));
 is($rc, 0, 'a second import: exit 0') or diag($err);
 is(() = $out =~ /: skipped, 0 rows/g, 14, 'a second import skips every table');
