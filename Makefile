@@ -7,6 +7,7 @@
 #   make prove_installcheck       TAP tests with two real clusters (not as root)
 #   make bench                    test/bench/checksum.sh (times the installed extension)
 #   make bench-pull               test/bench/pull.sh: migrate_pull against a COPY pipe and postgres_fdw
+#   make bench-export             test/bench/export.sh: cutover export against psql COPY TO a file
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -20,7 +21,7 @@ OBJS = $(EXT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o)
 DATA_built = extension/pg_cutover--$(EXTVERSION).sql
 DATA = extension/pg_cutover.control $(filter-out $(DATA_built),$(wildcard extension/pg_cutover--*--*.sql))
 
-REGRESS = checksum types source verify errors idmap users state plan pull pull_edges
+REGRESS = checksum types source verify errors idmap users state plan pull pull_edges archive
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 EXTRA_CLEAN = test/unit/unittest tmp_check results regression.diffs regression.out
 
@@ -46,18 +47,19 @@ extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
 # GoogleTest over the pure C++ core: no server needed.
 # The client's pure parts (no network, no database) are tested with it.
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
-CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp)
+CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp)
 test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard extension/core/*.hpp client/*.hpp test/unit/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension -Iclient \
 		-o $@ $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
 
 # The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
-CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp
+CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp extension/core/checksum.cpp \
+	extension/core/md5_batch.cpp extension/core/copy_text.cpp extension/core/plan.cpp extension/core/sql.cpp
 CLIENT_BINDIR ?= /usr/local/bin
-client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp) extension/core/retry.hpp
+client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp extension/core/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) \
 		-DCUTOVER_VERSION='"$(EXTVERSION)"' -Iextension -Iclient -I$(shell $(PG_CONFIG) --includedir) \
-		-o $@ $(CLIENT_SRCS) -lpq -lcurl -pthread
+		-o $@ $(CLIENT_SRCS) -lpq -lcurl -lcrypto -pthread
 include test/stack_auth_emulator/emulator.mk
 all: client/cutover $(STACK_AUTH_EMULATOR)
 EXTRA_CLEAN += client/cutover
@@ -67,7 +69,7 @@ install: install-client
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test bench bench-pull
+.PHONY: unittest test bench bench-pull bench-export
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -89,6 +91,9 @@ bench: all
 
 bench-pull: all
 	test/bench/pull.sh
+
+bench-export: all
+	test/bench/export.sh
 
 .PHONY: demo demo-stop
 demo:

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "archive.hpp"
 #include "commands.hpp"
 #include "output.hpp"
 #include "stack_json.hpp"
@@ -25,7 +26,8 @@ The target database (with the pg_cutover extension) comes from the PG* environme
 (default https://api.stack-auth.com), STACK_PROJECT_ID and STACK_SECRET_SERVER_KEY. Put passwords in
 the environment (PGPASSWORD, ~/.pgpass, the URL variable), never on the command line.
 
-Steps, in order: init, users, plan, pull, verify (or all of them: run). Each can be run again after
+Steps, in order: init, users, plan, pull, verify (or all of them: run). Without a network path
+from the source to the target: export on one side, import on the other. Each can be run again after
 any failure or crash: what is done is kept, nothing is done twice.)";
 
 constexpr const char *kExitCodes = R"(
@@ -115,6 +117,18 @@ main(int argc, char **argv)
 	diff->add_option("table", diff_table, "the table")->required();
 	diff->add_option("--max-rows", diff_rows, "at most this many rows (default 100)");
 	auto *status = app.add_subcommand("status", "the state of every table and of the users");
+	std::string archive_dir;
+	auto *export_cmd = app.add_subcommand(
+		"export", "write every planned table of the source to a directory: one JSON file per table, manifest.json "
+				  "(columns, types, row counts, checksums) and the target's ID map when the target is reachable");
+	export_cmd->add_option("--dir", archive_dir, "the directory (created if missing; must not hold an archive)")
+		->required();
+	auto *import_cmd = app.add_subcommand("import", "load an archive written by export into the target: user IDs "
+													"rewritten, every file checked and every table verified against "
+													"the manifest; a damaged table is refused whole");
+	import_cmd->add_option("--dir", archive_dir, "the directory export wrote")
+		->required()
+		->check(CLI::ExistingDirectory);
 	auto *run = app.add_subcommand("run", "every step in order: init, users, plan, pull, verify; stops at the first "
 										  "failure");
 	add_user_options(run);
@@ -150,6 +164,10 @@ main(int argc, char **argv)
 			return RunStatus(settings);
 		if (*run)
 			return RunAll(settings, users, jobs);
+		if (*export_cmd)
+			return RunExport(settings, archive_dir);
+		if (*import_cmd)
+			return RunImport(settings, archive_dir);
 	} catch (const pg::Error &error) {
 		Out().Error(std::string(error.what()) + (error.detail().empty() ? "" : "\ndetail: " + error.detail()) +
 						(error.hint().empty() ? "" : "\nhint: " + error.hint()),

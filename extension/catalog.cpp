@@ -90,6 +90,12 @@ ReadRemapMarks(pg::Spi &spi)
 std::vector<std::string>
 SchemasArgument(FunctionCallInfo fcinfo, int argument)
 {
+	return NamesArgument(fcinfo, argument, "schema names");
+}
+
+std::vector<std::string>
+NamesArgument(FunctionCallInfo fcinfo, int argument, const std::string &what)
+{
 	ArrayType *array = pg::Call([&] { return PG_GETARG_ARRAYTYPE_P(argument); });
 	Datum *elements;
 	bool *nulls;
@@ -98,7 +104,7 @@ SchemasArgument(FunctionCallInfo fcinfo, int argument)
 	std::vector<std::string> schemas;
 	for (int i = 0; i < count; i++) {
 		if (nulls[i])
-			throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "schema names must not be NULL");
+			throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, what + " must not be NULL");
 		schemas.push_back(pg::Call([&] { return text_to_cstring(DatumGetTextPP(elements[i])); }));
 	}
 	return schemas;

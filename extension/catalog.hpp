@@ -25,5 +25,7 @@ std::vector<core::RemapMark> ReadRemapMarks(pg::Spi &spi);
 
 /* A text[] argument of schema names (no NULLs). */
 std::vector<std::string> SchemasArgument(FunctionCallInfo fcinfo, int argument);
+/* A text[] argument of names (no NULLs); `what` names them in the error ("column names"). */
+std::vector<std::string> NamesArgument(FunctionCallInfo fcinfo, int argument, const std::string &what);
 
 } // namespace pgc

@@ -88,6 +88,19 @@ CREATE FUNCTION migrate_verify(tbl regclass,
 COMMENT ON FUNCTION migrate_verify(regclass) IS
     'checksums a table on the source and the target at the same time, compares and records the result';
 
+CREATE FUNCTION migrate_verify_checksum(tbl regclass, source_rows bigint, source_checksum text,
+    user_id_columns text[] DEFAULT '{}',
+    OUT table_name text, OUT source_rows bigint, OUT target_rows bigint,
+    OUT source_checksum text, OUT target_checksum text, OUT ok boolean, OUT seconds double precision)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+    SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C' SET row_security = off
+    SET quote_all_identifiers = off;
+COMMENT ON FUNCTION migrate_verify_checksum(regclass, bigint, text, text[]) IS
+    'compares a table with a row count and checksum from elsewhere (an archive''s manifest), the named user-ID columns mapped back to source IDs; records the result as migrate_verify does';
+
 CREATE FUNCTION migrate_verify_all(schemas text[] DEFAULT ARRAY['public'],
     OUT table_name text, OUT source_rows bigint, OUT target_rows bigint,
     OUT source_checksum text, OUT target_checksum text, OUT ok boolean, OUT seconds double precision)
@@ -443,6 +456,37 @@ CREATE TABLE cutover.table_state (
 REVOKE ALL ON cutover.table_state FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('cutover.table_state', '');
 
+-- The client's import of an archive: the table's state becomes loading in the transaction that loads it.
+CREATE FUNCTION migrate_import_started(tbl regclass) RETURNS void
+    LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO cutover.table_state AS s (table_schema, table_name, status, started_at)
+    SELECT n.nspname, c.relname, 'loading', pg_catalog.clock_timestamp()
+      FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE c.oid = migrate_import_started.tbl
+    ON CONFLICT (table_schema, table_name) DO UPDATE SET status = 'loading', rows = NULL,
+        source_checksum = NULL, target_checksum = NULL, started_at = EXCLUDED.started_at,
+        finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now();
+END;
+COMMENT ON FUNCTION migrate_import_started(regclass) IS
+    'sets a table''s state to loading, as migrate_pull does; cutover import calls it in the transaction that loads the table';
+
+CREATE FUNCTION migrate_import_failed(tbl regclass, error text) RETURNS void
+    LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO cutover.table_state AS s (table_schema, table_name, status, last_error)
+    SELECT n.nspname, c.relname, 'failed', migrate_import_failed.error
+      FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE c.oid = migrate_import_failed.tbl
+    ON CONFLICT (table_schema, table_name) DO UPDATE SET status = 'failed', last_error = EXCLUDED.last_error,
+        finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.now()
+    WHERE s.status NOT IN ('loaded', 'verified');
+END;
+COMMENT ON FUNCTION migrate_import_failed(regclass, text) IS
+    'records why the import of a table was refused (its rows were rolled back); a loaded table keeps its state';
+
 CREATE FUNCTION migrate_status(
     OUT table_name text, OUT status text, OUT rows bigint, OUT source_checksum text, OUT target_checksum text,
     OUT started_at timestamptz, OUT finished_at timestamptz, OUT seconds double precision, OUT last_error text)
@@ -656,7 +700,8 @@ COMMENT ON FUNCTION migrate_fix_sequences(text[]) IS
 -- migrate_checksum runs them as its caller.
 REVOKE ALL ON FUNCTION
     migrate_checksum(regclass), migrate_source_checksum_sql(regclass), migrate_source(text),
-    migrate_verify(regclass), migrate_verify_all(text[]),
+    migrate_verify(regclass), migrate_verify_all(text[]), migrate_verify_checksum(regclass, bigint, text, text[]),
+    migrate_import_started(regclass), migrate_import_failed(regclass, text),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),
     migrate_plan(text[]), migrate_preflight(text[]), migrate_pull(regclass, text),

@@ -8,6 +8,7 @@
  * outcome is recorded in cutover.verification, and the table's state in cutover.table_state becomes
  * verified or failed, both in the caller's transaction.
  */
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -129,6 +130,43 @@ ChecksumUnmapped(FunctionCallInfo fcinfo, pg::TableInfo table, const std::vector
 	return ChecksumLocalTable(table, joins);
 }
 
+/* Records the outcome in cutover.verification and the table's state (verified or failed), in the caller's
+ * transaction. */
+void
+Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &v)
+{
+	/* The record belongs to the extension: it is written as the extension's owner, whoever verifies. */
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	spi.Execute("INSERT INTO cutover.verification (table_name, source_rows, target_rows, source_checksum, "
+				"target_checksum, ok, seconds) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+				false,
+				{{TEXTOID, v.table_name},
+				 {INT8OID, std::to_string(v.source_rows)},
+				 {INT8OID, std::to_string(v.target_rows)},
+				 {TEXTOID, v.source_checksum},
+				 {TEXTOID, v.target_checksum},
+				 {BOOLOID, std::string(v.ok ? "true" : "false")},
+				 {FLOAT8OID, std::to_string(v.seconds)}});
+	spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, rows, source_checksum, "
+				"target_checksum, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+				"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = EXCLUDED.status, rows = EXCLUDED.rows, "
+				"source_checksum = EXCLUDED.source_checksum, target_checksum = EXCLUDED.target_checksum, "
+				"last_error = EXCLUDED.last_error, updated_at = pg_catalog.now()",
+				false,
+				{{TEXTOID, table.schema},
+				 {TEXTOID, table.name},
+				 {TEXTOID, std::string(v.ok ? "verified" : "failed")},
+				 {INT8OID, std::to_string(v.target_rows)},
+				 {TEXTOID, v.source_checksum},
+				 {TEXTOID, v.target_checksum},
+				 {TEXTOID,
+				  v.ok ? std::optional<std::string>()
+					   : std::optional<std::string>("verification failed: source has " + std::to_string(v.source_rows) +
+													" rows, target " + std::to_string(v.target_rows) +
+													(v.source_rows == v.target_rows ? ", checksums differ" : ""))}});
+}
+
 Verification
 Verify(FunctionCallInfo fcinfo, Oid relid)
 {
@@ -160,36 +198,36 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
 	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-	/* The record belongs to the extension: it is written as the extension's owner, whoever verifies. */
-	pg::AsExtensionOwner owner(fcinfo);
-	pg::Spi spi;
-	spi.Execute("INSERT INTO cutover.verification (table_name, source_rows, target_rows, source_checksum, "
-				"target_checksum, ok, seconds) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-				false,
-				{{TEXTOID, v.table_name},
-				 {INT8OID, std::to_string(v.source_rows)},
-				 {INT8OID, std::to_string(v.target_rows)},
-				 {TEXTOID, v.source_checksum},
-				 {TEXTOID, v.target_checksum},
-				 {BOOLOID, std::string(v.ok ? "true" : "false")},
-				 {FLOAT8OID, std::to_string(v.seconds)}});
-	spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, rows, source_checksum, "
-				"target_checksum, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-				"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = EXCLUDED.status, rows = EXCLUDED.rows, "
-				"source_checksum = EXCLUDED.source_checksum, target_checksum = EXCLUDED.target_checksum, "
-				"last_error = EXCLUDED.last_error, updated_at = pg_catalog.now()",
-				false,
-				{{TEXTOID, table.schema},
-				 {TEXTOID, table.name},
-				 {TEXTOID, std::string(v.ok ? "verified" : "failed")},
-				 {INT8OID, std::to_string(v.target_rows)},
-				 {TEXTOID, v.source_checksum},
-				 {TEXTOID, v.target_checksum},
-				 {TEXTOID,
-				  v.ok ? std::optional<std::string>()
-					   : std::optional<std::string>("verification failed: source has " + std::to_string(v.source_rows) +
-													" rows, target " + std::to_string(v.target_rows) +
-													(v.source_rows == v.target_rows ? ", checksums differ" : ""))}});
+	Record(fcinfo, table, v);
+	return v;
+}
+
+/*
+ * The target table against a row count and checksum computed elsewhere (the manifest of an archive): the
+ * target side of Verify, with the user-ID columns the caller names mapped back to source IDs.
+ */
+Verification
+VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std::string &source_checksum,
+			  const std::vector<std::string> &user_id_columns)
+{
+	auto started = std::chrono::steady_clock::now();
+	pg::TableInfo table = pg::DescribeTable(relid);
+	for (const auto &name : user_id_columns)
+		if (std::none_of(table.columns.begin(), table.columns.end(),
+						 [&](const core::Column &column) { return column.name == name; }))
+			throw Error(ERRCODE_UNDEFINED_COLUMN, "table " + table.qualified + " has no column " + name, "",
+						"Name only columns of the table as holding user IDs.");
+	TableChecksum target =
+		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
+	Verification v;
+	v.table_name = table.qualified;
+	v.source_rows = source_rows;
+	v.source_checksum = source_checksum;
+	v.target_rows = target.rows;
+	v.target_checksum = target.checksum;
+	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
+	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+	Record(fcinfo, table, v);
 	return v;
 }
 
@@ -204,6 +242,23 @@ using namespace pgc;
 PGC_FUNCTION(migrate_verify)
 {
 	Verification v = Verify(fcinfo, PG_GETARG_OID(0));
+
+	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
+					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
+					   Float8GetDatum(v.seconds)};
+	bool nulls[7] = {false, false, false, false, false, false, false};
+	return pg::ResultRow(fcinfo, values, nulls);
+}
+
+/*
+ * migrate_verify_checksum(tbl regclass, source_rows bigint, source_checksum text, user_id_columns text[])
+ * -> the same row as migrate_verify
+ */
+PGC_FUNCTION(migrate_verify_checksum)
+{
+	std::string checksum = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(2)); });
+	Verification v = VerifyAgainst(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT64(1), checksum,
+								   NamesArgument(fcinfo, 3, "user-ID column names"));
 
 	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
 					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
