@@ -167,6 +167,23 @@ Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &
 													(v.source_rows == v.target_rows ? ", checksums differ" : ""))}});
 }
 
+/* Compares the two sides, records the result (cutover.verification and the state) and returns it. */
+Verification
+Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_rows, std::string source_checksum,
+		 const TableChecksum &target, std::chrono::steady_clock::time_point started)
+{
+	Verification v;
+	v.table_name = table.qualified;
+	v.source_rows = source_rows;
+	v.source_checksum = std::move(source_checksum);
+	v.target_rows = target.rows;
+	v.target_checksum = target.checksum;
+	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
+	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+	Record(fcinfo, table, v);
+	return v;
+}
+
 Verification
 Verify(FunctionCallInfo fcinfo, Oid relid)
 {
@@ -185,21 +202,13 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	if (!result || PQntuples(result.get()) != 1 || PQnfields(result.get()) != 2)
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned no checksum for table " + table.qualified);
 
-	Verification v;
-	v.table_name = table.qualified;
 	const char *rows_text = PQgetvalue(result.get(), 0, 0);
-	auto [end, parse_error] = std::from_chars(rows_text, rows_text + std::strlen(rows_text), v.source_rows);
+	int64_t source_rows = 0;
+	auto [end, parse_error] = std::from_chars(rows_text, rows_text + std::strlen(rows_text), source_rows);
 	if (parse_error != std::errc() || *end != '\0')
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned \"" + std::string(rows_text) +
 													"\" as the row count of table " + table.qualified);
-	v.source_checksum = PQgetvalue(result.get(), 0, 1);
-	v.target_rows = target.rows;
-	v.target_checksum = target.checksum;
-	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
-	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-	Record(fcinfo, table, v);
-	return v;
+	return Conclude(fcinfo, table, source_rows, PQgetvalue(result.get(), 0, 1), target, started);
 }
 
 /*
@@ -219,16 +228,7 @@ VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std
 						"Name only columns of the table as holding user IDs.");
 	TableChecksum target =
 		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
-	Verification v;
-	v.table_name = table.qualified;
-	v.source_rows = source_rows;
-	v.source_checksum = source_checksum;
-	v.target_rows = target.rows;
-	v.target_checksum = target.checksum;
-	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
-	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-	Record(fcinfo, table, v);
-	return v;
+	return Conclude(fcinfo, table, source_rows, source_checksum, target, started);
 }
 
 } // namespace

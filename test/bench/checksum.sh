@@ -25,27 +25,10 @@ STRICT=${BENCH_STRICT:-0}
 
 need_tools initdb pg_ctl psql pgbench
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg_cutover_bench.XXXXXX")
-if [ "$OWNER" != "$(id -un)" ]; then
-	chown "$OWNER" "$WORK"
-fi
+bench_workdir bench
 DATA=$WORK/data
 PORT=$(free_port)
-STARTED=0
 
-cleanup() {
-	local rc=$?
-	if [ "$STARTED" -eq 1 ]; then
-		(cd "$WORK" && as_owner "$BINDIR/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1) || true
-	fi
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-cd "$WORK"
 log "cluster: $DATA (port $PORT, socket in $WORK)"
 as_owner "$BINDIR/initdb" -D "$DATA" -U "$OWNER" --encoding=UTF8 --locale=C.UTF-8 --auth=trust --no-instructions >"$WORK/initdb.log" 2>&1 ||
 	{ cat "$WORK/initdb.log" >&2; exit 1; }
@@ -63,7 +46,7 @@ max_parallel_workers_per_gather = 2
 CONF
 as_owner "$BINDIR/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w start >/dev/null ||
 	{ cat "$WORK/server.log" >&2; exit 1; }
-STARTED=1
+BENCH_CLUSTERS+=("$DATA")
 
 psql_db() {
 	local db=$1

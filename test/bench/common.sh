@@ -39,3 +39,25 @@ free_port() {
 	log "$BENCH_NAME: no free port found"
 	return 1
 }
+
+# bench_workdir NAME: sets WORK to a fresh directory the clusters' owner may use, and cds there. On exit, the
+# clusters whose data directories were added to BENCH_CLUSTERS (once started) are stopped and WORK removed.
+BENCH_CLUSTERS=()
+bench_workdir() {
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg_cutover_$1.XXXXXX")
+	if [ "$OWNER" != "$(id -un)" ]; then
+		chown "$OWNER" "$WORK"
+	fi
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	cd "$WORK"
+}
+bench_cleanup() {
+	local rc=$? data
+	for data in "${BENCH_CLUSTERS[@]}"; do
+		(cd "$WORK" && as_owner "$BINDIR/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1) || true
+	done
+	rm -rf "$WORK"
+	exit "$rc"
+}

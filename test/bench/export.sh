@@ -31,26 +31,9 @@ need_tools initdb pg_ctl psql pgbench postgres
 [ -x "$CUTOVER" ] || { log "$BENCH_NAME: $CUTOVER not found (make client/cutover)"; exit 2; }
 [ -x /usr/bin/time ] || { log "$BENCH_NAME: /usr/bin/time not found (apt-get install time)"; exit 2; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg_cutover_bench_export.XXXXXX")
-if [ "$OWNER" != "$(id -un)" ]; then
-	chown "$OWNER" "$WORK"
-fi
+bench_workdir bench_export
 DATA=$WORK/source
 PORT=$(free_port)
-STARTED=0
-cleanup() {
-	local rc=$?
-	if [ "$STARTED" -eq 1 ]; then
-		(cd "$WORK" && as_owner "$BINDIR/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1) || true
-	fi
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cd "$WORK"
-
 mkdir "$WORK/out"
 cp "$CUTOVER" "$WORK/cutover" # the owner of the cluster runs it: the tree may not be readable to it
 CUTOVER=$WORK/cutover
@@ -68,7 +51,7 @@ autovacuum = off
 jit = off
 CONF
 as_owner "$BINDIR/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w start >/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-STARTED=1
+BENCH_CLUSTERS+=("$DATA")
 CONN="host=127.0.0.1 port=$PORT user=$OWNER dbname=bench"
 psql_src() { as_owner "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$CONN" "$@"; }
 as_owner "$BINDIR/psql" -X -q -h 127.0.0.1 -p "$PORT" -U "$OWNER" -d postgres -c "CREATE DATABASE bench"

@@ -49,33 +49,11 @@ ACCOUNTS=$((SCALE * 100000))
 
 need_tools initdb pg_ctl psql pgbench postgres
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg_cutover_bench_pull.XXXXXX")
-if [ "$OWNER" != "$(id -un)" ]; then
-	chown "$OWNER" "$WORK"
-fi
+bench_workdir bench_pull
 SRC_DATA=$WORK/source
 TGT_DATA=$WORK/target
 SRC_PORT=$(free_port)
 TGT_PORT=$(free_port "$SRC_PORT")
-SRC_STARTED=0
-TGT_STARTED=0
-
-cleanup() {
-	local rc=$?
-	if [ "$TGT_STARTED" -eq 1 ]; then
-		(cd "$WORK" && as_owner "$BINDIR/pg_ctl" -D "$TGT_DATA" -m immediate -w stop >/dev/null 2>&1) || true
-	fi
-	if [ "$SRC_STARTED" -eq 1 ]; then
-		(cd "$WORK" && as_owner "$BINDIR/pg_ctl" -D "$SRC_DATA" -m immediate -w stop >/dev/null 2>&1) || true
-	fi
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-cd "$WORK"
 
 # start_cluster DATA PORT LISTEN
 start_cluster() {
@@ -105,9 +83,9 @@ CONF
 }
 
 start_cluster "$SRC_DATA" "$SRC_PORT" 127.0.0.1
-SRC_STARTED=1
+BENCH_CLUSTERS+=("$SRC_DATA")
 start_cluster "$TGT_DATA" "$TGT_PORT" ''
-TGT_STARTED=1
+BENCH_CLUSTERS+=("$TGT_DATA")
 
 psql_src() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SRC_PORT" -U "$OWNER" -d bench "$@"; }
 psql_tgt() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h "$WORK" -p "$TGT_PORT" -U "$OWNER" -d bench "$@"; }
