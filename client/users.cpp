@@ -183,6 +183,11 @@ class UserMigration
 	void Record(Job &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how);
 	void Fail(Job &job, const std::string &problem, UsersReport &report);
 	void SendBatch(std::deque<Job> &ready);
+	/* The job of a finished request, taken out of in_flight_; nothing for a tag that is not ours. */
+	std::optional<Job> TakeJob(std::uint64_t tag);
+	enum class Created { No, Recorded, Unreadable };
+	/* A 201 recorded at once; a 201 whose body cannot be read is Unreadable, with job.last_problem saying why. */
+	Created RecordCreated(Job &job, const HttpResponse &response, UsersReport &report);
 
 	const pg::Connection &target_;
 	const StackAuthSettings &stack_;
@@ -338,6 +343,31 @@ UserMigration::Reconcile(std::vector<Job> &unsure, std::deque<Job> &queue, Users
 	unsure.clear();
 }
 
+std::optional<Job>
+UserMigration::TakeJob(std::uint64_t tag)
+{
+	auto found = in_flight_.find(tag);
+	if (found == in_flight_.end())
+		return std::nullopt;
+	Job job = found->second;
+	in_flight_.erase(found);
+	return job;
+}
+
+UserMigration::Created
+UserMigration::RecordCreated(Job &job, const HttpResponse &response, UsersReport &report)
+{
+	if (response.kind != pgc::core::OutcomeKind::Response || response.status != 201)
+		return Created::No;
+	try {
+		Record(job, ParseUser(ParseBody(response.body)), false, report, "");
+		return Created::Recorded;
+	} catch (const ResponseError &error) {
+		job.last_problem = error.what();
+		return Created::Unreadable;
+	}
+}
+
 void
 UserMigration::SendBatch(std::deque<Job> &ready)
 {
@@ -437,22 +467,16 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 			continue;
 		}
 		for (auto &[tag, response] : pool_.Collect(max_wait)) {
-			auto found = in_flight_.find(tag);
-			if (found == in_flight_.end())
+			std::optional<Job> taken = TakeJob(tag);
+			if (!taken)
 				continue;
-			Job job = found->second;
-			in_flight_.erase(found);
+			Job &job = *taken;
 			const PlannedUser &user = *job.user;
-			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 201) {
-				try {
-					Record(job, ParseUser(ParseBody(response.body)), false, report, "");
-				} catch (const ResponseError &error) {
-					/* created, but the answer cannot be read: find it like a lost answer */
-					job.last_problem = error.what();
-					unsure.push_back(job);
-				}
+			Created created = RecordCreated(job, response, report);
+			if (created == Created::Unreadable)
+				unsure.push_back(job); /* created, but the answer cannot be read: found like a lost answer */
+			if (created != Created::No)
 				continue;
-			}
 			std::optional<StackError> error;
 			if (response.kind == pgc::core::OutcomeKind::Response)
 				error = ParseError(response.status, response.content_type, response.body);
@@ -491,20 +515,10 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 	}
 	/* a failure stops new requests; the ones in flight still finish and are recorded */
 	while (!in_flight_.empty()) {
-		for (auto &[tag, response] : pool_.Collect(std::chrono::milliseconds(200))) {
-			auto found = in_flight_.find(tag);
-			if (found == in_flight_.end())
-				continue;
-			Job job = found->second;
-			in_flight_.erase(found);
-			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 201) {
-				try {
-					Record(job, ParseUser(ParseBody(response.body)), false, report, "");
-				} catch (const ResponseError &) {
-					/* left 'sending' in the journal: the next run looks it up */
-				}
-			}
-		}
+		/* an unreadable 201 stays 'sending' in the journal: the next run looks it up */
+		for (auto &[tag, response] : pool_.Collect(std::chrono::milliseconds(200)))
+			if (std::optional<Job> job = TakeJob(tag))
+				RecordCreated(*job, response, report);
 	}
 	progress_->Finish();
 	return !failed_;
