@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/copy_text.hpp"
+#include "row_helpers.hpp"
 
 namespace {
 
@@ -18,13 +19,12 @@ using pgc::core::RemapFailure;
 using pgc::core::RemapField;
 using pgc::core::UserIdKind;
 
-const std::string kA = "6f1c1a7e-2b9a-4f3e-9a51-3c1e2d4b5a60";
-const std::string kA2 = "c2d4e6f8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
-const std::string kB = "0b9f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-const std::string kB2 = "11111111-2222-4333-8444-555555555555";
-const std::string kUnknown = "99999999-9999-4999-8999-999999999999";
-
-std::string Upper(std::string s);
+using pgc::test::kA;
+using pgc::test::kA2;
+using pgc::test::kB;
+using pgc::test::kB2;
+using pgc::test::kUnknown;
+using pgc::test::Upper;
 
 IdMap
 Map()
@@ -53,14 +53,6 @@ Failure(const std::string &line, const std::vector<RemapField> &fields)
 	RemapFailure failure;
 	EXPECT_FALSE(RemapCopyLine(line, fields, Map(), out, failure));
 	return failure;
-}
-
-std::string
-Upper(std::string s)
-{
-	for (auto &ch : s)
-		ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-	return s;
 }
 
 TEST(IsCanonicalUuid, Forms)

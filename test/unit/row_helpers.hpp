@@ -3,6 +3,7 @@
  */
 #pragma once
 
+#include <cctype>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,22 @@ Row(const std::vector<std::optional<std::string>> &fields)
 			row.Null();
 	}
 	return row.End();
+}
+
+/* User IDs of the remapping tests: A and B map to A2 and B2; kUnknown is mapped nowhere. */
+inline const std::string kA = "6f1c1a7e-2b9a-4f3e-9a51-3c1e2d4b5a60";
+inline const std::string kA2 = "c2d4e6f8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
+inline const std::string kB = "0b9f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+inline const std::string kB2 = "11111111-2222-4333-8444-555555555555";
+inline const std::string kUnknown = "99999999-9999-4999-8999-999999999999";
+
+/* `s` in capitals (ASCII). */
+inline std::string
+Upper(std::string s)
+{
+	for (auto &ch : s)
+		ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+	return s;
 }
 
 } // namespace pgc::test
