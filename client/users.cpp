@@ -251,24 +251,34 @@ UserMigration::ListEveryUser()
 	std::optional<std::string> cursor;
 	HttpPool pool(1);
 	for (;;) {
-		HttpResponse response;
+		UserPage page;
 		for (int attempt = 1;; attempt++) {
-			response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
-			pgc::core::Attempt tried{attempt, {response.kind, response.status}, response.retry_after, true};
+			HttpResponse response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
+			pgc::core::AttemptOutcome outcome{response.kind, response.status};
+			std::string unreadable;
+			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 200) {
+				try {
+					page = ParseUserPage(ParseBody(response.body));
+					break;
+				} catch (const ResponseError &error) {
+					/* a garbled page, as from a proxy: a listing changes nothing, so it is asked for again */
+					unreadable = error.what();
+					outcome.status = 502;
+				}
+			}
+			pgc::core::Attempt tried{attempt, outcome, response.retry_after, true};
 			auto decision = pgc::core::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
 			if (decision.action == RetryAction::Retry) {
 				std::this_thread::sleep_for(decision.delay);
 				continue;
 			}
-			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 200)
-				break;
-			std::string problem = response.kind == pgc::core::OutcomeKind::Response
+			std::string problem = !unreadable.empty() ? unreadable
+								  : response.kind == pgc::core::OutcomeKind::Response
 									  ? Describe(ParseError(response.status, response.content_type, response.body))
 									  : response.network_error;
 			throw std::runtime_error("listing the users of Stack Auth failed after " + std::to_string(attempt) +
 									 " attempts: " + problem);
 		}
-		UserPage page = ParseUserPage(ParseBody(response.body));
 		for (auto &user : page.items) {
 			directory.users++;
 			if (user.supabase_user_id && !directory.by_supabase_id.emplace(*user.supabase_user_id, user).second)

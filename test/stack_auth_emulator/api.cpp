@@ -254,6 +254,22 @@ PrintablePath(const std::string &path)
 	return out;
 }
 
+// What a reverse proxy in front of the API answers when the API behind it does not: a whole HTML page.
+std::string
+ProxyErrorPage()
+{
+	return "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+		   "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+}
+
+// A JSON body cut in the middle and ended with a stray byte, so that no JSON parser reads it; the content type
+// still says JSON. An empty body becomes a lone "{".
+std::string
+MalformedJson(const std::string &body)
+{
+	return body.substr(0, body.size() / 2) + "{";
+}
+
 // Method, path (never the query string, never a header), status and the fault injected, if any.
 void
 LogRequest(const httplib::Request &req, int status, FaultKind fault, std::chrono::steady_clock::duration elapsed)
@@ -281,6 +297,8 @@ Stats::Record(int status, FaultKind fault, bool created_user)
 		++faults_[fault];
 	if (created_user)
 		++creates_;
+	if (created_user && (fault == FaultKind::LostResponse || fault == FaultKind::MalformedJson))
+		++unanswered_creates_;
 }
 
 Json
@@ -291,23 +309,20 @@ Stats::ToJson(std::size_t user_count) const
 	for (const auto &[status, count] : by_status_)
 		by_status[status > 0 ? std::to_string(status) : "no_response"] = count;
 	Json faults = Json::object();
-	for (FaultKind kind :
-		 {FaultKind::TooManyRequests, FaultKind::ServerError, FaultKind::Drop, FaultKind::LostResponse}) {
+	for (FaultKind kind : kFaultKinds) {
 		auto it = faults_.find(kind);
 		faults[FaultName(kind)] = it == faults_.end() ? 0 : it->second;
 	}
-	return Json{{"requests", requests_},
-				{"requests_by_status", by_status},
-				{"creates", creates_},
-				{"users", user_count},
-				{"faults", faults}};
+	return Json{{"requests", requests_}, {"requests_by_status", by_status},
+				{"creates", creates_},	 {"unanswered_creates", unanswered_creates_},
+				{"users", user_count},	 {"faults", faults}};
 }
 
 void
 Stats::Reset()
 {
 	std::lock_guard<std::mutex> lock(mutex_);
-	requests_ = creates_ = 0;
+	requests_ = creates_ = unanswered_creates_ = 0;
 	by_status_.clear();
 	faults_.clear();
 }
@@ -506,11 +521,17 @@ Api::HandleApi(const httplib::Request &req, const std::string &body, httplib::Re
 		stats_.Record(0, fault.kind, false);
 		LogRequest(req, 0, fault.kind, std::chrono::steady_clock::now() - started);
 		return;
+	case FaultKind::HtmlPage:
+		reply = {502, "text/html", ProxyErrorPage(), {}};
+		break;
 	case FaultKind::None:
 	case FaultKind::LostResponse:
+	case FaultKind::MalformedJson:
 		reply = Dispatch(call, route);
 		break;
 	}
+	if (fault.kind == FaultKind::MalformedJson)
+		reply.body = MalformedJson(reply.body);
 
 	// Tell the client not to reuse the connection: the unread body must not be taken for its next request.
 	if (HasUnreadBody(req))

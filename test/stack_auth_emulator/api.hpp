@@ -33,6 +33,7 @@ class Stats
 	mutable std::mutex mutex_;
 	std::uint64_t requests_ = 0;
 	std::uint64_t creates_ = 0;
+	std::uint64_t unanswered_creates_ = 0; // users created whose 201 could not be read (lost-response, malformed-json)
 	std::map<int, std::uint64_t> by_status_;
 	std::map<FaultKind, std::uint64_t> faults_;
 };

@@ -1,6 +1,7 @@
 // test/stack_auth_emulator/faults.cpp: fault settings and the seeded draw that picks a fault (faults.hpp).
 #include "faults.hpp"
 
+#include <iterator>
 #include <stdexcept>
 
 namespace emulator {
@@ -8,7 +9,7 @@ namespace emulator {
 namespace {
 
 double
-Probability(const Json &value, const std::string &key)
+ProbabilityValue(const Json &value, const std::string &key)
 {
 	if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1)
 		throw std::invalid_argument(key + " must be a number from 0 to 1");
@@ -37,6 +38,10 @@ FaultName(FaultKind kind)
 		return "drop";
 	case FaultKind::LostResponse:
 		return "lost-response";
+	case FaultKind::HtmlPage:
+		return "html";
+	case FaultKind::MalformedJson:
+		return "malformed-json";
 	case FaultKind::None:
 		break;
 	}
@@ -49,25 +54,27 @@ FaultSettings::Apply(const Json &changes)
 	if (!changes.is_object())
 		throw std::invalid_argument("fault settings must be a JSON object");
 	FaultSettings next = *this;
-	if (changes.contains("fault_rate")) {
-		double rate = Probability(changes["fault_rate"], "fault_rate") / 4;
-		next.fault_429 = next.fault_500 = next.fault_drop = next.fault_lost_response = rate;
-	}
+	if (changes.contains("fault_rate"))
+		next.SpreadRate(ProbabilityValue(changes["fault_rate"], "fault_rate"));
 	for (const auto &[key, value] : changes.items()) {
 		if (key == "fault_rate")
 			continue;
 		else if (key == "fault_429")
-			next.fault_429 = Probability(value, key);
+			next.fault_429 = ProbabilityValue(value, key);
 		else if (key == "fault_500")
-			next.fault_500 = Probability(value, key);
+			next.fault_500 = ProbabilityValue(value, key);
 		else if (key == "fault_drop")
-			next.fault_drop = Probability(value, key);
+			next.fault_drop = ProbabilityValue(value, key);
 		else if (key == "fault_lost_response")
-			next.fault_lost_response = Probability(value, key);
+			next.fault_lost_response = ProbabilityValue(value, key);
+		else if (key == "fault_html")
+			next.fault_html = ProbabilityValue(value, key);
+		else if (key == "fault_malformed_json")
+			next.fault_malformed_json = ProbabilityValue(value, key);
 		else if (key == "retry_after")
 			next.retry_after = NonNegativeInt(value, key);
 		else if (key == "retry_after_omit_rate")
-			next.retry_after_omit_rate = Probability(value, key);
+			next.retry_after_omit_rate = ProbabilityValue(value, key);
 		else if (key == "latency_ms")
 			next.latency_ms = NonNegativeInt(value, key);
 		else if (key == "latency_jitter_ms")
@@ -82,8 +89,11 @@ FaultSettings::Apply(const Json &changes)
 void
 FaultSettings::Check() const
 {
-	// One draw picks at most one fault, so the four probabilities share the unit interval.
-	if (fault_429 + fault_500 + fault_drop + fault_lost_response > 1 + 1e-9)
+	// One draw picks at most one fault, so the probabilities share the unit interval.
+	double sum = 0;
+	for (FaultKind kind : kFaultKinds)
+		sum += Probability(kind);
+	if (sum > 1 + 1e-9)
 		throw std::invalid_argument("the fault probabilities add up to more than 1");
 }
 
@@ -94,10 +104,54 @@ FaultSettings::ToJson() const
 								   {"fault_500", fault_500},
 								   {"fault_drop", fault_drop},
 								   {"fault_lost_response", fault_lost_response},
+								   {"fault_html", fault_html},
+								   {"fault_malformed_json", fault_malformed_json},
 								   {"retry_after", retry_after},
 								   {"retry_after_omit_rate", retry_after_omit_rate},
 								   {"latency_ms", latency_ms},
 								   {"latency_jitter_ms", latency_jitter_ms}});
+}
+
+template <class Settings>
+auto &
+FaultSettings::Field(Settings &settings, FaultKind kind)
+{
+	switch (kind) {
+	case FaultKind::TooManyRequests:
+		return settings.fault_429;
+	case FaultKind::ServerError:
+		return settings.fault_500;
+	case FaultKind::Drop:
+		return settings.fault_drop;
+	case FaultKind::LostResponse:
+		return settings.fault_lost_response;
+	case FaultKind::HtmlPage:
+		return settings.fault_html;
+	case FaultKind::MalformedJson:
+		return settings.fault_malformed_json;
+	case FaultKind::None:
+		break;
+	}
+	throw std::invalid_argument("no probability for fault kind none");
+}
+
+double &
+FaultSettings::Probability(FaultKind kind)
+{
+	return Field(*this, kind);
+}
+
+double
+FaultSettings::Probability(FaultKind kind) const
+{
+	return Field(*this, kind);
+}
+
+void
+FaultSettings::SpreadRate(double rate)
+{
+	for (FaultKind kind : kFaultKinds)
+		Probability(kind) = rate / std::size(kFaultKinds);
 }
 
 FaultInjector::FaultInjector(FaultSettings settings, std::uint64_t seed) : settings_(settings), rng_(seed)
@@ -120,16 +174,17 @@ FaultInjector::Decide(bool is_create)
 	// Always draw, so that a given seed gives the same sequence of faults whatever the requests are.
 	double draw = unit(rng_);
 	double omit_draw = unit(rng_);
-	double edge = settings_.fault_429;
-	if (draw < edge) {
-		decision.kind = FaultKind::TooManyRequests;
-		decision.retry_after = omit_draw < settings_.retry_after_omit_rate ? -1 : settings_.retry_after;
-	} else if (draw < (edge += settings_.fault_500)) {
-		decision.kind = FaultKind::ServerError;
-	} else if (draw < (edge += settings_.fault_drop)) {
-		decision.kind = FaultKind::Drop;
-	} else if (draw < (edge += settings_.fault_lost_response) && is_create) {
-		decision.kind = FaultKind::LostResponse;
+	double edge = 0;
+	for (FaultKind kind : kFaultKinds) {
+		edge += settings_.Probability(kind);
+		if (draw >= edge)
+			continue;
+		if (kind == FaultKind::LostResponse && !is_create)
+			break; /* only a create's answer can be lost */
+		decision.kind = kind;
+		if (kind == FaultKind::TooManyRequests)
+			decision.retry_after = omit_draw < settings_.retry_after_omit_rate ? -1 : settings_.retry_after;
+		break;
 	}
 	return decision;
 }

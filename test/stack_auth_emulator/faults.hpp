@@ -18,9 +18,17 @@ enum class FaultKind {
 	ServerError,	 // 500 text/plain, nothing done
 	Drop,			 // the connection closes before any byte of a response, nothing done
 	LostResponse,	 // POST /users only: the request is carried out, then the response is cut short
+	HtmlPage,		 // 502 text/html from a proxy in front of the API, nothing done
+	MalformedJson,	 // the request is carried out, then answered with its status and a body that is not JSON
 };
 
-// The name used in logs, stats and the control API: "429", "500", "drop", "lost-response".
+// Every kind that can be injected, in the order of the draw.
+inline constexpr FaultKind kFaultKinds[] = {
+	FaultKind::TooManyRequests, FaultKind::ServerError, FaultKind::Drop,
+	FaultKind::LostResponse,	FaultKind::HtmlPage,	FaultKind::MalformedJson};
+
+// The name used in logs, stats and the control API: "429", "500", "drop", "lost-response", "html",
+// "malformed-json".
 std::string FaultName(FaultKind kind);
 
 struct FaultSettings {
@@ -28,17 +36,26 @@ struct FaultSettings {
 	double fault_500 = 0;
 	double fault_drop = 0;
 	double fault_lost_response = 0;
+	double fault_html = 0;
+	double fault_malformed_json = 0;
 	int retry_after = 1;			  // seconds, in the 429's Retry-After header
 	double retry_after_omit_rate = 0; // the dev rate limiter leaves Retry-After out about half the time
 	int latency_ms = 0;
 	int latency_jitter_ms = 0;
 
-	// Applies a JSON object of settings, keys as in ToJson(). "fault_rate" is a shorthand that sets the four
-	// fault probabilities to a quarter each, before the other keys of the same object apply. Throws
+	// Applies a JSON object of settings, keys as in ToJson(). "fault_rate" is a shorthand that spreads a rate
+	// evenly over every fault kind, before the other keys of the same object apply. Throws
 	// std::invalid_argument for unknown keys, wrong types and values out of range; then nothing changes.
 	void Apply(const Json &changes);
 	void Check() const;
 	Json ToJson() const;
+	// The probability of one kind, to read or set.
+	double &Probability(FaultKind kind);
+	double Probability(FaultKind kind) const;
+	void SpreadRate(double rate);
+
+  private:
+	template <class Settings> static auto &Field(Settings &settings, FaultKind kind);
 };
 
 struct FaultDecision {

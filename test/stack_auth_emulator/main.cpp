@@ -24,6 +24,8 @@
 
 namespace {
 
+using emulator::FaultKind;
+using emulator::FaultName;
 using emulator::FaultSettings;
 using emulator::ProjectConfig;
 
@@ -85,8 +87,8 @@ AddFlags(CLI::App &app, Options &options)
 	auto faults = "Faults (probabilities per request to /api/v1/*)";
 	app.add_option("--seed", options.seed, "seed of the fault random generator")->capture_default_str()->group(faults);
 	app.add_option("--fault-rate", options.fault_rate,
-				   "shorthand: spread P evenly over 429, 500, drop and lost-response (a per-kind flag overrides its "
-				   "share)")
+				   "shorthand: spread P evenly over 429, 500, drop, lost-response, html and malformed-json (a "
+				   "per-kind flag overrides its share)")
 		->check(probability)
 		->group(faults);
 	app.add_option("--fault-429", options.faults.fault_429, "answer 429 with Retry-After, doing nothing")
@@ -100,6 +102,13 @@ AddFlags(CLI::App &app, Options &options)
 		->group(faults);
 	app.add_option("--fault-lost-response", options.faults.fault_lost_response,
 				   "POST /api/v1/users only: create the user, then cut the response short")
+		->check(probability)
+		->group(faults);
+	app.add_option("--fault-html", options.faults.fault_html, "answer 502 with a proxy's HTML page, doing nothing")
+		->check(probability)
+		->group(faults);
+	app.add_option("--fault-malformed-json", options.faults.fault_malformed_json,
+				   "carry the request out, then answer with a body that is not JSON")
 		->check(probability)
 		->group(faults);
 	app.add_option("--retry-after", options.faults.retry_after, "seconds in the Retry-After header of a 429")
@@ -124,14 +133,11 @@ FaultsFromFlags(const CLI::App &app, const Options &options)
 {
 	FaultSettings settings = options.faults;
 	if (app.count("--fault-rate") > 0) {
-		double share = options.fault_rate / 4;
-		std::pair<const char *, double *> kinds[] = {{"--fault-429", &settings.fault_429},
-													 {"--fault-500", &settings.fault_500},
-													 {"--fault-drop", &settings.fault_drop},
-													 {"--fault-lost-response", &settings.fault_lost_response}};
-		for (auto [flag, value] : kinds)
-			if (app.count(flag) == 0)
-				*value = share;
+		FaultSettings spread;
+		spread.SpreadRate(options.fault_rate);
+		for (FaultKind kind : emulator::kFaultKinds)
+			if (app.count("--fault-" + FaultName(kind)) == 0)
+				settings.Probability(kind) = spread.Probability(kind);
 	}
 	settings.Check();
 	return settings;

@@ -647,9 +647,9 @@ is_deeply(listed('query=RENAMED'), [ $visible[0]{id} ], '... and the new one');
 sub fresh { return (http => HTTP::Tiny->new(timeout => 20, keep_alive => 0)) }
 sub count_users { return scalar(@{ internal_users($emulator) }) }
 
-my $settings = set_faults($emulator, { fault_rate => 0.4 });
-is_deeply([ @$settings{qw(fault_429 fault_500 fault_drop fault_lost_response)} ], [ 0.1, 0.1, 0.1, 0.1 ],
-	'fault_rate spreads evenly over the four kinds');
+my $settings = set_faults($emulator, { fault_rate => 0.6 });
+is_deeply([ @$settings{qw(fault_429 fault_500 fault_drop fault_lost_response fault_html fault_malformed_json)} ],
+	[ 0.1, 0.1, 0.1, 0.1, 0.1, 0.1 ], 'fault_rate spreads evenly over the six kinds');
 $response = call($emulator, 'POST', '/__emulator/faults', headers => {}, raw => '{"fault_500": 2}');
 is($response->{status}, 400, 'a probability over 1 is refused');
 set_faults($emulator, { fault_rate => 0 });
@@ -684,9 +684,29 @@ known_error_is(call($emulator, 'POST', '/api/v1/users',
 		json => { primary_email => 'lost@example.com', primary_email_auth_enabled => JSON::PP::true }),
 	409, 'USER_EMAIL_ALREADY_EXISTS', 'retrying the lost create');
 
+# html: a proxy's 502 page, nothing done; malformed-json: carried out, answered with a body no parser reads.
+set_faults($emulator, { fault_html => 1 });
+$response = call($emulator, 'POST', '/api/v1/users', json => { primary_email => 'fhtml@example.com' }, fresh());
+is($response->{status}, 502, 'fault html: status 502');
+like($response->{headers}{'content-type'}, qr{^text/html}, 'fault html: text/html');
+like($response->{content}, qr{<title>502 Bad Gateway</title>}, 'fault html: a whole HTML page');
+is(count_users(), $count + 1, 'fault html: nobody created');
+set_faults($emulator, { fault_html => 0, fault_malformed_json => 1 });
+$response = call($emulator, 'POST', '/api/v1/users', json => { primary_email => 'fmalformed@example.com' }, fresh());
+is($response->{status}, 201, 'fault malformed-json: the status of the request carried out');
+like($response->{headers}{'content-type'}, qr{^application/json}, 'fault malformed-json: still says JSON');
+ok(!eval { $json->decode($response->{content}); 1 }, 'fault malformed-json: the body is not JSON');
+is(count_users(), $count + 2, 'fault malformed-json: the user was created all the same');
+$response = call($emulator, 'GET', '/api/v1/users', fresh());
+is($response->{status}, 200, 'fault malformed-json applies to reads: status 200');
+ok(!eval { $json->decode($response->{content}); 1 }, 'fault malformed-json applies to reads: not JSON');
+set_faults($emulator, { fault_malformed_json => 0 });
+
 my $stats = $json->decode(call($emulator, 'GET', '/__emulator/stats', headers => {})->{content});
 ok($stats->{faults}{429} >= 2 && $stats->{faults}{500} >= 1 && $stats->{faults}{drop} >= 1
-	  && $stats->{faults}{'lost-response'} >= 1, 'stats count faults by kind');
+	  && $stats->{faults}{'lost-response'} >= 1 && $stats->{faults}{html} == 1
+	  && $stats->{faults}{'malformed-json'} == 2, 'stats count faults by kind');
+is($stats->{unanswered_creates}, 2, 'stats: the creates whose answer was lost or unreadable');
 ok($stats->{creates} >= 1 && $stats->{requests_by_status}{201} >= 1, 'stats count creates and statuses');
 
 SKIP:
