@@ -2,6 +2,7 @@
 #
 #   make && sudo make install     build and install the extension
 #   make test                     every suite (installs missing Debian packages when run as root)
+#   make test-full                the same with the randomized crash test whole (20 kills, not 5)
 #   make installcheck             pg_regress against a throwaway instance (not as root)
 #   make unittest                 GoogleTest over extension/core/
 #   make prove_installcheck       TAP tests with two real clusters (not as root)
@@ -69,7 +70,7 @@ install: install-client
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test bench bench-pull bench-export
+.PHONY: unittest test test-full bench bench-pull bench-export
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -83,8 +84,12 @@ prove_installcheck:
 	$(prove_installcheck)
 
 # Every suite and one "N passed, N failed" line; $(MAKE) passes the jobserver on to the runner's makes.
+# test-full: the same, with the long randomized part whole (20 SIGKILLs of `cutover run` instead of 5).
 test:
 	MAKE='$(MAKE)' bash test/run-all.sh
+
+test-full:
+	CUTOVER_KILLS=20 MAKE='$(MAKE)' bash test/run-all.sh
 
 bench: all
 	test/bench/checksum.sh

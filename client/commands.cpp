@@ -109,6 +109,21 @@ struct Worker {
 	std::optional<std::size_t> table; /* index into the plan while a pull runs */
 };
 
+/*
+ * A failed pull rolled back with its transaction, the state row's `loading` included: the table's state is
+ * set to failed, with the error, in a transaction of its own, so that `cutover status` and migrate_status()
+ * say what happened. A target that went away (a crashed backend restarts every session) cannot take it.
+ */
+void
+RecordPullFailure(pg::Connection &target, const std::string &table, const std::string &error)
+{
+	try {
+		target.Exec("SELECT migrate_import_failed($1::regclass, $2)", {table, error});
+	} catch (const std::exception &problem) {
+		Out().Warn("the failure of " + table + " could not be written to its state: " + problem.what());
+	}
+}
+
 } // namespace
 
 pg::Connection
@@ -231,6 +246,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	std::size_t next = 0, finished = 0;
 	std::vector<json> results;
 	std::optional<std::string> failure;
+	std::string failed_table, failed_error; /* the first pull that failed, for the table's state */
 
 	while (finished < plan.size() && !failure) {
 		/* tables of one level have no keys between them: they load side by side; a level waits for the last */
@@ -278,6 +294,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 								   {"seconds", done.Text(0, 3)}});
 				Out().Event("pull finished", results.back());
 			} catch (const pg::Error &error) {
+				failed_table = table.name;
+				failed_error = error.sqlstate() + ": " + error.what();
 				failure = "pulling " + table.name + " failed: " + error.what() +
 						  (error.detail().empty() ? "" : " (" + error.detail() + ")") +
 						  (error.hint().empty() ? "" : "\nhint: " + error.hint());
@@ -299,6 +317,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	progress.Finish();
 	if (failure) {
 		Out().Error(*failure);
+		RecordPullFailure(target, failed_table, failed_error);
 		return kExitProblem;
 	}
 
@@ -412,15 +431,25 @@ RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 		{"pull", [&] { return RunPull(settings, jobs, true); }},
 		{"verify", [&] { return RunVerify(settings); }},
 	};
+	/* with --json, one document: each step's result under its name, and where the run stopped */
 	for (const auto &step : steps) {
 		Out().Info("cutover run: " + std::string(step.name));
-		int code = step.run();
+		Out().CollectResultsUnder(step.name);
+		int code = kExitProblem;
+		try {
+			code = step.run();
+		} catch (...) {
+			Out().EmitCollected({{"done", false}, {"stopped_at", step.name}});
+			throw;
+		}
 		if (code != kExitOk) {
+			Out().EmitCollected({{"done", false}, {"stopped_at", step.name}});
 			Out().Error("cutover run stopped at step " + std::string(step.name) +
 						"; fix what it says and run `cutover run` again: finished steps are not redone");
 			return code;
 		}
 	}
+	Out().EmitCollected({{"done", true}, {"stopped_at", nullptr}});
 	Out().Info("cutover run: every step done");
 	return kExitOk;
 }

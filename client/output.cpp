@@ -122,8 +122,29 @@ Output::Event(const std::string &event, nlohmann::json fields)
 }
 
 void
+Output::CollectResultsUnder(const std::string &key)
+{
+	collect_key_ = key;
+}
+
+void
+Output::EmitCollected(const nlohmann::json &fields)
+{
+	nlohmann::json document = fields;
+	document["steps"] = collected_;
+	collect_key_.clear();
+	collected_ = nlohmann::json::object();
+	if (json_)
+		std::cout << Redact(document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << std::endl;
+}
+
+void
 Output::Result(const nlohmann::json &json, const std::string &table)
 {
+	if (json_ && !collect_key_.empty()) {
+		collected_[collect_key_] = json;
+		return;
+	}
 	if (json_)
 		std::cout << Redact(json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << std::endl;
 	else if (!table.empty())

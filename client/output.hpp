@@ -35,6 +35,12 @@ class Output
 
 	/* A command's result: JSON on stdout with --json, else `table` (already formatted) on stdout. */
 	void Result(const nlohmann::json &json, const std::string &table);
+	/*
+	 * For a command made of steps (`cutover run`): with --json, each result from now on is kept under `key`
+	 * instead of printed, so that EmitCollected() prints one JSON document, `fields` plus {"steps": {...}}.
+	 */
+	void CollectResultsUnder(const std::string &key);
+	void EmitCollected(const nlohmann::json &fields);
 
 	bool
 	json() const
@@ -61,6 +67,8 @@ class Output
 	bool terminal_ = false;
 	std::ofstream log_;
 	std::vector<std::string> secrets_;
+	std::string collect_key_; /* empty: results are printed as they come */
+	nlohmann::json collected_ = nlohmann::json::object();
 };
 
 /* The one Output of the process. */

@@ -11,6 +11,9 @@ use warnings FATAL => 'all';
 
 use Exporter 'import';
 use FindBin;
+use HTTP::Tiny;
+use IPC::Run;
+use JSON::PP;
 use Time::HiRes qw(time sleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -19,7 +22,13 @@ use Test::More;
 our @EXPORT = qw(
   new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free
+  start_emulator emulator_control run_client start_client end_client
 );
+
+my $root = "$FindBin::RealBin/../..";
+our $CUTOVER = $ENV{CUTOVER_BIN} // "$root/client/cutover";
+our $EMULATOR = $ENV{STACK_AUTH_EMULATOR} // "$root/test/stack_auth_emulator/stack_auth_emulator";
+my @emulators;    # stopped at the end of the test file
 
 # A fresh secret per call: random, so that no log line can match it by chance.
 sub new_secret
@@ -155,6 +164,92 @@ sub poll_until
 		sleep 0.05;
 	}
 	return undef;
+}
+
+# Starts the Stack Auth emulator on a free port of 127.0.0.1, its server key from the environment only, its
+# output in $dir/emulator.stdout and $dir/emulator.stderr. Returns {harness, api, stdout, stderr}.
+sub start_emulator
+{
+	my ($dir, $key, @flags) = @_;
+	my %emulator = (stdout => "$dir/emulator.stdout", stderr => "$dir/emulator.stderr");
+	my $port_file = "$dir/emulator.port";
+	unlink $port_file;
+	{
+		local $ENV{STACK_SECRET_SERVER_KEY} = $key;
+		$emulator{harness} = IPC::Run::start([ $EMULATOR, '--port', '0', '--port-file', $port_file, @flags ],
+			'<', '/dev/null', '>', $emulator{stdout}, '2>', $emulator{stderr});
+	}
+	my $deadline = time + 20;
+	sleep 0.05 until -s $port_file || time > $deadline;
+	BAIL_OUT('the emulator did not start: ' . slurp_file($emulator{stderr})) unless -s $port_file;
+	chomp(my $port = slurp_file($port_file));
+	$emulator{api} = "http://127.0.0.1:$port";
+	push @emulators, \%emulator;
+	return \%emulator;
+}
+
+END
+{
+	for my $emulator (@emulators)
+	{
+		$emulator->{harness}->kill_kill if $emulator->{harness}->pumpable;
+	}
+}
+
+# A request to the emulator's control API (/__emulator/$path); returns the decoded JSON answer.
+sub emulator_control
+{
+	my ($emulator, $method, $path, $body) = @_;
+	my %request = (headers => { 'content-type' => 'application/json' });
+	$request{content} = encode_json($body) if defined $body;
+	my $response = HTTP::Tiny->new(timeout => 30)->request($method, "$emulator->{api}/__emulator/$path", \%request);
+	die "$method /__emulator/$path: $response->{status} $response->{content}" unless $response->{success};
+	return $response->{content} =~ /^\s*[\[{]/ ? decode_json($response->{content}) : $response->{content};
+}
+
+# Runs the client to its end with the variables of %$env (undef ones removed) and no stdin. Returns
+# {rc, stdout, stderr, seconds}.
+sub run_client
+{
+	my ($env, @args) = @_;
+	my ($stdout, $stderr) = ('', '');
+	my $started = time;
+	IPC::Run::run([ $CUTOVER, @args ], '<', '/dev/null', '>', \$stdout, '2>', \$stderr,
+		init => sub { client_env($env) });
+	return { rc => $? >> 8, stdout => $stdout, stderr => $stderr, seconds => time - $started };
+}
+
+# Starts the client in the background, its output in $files.stdout and $files.stderr. Returns
+# {harness, pid, stdout, stderr, started}.
+sub start_client
+{
+	my ($env, $files, @args) = @_;
+	my %run = (stdout => "$files.stdout", stderr => "$files.stderr", started => time);
+	$run{harness} = IPC::Run::start([ $CUTOVER, @args ], '<', '/dev/null', '>', $run{stdout}, '2>', $run{stderr},
+		init => sub { client_env($env) });
+	$run{pid} = $run{harness}{KIDS}[0]{PID};
+	return \%run;
+}
+
+# Waits for a background client, after a SIGKILL when $kill is true and it still runs. Returns its wait
+# status and whether the SIGKILL was sent.
+sub end_client
+{
+	my ($run, $kill) = @_;
+	my $running = $run->{harness}->pumpable;
+	$run->{harness}->signal('KILL') if $kill && $running;
+	$run->{harness}->finish;
+	return ($run->{harness}->full_result(0), $kill && $running);
+}
+
+sub client_env
+{
+	my ($env) = @_;
+	for my $name (keys %$env)
+	{
+		if (defined $env->{$name}) { $ENV{$name} = $env->{$name} }
+		else { delete $ENV{$name} }
+	}
 }
 
 # True when none of the secrets occurs in $text.
