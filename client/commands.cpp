@@ -272,9 +272,21 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		poll(fds.data(), fds.size(), 250);
 		std::uint64_t in_progress = 0;
 		std::map<int, std::uint64_t> copied;
-		pg::Result copy = target.Exec("SELECT pid, tuples_processed FROM pg_catalog.pg_stat_progress_copy");
-		for (int row = 0; row < copy.Rows(); row++)
-			copied[static_cast<int>(copy.Int(row, 0))] = static_cast<std::uint64_t>(copy.Int(row, 1));
+		try {
+			pg::Result copy = target.Exec("SELECT pid, tuples_processed FROM pg_catalog.pg_stat_progress_copy");
+			for (int row = 0; row < copy.Rows(); row++)
+				copied[static_cast<int>(copy.Int(row, 0))] = static_cast<std::uint64_t>(copy.Int(row, 1));
+		} catch (const pg::Error &error) {
+			/* the target ended every session (a crashed backend restarts them all): say which tables were on */
+			std::string tables;
+			for (const auto &worker : workers)
+				if (worker.table)
+					tables += (tables.empty() ? "" : ", ") + plan[*worker.table].name;
+			failed_table = tables.substr(0, tables.find(','));
+			failed_error = error.sqlstate() + ": " + error.what();
+			failure = "pulling " + tables + " failed: " + error.what();
+			break;
+		}
 		for (auto &worker : workers) {
 			if (!worker.table)
 				continue;
