@@ -27,17 +27,14 @@ use FindBin;
 use lib $FindBin::RealBin;
 
 use CutoverTest;
-use HTTP::Tiny;
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-my $root = "$FindBin::RealBin/../..";
-my $cutover = $ENV{CUTOVER_BIN} // "$root/client/cutover";
-my $emulator_bin = $ENV{STACK_AUTH_EMULATOR} // "$root/test/stack_auth_emulator/stack_auth_emulator";
+my $cutover = $CutoverTest::CUTOVER;
+my $emulator_bin = $CutoverTest::EMULATOR;
 ok(-x $cutover, "the client is built: $cutover") or BAIL_OUT('build it first: make');
 ok(-x $emulator_bin, "the emulator is built: $emulator_bin") or BAIL_OUT('build it first: make');
 
@@ -52,7 +49,6 @@ my $password = new_secret('users-pw');
 my $tmp = PostgreSQL::Test::Utils::tempdir('users');
 my $log_file = "$tmp/cutover.log";
 my $json = JSON::PP->new->utf8->canonical;
-my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 1);
 my @client_outputs;    # every stdout and stderr of the client, for D
 
 # ------------------------------------------------------------------------------------------------ clusters
@@ -72,41 +68,12 @@ $target->start;
 
 # ------------------------------------------------------------------------------------------------ emulator
 
-my %emulator = (
-	port_file => "$tmp/emulator.port",
-	stdout => "$tmp/emulator.stdout",
-	stderr => "$tmp/emulator.stderr");
-{
-	local $ENV{STACK_SECRET_SERVER_KEY} = $secret_key;
-	$emulator{harness} = IPC::Run::start(
-		[
-			$emulator_bin, '--port', '0', '--port-file', $emulator{port_file},
-			'--seed', $seed % 2_000_000_000, '--fault-rate', '0.2', '--retry-after', '0'
-		],
-		'<', '/dev/null', '>', $emulator{stdout}, '2>', $emulator{stderr});
-}
-my $deadline = time + 20;
-sleep 0.05 until -s $emulator{port_file} || time > $deadline;
-BAIL_OUT('the emulator did not start: ' . slurp_file($emulator{stderr})) unless -s $emulator{port_file};
-chomp(my $port = slurp_file($emulator{port_file}));
-my $api = "http://127.0.0.1:$port";
+my $emulator = start_emulator($tmp, $secret_key, '--seed', $seed % 2_000_000_000, '--fault-rate', '0.2',
+	'--retry-after', '0');
+my $api = $emulator->{api};
 note("emulator at $api");
 
-END
-{
-	$emulator{harness}->kill_kill if $emulator{harness} && $emulator{harness}->pumpable;
-}
-
-sub control
-{
-	my ($method, $path, $body) = @_;
-	my %request = (headers => { 'content-type' => 'application/json' });
-	$request{content} = $json->encode($body) if defined $body;
-	my $response = $http->request($method, "$api/__emulator/$path", \%request);
-	die "$method /__emulator/$path: $response->{status} $response->{content}" unless $response->{success};
-	return $response->{content} =~ /^\s*[\[{]/ ? $json->decode($response->{content}) : $response->{content};
-}
-
+sub control { return emulator_control($emulator, @_) }
 sub stats { return control('GET', 'stats') }
 
 # ------------------------------------------------------------------------------------------------ the client
@@ -121,25 +88,14 @@ my %client_env = (
 	PGUSER => scalar(getpwuid($<)),
 	PGDATABASE => 'postgres');
 
-sub cutover_command
-{
-	my (@args) = @_;
-	my @command = ($cutover, @args, '--log-file', $log_file);
-	return \@command;
-}
-
 # Runs the client to its end; returns {rc, stdout, stderr, report (the --json result), seconds}.
 sub cutover
 {
 	my (@args) = @_;
-	my ($stdout, $stderr) = ('', '');
-	local @ENV{ keys %client_env } = values %client_env;
-	my $started = time;
-	IPC::Run::run(cutover_command(@args), '<', '/dev/null', '>', \$stdout, '2>', \$stderr);
-	my %r = (rc => $? >> 8, stdout => $stdout, stderr => $stderr, seconds => time - $started);
-	push @client_outputs, $stdout, $stderr;
-	$r{report} = eval { $json->decode($stdout) } if grep { $_ eq '--json' } @args;
-	return \%r;
+	my $r = run_client(\%client_env, @args, '--log-file', $log_file);
+	push @client_outputs, $r->{stdout}, $r->{stderr};
+	$r->{report} = eval { $json->decode($r->{stdout}) } if grep { $_ eq '--json' } @args;
+	return $r;
 }
 
 sub report_figures
@@ -344,11 +300,7 @@ reset_all();
 sub start_cutover
 {
 	my ($name, @args) = @_;
-	local @ENV{ keys %client_env } = values %client_env;
-	my %run = (stdout => "$tmp/$name.stdout", stderr => "$tmp/$name.stderr", started => time);
-	$run{harness} = IPC::Run::start(cutover_command(@args), '<', '/dev/null', '>', $run{stdout}, '2>', $run{stderr});
-	$run{pid} = $run{harness}{KIDS}[0]{PID};
-	return \%run;
+	return start_client(\%client_env, "$tmp/$name", @args, '--log-file', $log_file);
 }
 
 # Waits for a background client (after a SIGKILL if asked and it still runs); returns its wait status and
@@ -356,11 +308,9 @@ sub start_cutover
 sub end_cutover
 {
 	my ($run, $kill) = @_;
-	my $running = $run->{harness}->pumpable;
-	$run->{harness}->signal('KILL') if $kill && $running;
-	$run->{harness}->finish;
+	my @ended = end_client($run, $kill);
 	push @client_outputs, slurp_file($run->{stdout}), slurp_file($run->{stderr});
-	return ($run->{harness}->full_result(0), $kill && $running);
+	return @ended;
 }
 
 my $timed = start_cutover('timed', 'users', '--json');
@@ -490,10 +440,10 @@ is(($gitlab_line // {})->{status} // '', 'created', 'E: rerun: the refused user 
 check_consistent('E', $total + 21);
 
 # ================================================================================================ D
-$emulator{harness}->signal('TERM');
-$emulator{harness}->finish;
-is($emulator{harness}->full_result(0), 0, 'the emulator stops with exit 0');
-my $emulator_output = slurp_file($emulator{stdout}) . slurp_file($emulator{stderr});
+$emulator->{harness}->signal('TERM');
+$emulator->{harness}->finish;
+is($emulator->{harness}->full_result(0), 0, 'the emulator stops with exit 0');
+my $emulator_output = slurp_file($emulator->{stdout}) . slurp_file($emulator->{stderr});
 my $log = slurp_file($log_file);
 cmp_ok(length($log), '>', 1000, 'control: the client wrote its --log-file');
 cmp_ok(scalar(@client_outputs), '>=', 20, 'control: the outputs of every client run were kept');

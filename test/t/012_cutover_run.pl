@@ -9,7 +9,6 @@ use lib $FindBin::RealBin;
 
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
-use IPC::Run;
 use JSON::PP;
 use Time::HiRes ();
 use CutoverTest;
@@ -17,9 +16,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $root = "$FindBin::RealBin/../..";
-my $cutover = $ENV{CUTOVER_BIN} // "$root/client/cutover";
-my $emulator_bin = $ENV{STACK_AUTH_EMULATOR} // "$root/test/stack_auth_emulator/stack_auth_emulator";
 my $project = '5f1c6e0a-3b8d-4c2e-9a47-6d0b2e8f1c35';
 my $key = new_secret('ssk-run');
 my $password = new_secret('run-pw');
@@ -33,13 +29,8 @@ $target->safe_psql('postgres', fixture_sql('supabase_target.sql'));
 
 # The emulator on a free port, its key from the environment only.
 my $dir = tempdir(CLEANUP => 1);
-my ($emu_out, $emu_err) = ('', '');
-my $emulator = IPC::Run::start([ $emulator_bin, '--port', '0', '--port-file', "$dir/port" ],
-	'>', \$emu_out, '2>', \$emu_err, init => sub { $ENV{STACK_SECRET_SERVER_KEY} = $key });
-for (1 .. 200) { last if -s "$dir/port"; $emulator->pump_nb; select(undef, undef, undef, 0.05); }
--s "$dir/port" or BAIL_OUT("the emulator did not start: $emu_err");
-(my $port = slurp_file("$dir/port")) =~ s/\s+//g;
-my $api = "http://127.0.0.1:$port";
+my $emulator = start_emulator($dir, $key);
+my $api = $emulator->{api};
 my $http = HTTP::Tiny->new;
 my $emulator_stats = sub { decode_json($http->get("$api/__emulator/stats")->{content}) };
 
@@ -53,11 +44,8 @@ $env{PGUSER} = $target->safe_psql('postgres', 'SELECT current_user');
 sub cutover
 {
 	my ($args, %override) = @_;
-	my %run_env = (%env, %override);
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ $cutover, @$args ], '>', \$out, '2>', \$err,
-		init => sub { $ENV{$_} = $run_env{$_} for keys %run_env; delete $ENV{$_} for grep { !defined $run_env{$_} } keys %run_env });
-	return ($? >> 8, $out, $err);
+	my $r = run_client({ %env, %override }, @$args);
+	return ($r->{rc}, $r->{stdout}, $r->{stderr});
 }
 
 # ------------------------------------------------------------------------------------------ flags, exit codes
@@ -159,10 +147,9 @@ like($err, qr/connection string is not valid/, 'a malformed target URL: says so'
 ok(secret_free($out . $err, $bad_password, 'S3cr'), 'a malformed target URL: the password is not shown');
 
 # The secrets appear nowhere the client or the emulator wrote.
-my $everything = join "\n", $out, $err, slurp_file("$dir/run.jsonl"), $emu_out, $emu_err;
+my $everything = join "\n", $out, $err, slurp_file("$dir/run.jsonl"), slurp_file($emulator->{stdout}),
+  slurp_file($emulator->{stderr});
 ok(secret_free($everything, $key), 'the Stack Auth key appears in no output or log');
 ok(secret_free($everything, $password), 'the source password appears in no output or log');
 
-$emulator->signal('TERM');
-$emulator->finish;
 done_testing();
