@@ -1,6 +1,7 @@
 # 012_cutover_run.pl: the cutover client drives a whole cutover between two real clusters and the Stack Auth
 # emulator: its flags and exit codes, `cutover run` from an empty target to every table verified, a rerun
-# that does nothing twice, and a table changed behind its back found by `cutover verify`.
+# that does nothing twice, a table changed behind its back found by `cutover verify`, and a Stack Auth that
+# answers bodies that are not JSON or a proxy's HTML page.
 use strict;
 use warnings FATAL => 'all';
 
@@ -135,6 +136,34 @@ my $took = Time::HiRes::time() - $started;
 is($rc, 0, 'users --rate 40: exit 0') or diag($err);
 is($emulator_stats->()->{creates}, 60, 'users --rate 40: each user created once');
 ok($took >= 0.45 && $took < 15, sprintf('60 users at 40/s after a burst of 40: %.2f s (at least 0.5 s, no hang)', $took));
+
+# A Stack Auth whose bodies are never JSON (creates carried out all the same), then one that answers every
+# request with a proxy's HTML page: a clear error each time, nothing recorded that did not happen; then a
+# healthy Stack Auth, and each user exists exactly once.
+$http->post("$api/__emulator/reset");
+$target->safe_psql('postgres', 'DELETE FROM cutover.user_journal; DELETE FROM cutover.id_map');
+emulator_control($emulator, 'POST', 'faults', { fault_malformed_json => 1 });
+($rc, $out, $err) = cutover([ 'users', '--max-attempts', '2' ]);
+is($rc, 1, 'Stack Auth answering bodies that are not JSON: exit 1');
+like($err, qr/body that is not JSON/, 'Stack Auth answering bodies that are not JSON: says so') or diag($err);
+my $created_unread = $emulator_stats->()->{users};
+cmp_ok($created_unread, '>', 0, "Stack Auth answering bodies that are not JSON: $created_unread users created unread");
+is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '0',
+	'Stack Auth answering bodies that are not JSON: no pair recorded from an answer it could not read');
+emulator_control($emulator, 'POST', 'faults', { fault_malformed_json => 0, fault_html => 1 });
+($rc, $out, $err) = cutover([ 'users', '--max-attempts', '2' ]);
+is($rc, 1, 'Stack Auth answering an HTML page: exit 1');
+like($err, qr/HTTP 502.*502 Bad Gateway/, 'Stack Auth answering an HTML page: the status and the page title, not the page')
+  or diag($err);
+unlike($err, qr/<html|<center/i, 'Stack Auth answering an HTML page: no markup in the message');
+is($emulator_stats->()->{users}, $created_unread, 'Stack Auth answering an HTML page: nobody more created');
+is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '0', 'Stack Auth answering an HTML page: nothing mapped');
+emulator_control($emulator, 'POST', 'faults', { fault_html => 0 });
+($rc, $out, $err) = cutover([ 'users', '--json' ]);
+is($rc, 0, 'Stack Auth healthy again: exit 0') or diag($err);
+is(decode_json($out)->{adopted}, $created_unread, 'Stack Auth healthy again: the users created unread are adopted');
+is($emulator_stats->()->{users}, 60, 'Stack Auth healthy again: each user exactly once');
+is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '60', 'Stack Auth healthy again: every user mapped');
 
 # Settings that would expose a secret are refused without showing it.
 ($rc, $out, $err) = cutover(['users'], STACK_API_URL => 'http://stack.example.com');
