@@ -6,10 +6,11 @@
 # faults into 20% of the requests, spread over every kind it has (429, 500, drop, lost-response, html,
 # malformed-json), with a little latency so that the users step takes time too.
 #
-#   Round 0: one whole `cutover run -j 2` without a kill: its time T sets the range of the kill moments.
-#   Rounds 1..K: `cutover init`, then `cutover run -j 2` killed with SIGKILL after a random delay in (0, T)
-#   (a round whose run ended first is done again with half the delay), then `cutover run -j 2 --json` once
-#   more, which must finish (exit 0) and print one JSON document.
+#   Round 0: one whole `cutover run -j 2` without a kill: its log times each step.
+#   Rounds 1..K: `cutover init`, then `cutover run -j 2` killed with SIGKILL at a random moment of one of its
+#   steps (init, users, plan, pull, verify in turn: once its log shows the step began, after a random part of
+#   the step's time in round 0; a round whose run ended first is done again), then `cutover run -j 2 --json` once more, which must finish (exit 0) and
+#   print one JSON document.
 #
 # After every round: every planned table verified; each table holds as many rows as the source's (and its
 # checksum matched: verified); each Supabase user exists exactly once in Stack Auth, under the Stack Auth ID
@@ -27,6 +28,7 @@ use lib $FindBin::RealBin;
 
 use JSON::PP;
 use List::Util qw(sum0);
+use Time::Local qw(timegm);
 use Time::HiRes qw(time sleep);
 use CutoverTest;
 use PostgreSQL::Test::Cluster;
@@ -169,13 +171,33 @@ my $env = new_round(0);
 my $whole = client($env, '0-run', 'run', '-j', '2');
 is($whole->{rc}, 0, 'round 0: a whole cutover run through the faults: exit 0') or diag($whole->{stderr});
 my $span = $whole->{seconds};
-note(sprintf('round 0: the whole run took %.2f s', $span));
 check_round($env, 'round 0');
 
-# A round whose run ended before its kill is done again with half the delay, so that every kill lands.
+# When each step of round 0 began and ended, in seconds from the client's start (its log's times).
+sub epoch_of
+{
+	my ($time) = @_;
+	my ($y, $mo, $d, $h, $mi, $s) = $time =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):([\d.]+)Z$/ or die "a log time: $time";
+	return timegm(0, $mi, $h, $d, $mo - 1, $y) + $s;
+}
+my @log0 = map { decode_json($_) } split /\n/, slurp_file("$tmp/0-run.jsonl");
+my $zero = epoch_of($log0[-1]{time}) - $span;
+my @steps;    # [name, from, to]
+for my $line (grep { ($_->{message} // '') =~ /^cutover run: / } @log0)
+{
+	my $at = epoch_of($line->{time}) - $zero;
+	$steps[-1][2] = $at if @steps;
+	push @steps, [ $line->{message} =~ /^cutover run: (\w+)/, $at, $span ] unless $line->{message} =~ /every step done/;
+}
+ok(@steps == 5, 'round 0: the log shows the five steps of the run');
+note(sprintf('round 0: the whole run took %.2f s: %s', $span,
+	join(', ', map { sprintf('%s %.2f-%.2f s', @$_) } @steps)));
+
+# Round k kills during step k mod 5: once the run's log shows the step began, after a random part of that
+# step's time in round 0. A round whose run ended before its kill is done again, so that every kill lands.
 for my $round (1 .. $kills)
 {
-	my $delay = $span * (0.02 + 0.9 * rand);
+	my ($step, $from, $to) = @{ $steps[ ($round - 1) % @steps ] };
 	my ($killed, $phase, $tries) = (0, 'start', 0);
 	while (!$killed && $tries++ < 4)
 	{
@@ -183,19 +205,26 @@ for my $round (1 .. $kills)
 		$env = new_round($round);
 		my $files = "$tmp/$round-$tries-killed";
 		my $run = start_client($env, $files, 'run', '-j', '2', '--log-file', "$files.jsonl");
-		while (time - $run->{started} < $delay && $run->{harness}->pumpable)
+		my ($began, $delay);
+		while ($run->{harness}->pumpable && time - $run->{started} < 120)
 		{
 			push @ps_lines, grep { /cutover|postgres|stack_auth_emulator/ } split /\n/, `ps -eo args 2>/dev/null`;
-			sleep 0.05;
+			if (!defined $began && -e "$files.jsonl" && slurp_file("$files.jsonl") =~ /"cutover run: $step"/)
+			{
+				$began = time;
+				$delay = 0.8 * ($to - $from) * rand;
+			}
+			last if defined $began && time - $began >= $delay;
+			sleep 0.01;
 		}
 		(undef, $killed) = end_client($run, 1);
 		push @outputs, map { -e "$files.$_" ? slurp_file("$files.$_") : '' } qw(stdout stderr jsonl);
 		my @log = map { decode_json($_) } split /\n/, (-e "$files.jsonl" ? slurp_file("$files.jsonl") : '');
 		($phase) = reverse map { ($_->{message} // '') =~ /^cutover run: (\w+)$/ ? $1 : () } @log;
 		$phase //= 'start';
-		note(sprintf('round %d: SIGKILL %s after %.2f s, in step %s', $round,
-			$killed ? 'sent' : 'too late (the run had ended; again with half the delay)', $delay, $phase));
-		$delay /= 2;
+		note(sprintf('round %d: SIGKILL %s %.2f s into step %s (%.2f s after the start), the log\'s last step %s',
+			$round, $killed ? 'sent' : 'too late (the run had ended; again)', $delay // -1, $step,
+			time - $run->{started}, $phase));
 	}
 	$totals{crashes}++ if $killed;
 	$phases{$phase}++ if $killed;
