@@ -26,6 +26,7 @@
 #include "source.hpp"
 
 extern "C" {
+#include "catalog/pg_class.h"
 #include "utils/rls.h"
 }
 
@@ -116,14 +117,44 @@ UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::Table
 }
 
 /*
+ * Refuses to read `table` with the extension owner's rights unless its rows are stored: reading a view runs
+ * the functions it calls, and scanning a foreign table uses the current role's user mapping, so as the owner
+ * either would lend the owner's rights (a superuser's) to whoever defined them.
+ */
+void
+CheckStoredRows(const pg::TableInfo &table)
+{
+	if (table.relkind == RELKIND_RELATION || table.relkind == RELKIND_MATVIEW)
+		return;
+	std::string problem = table.relkind == RELKIND_VIEW ? "it is a view" : "it is a foreign table";
+	if (table.relkind == RELKIND_PARTITIONED_TABLE) {
+		pg::Spi spi;
+		spi.Execute("SELECT p.relid::pg_catalog.regclass::pg_catalog.text "
+					"FROM pg_catalog.pg_partition_tree($1) AS p JOIN pg_catalog.pg_class AS c ON c.oid = p.relid "
+					"WHERE c.relkind NOT IN ('r', 'p') ORDER BY 1 LIMIT 1",
+					true, {{REGCLASSOID, std::to_string(table.relid)}});
+		if (spi.Rows() == 0)
+			return;
+		problem = "its partition " + spi.GetText(0, 0) + " is a foreign table";
+	}
+	throw Error(ERRCODE_WRONG_OBJECT_TYPE,
+				"the user IDs of " + table.qualified + " cannot be mapped back: " + problem,
+				"Only the rows of tables and materialized views are read with the ID map, which runs as the "
+				"extension's owner.",
+				"Verify the tables behind it, or verify it without user-ID columns.");
+}
+
+/*
  * The target's checksum with user IDs mapped back to source IDs through cutover.id_map. The map belongs to the
  * extension, so the query runs as its owner; the caller's own right to read the table was checked already,
  * and a row-level security policy that would apply to the caller stops it here as it would stop the caller.
+ * Only stored rows are read that way (CheckStoredRows).
  */
 TableChecksum
 ChecksumUnmapped(FunctionCallInfo fcinfo, pg::TableInfo table, const std::vector<std::string> &user_id_columns)
 {
 	Oid relid = table.relid;
+	CheckStoredRows(table);
 	pg::Call([&] { check_enable_rls(relid, InvalidOid, false); });
 	std::string joins = core::UnmapUserIds("t", table.columns, user_id_columns, "cutover.id_map");
 	pg::AsExtensionOwner owner(fcinfo);
