@@ -252,10 +252,23 @@ VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std
 {
 	auto started = std::chrono::steady_clock::now();
 	pg::TableInfo table = pg::DescribeTable(relid);
+	/* what is recorded must be figures: a row count and 64 hex digits as migrate_checksum prints them */
+	if (source_rows < 0)
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+					"the source row count of table " + table.qualified + " must not be negative: " +
+						std::to_string(source_rows));
+	if (source_checksum.size() != 64 ||
+		!std::all_of(source_checksum.begin(), source_checksum.end(),
+					 [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); }))
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+					"the source checksum of table " + table.qualified + " is not a checksum",
+					"A checksum is 64 lowercase hex digits, as migrate_checksum and manifest.json print it.",
+					"Pass the checksum of the table's entry in manifest.json unchanged.");
 	for (const auto &name : user_id_columns)
 		if (std::none_of(table.columns.begin(), table.columns.end(),
 						 [&](const core::Column &column) { return column.name == name; }))
-			throw Error(ERRCODE_UNDEFINED_COLUMN, "table " + table.qualified + " has no column " + name, "",
+			throw Error(ERRCODE_UNDEFINED_COLUMN,
+						"table " + table.qualified + " has no column " + pg::QuoteIdentifier(name), "",
 						"Name only columns of the table as holding user IDs.");
 	TableChecksum target =
 		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
