@@ -513,9 +513,14 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	if (snapshot)
 		begin += "SET TRANSACTION SNAPSHOT " + source.Literal(*snapshot) + ";\n";
 	bool binary = UseBinaryFormat(relid, columns, *source_table, *target_table);
-	source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
-					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT" +
-					 (binary ? " (FORMAT binary)" : "") + ";\n");
+	const std::string reading = "The source raised it while sending table " + table.qualified + ".";
+	try {
+		source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
+						 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT" +
+						 (binary ? " (FORMAT binary)" : "") + ";\n");
+	} catch (const Error &error) {
+		throw NamingTable(error, reading);
+	}
 
 	bool defer_indexes = table.relkind == RELKIND_RELATION &&
 						 (!source_table->row_estimate || *source_table->row_estimate >= kDeferIndexesFrom) &&
@@ -525,11 +530,13 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 
 	PullStream stream(source, table.qualified, fields, std::move(map), binary);
 	uint64 rows;
-	{
+	try {
 		ActiveStream active(stream);
 		rows = CopyIntoTable(relid, columns, binary);
+		source.FinishCopy();
+	} catch (const Error &error) {
+		throw NamingTable(error, reading);
 	}
-	source.FinishCopy();
 	if (defer_indexes)
 		RebuildIndexes(relid);
 

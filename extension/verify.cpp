@@ -137,8 +137,7 @@ CheckStoredRows(const pg::TableInfo &table)
 			return;
 		problem = "its partition " + spi.GetText(0, 0) + " is a foreign table";
 	}
-	throw Error(ERRCODE_WRONG_OBJECT_TYPE,
-				"the user IDs of " + table.qualified + " cannot be mapped back: " + problem,
+	throw Error(ERRCODE_WRONG_OBJECT_TYPE, "the user IDs of " + table.qualified + " cannot be mapped back: " + problem,
 				"Only the rows of tables and materialized views are read with the ID map, which runs as the "
 				"extension's owner.",
 				"Verify the tables behind it, or verify it without user-ID columns.");
@@ -229,7 +228,12 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	source.Send(core::SourceChecksumSql(table.scan, table.columns));
 	TableChecksum target =
 		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
-	SourceResult result = source.Wait();
+	SourceResult result;
+	try {
+		result = source.Wait();
+	} catch (const Error &error) {
+		throw NamingTable(error, "The source raised it while computing the checksum of table " + table.qualified + ".");
+	}
 	if (!result || PQntuples(result.get()) != 1 || PQnfields(result.get()) != 2)
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned no checksum for table " + table.qualified);
 
@@ -254,12 +258,11 @@ VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std
 	pg::TableInfo table = pg::DescribeTable(relid);
 	/* what is recorded must be figures: a row count and 64 hex digits as migrate_checksum prints them */
 	if (source_rows < 0)
-		throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
-					"the source row count of table " + table.qualified + " must not be negative: " +
-						std::to_string(source_rows));
-	if (source_checksum.size() != 64 ||
-		!std::all_of(source_checksum.begin(), source_checksum.end(),
-					 [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); }))
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "the source row count of table " + table.qualified +
+														 " must not be negative: " + std::to_string(source_rows));
+	if (source_checksum.size() != 64 || !std::all_of(source_checksum.begin(), source_checksum.end(), [](char ch) {
+			return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+		}))
 		throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
 					"the source checksum of table " + table.qualified + " is not a checksum",
 					"A checksum is 64 lowercase hex digits, as migrate_checksum and manifest.json print it.",
