@@ -469,8 +469,12 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	 */
 	const core::PlanTable *target_table = FindTable(target_catalog, table);
 	const core::PlanTable *source_table = FindTable(source_catalog, table);
-	if (target_table == nullptr || source_table == nullptr)
-		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " is not a table pg_cutover can load");
+	if (target_table == nullptr)
+		throw Error(ERRCODE_WRONG_OBJECT_TYPE, table.qualified + " is not a table pg_cutover can load",
+					"Tables and partitioned tables are pulled; a partition is pulled with its partitioned table.");
+	if (source_table == nullptr)
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source", "",
+					"Create it on the source, or leave it out of the pull.");
 	auto on_source = [&](const std::string &name) {
 		return std::any_of(source_table->columns.begin(), source_table->columns.end(),
 						   [&](const core::PlanColumn &column) { return column.name == name; });
