@@ -231,6 +231,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	std::size_t next = 0, finished = 0;
 	std::vector<json> results;
 	std::optional<std::string> failure;
+	std::string failure_sqlstate;
 
 	while (finished < plan.size() && !failure) {
 		/* tables of one level have no keys between them: they load side by side; a level waits for the last */
@@ -281,6 +282,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 				failure = "pulling " + table.name + " failed: " + error.what() +
 						  (error.detail().empty() ? "" : " (" + error.detail() + ")") +
 						  (error.hint().empty() ? "" : "\nhint: " + error.hint());
+				failure_sqlstate = error.sqlstate();
 			}
 		}
 		if (total_rows < rows_done + in_progress)
@@ -298,7 +300,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		}
 	progress.Finish();
 	if (failure) {
-		Out().Error(*failure);
+		Out().Error(*failure, {{"sqlstate", failure_sqlstate}});
 		return kExitProblem;
 	}
 
