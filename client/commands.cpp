@@ -246,7 +246,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	std::size_t next = 0, finished = 0;
 	std::vector<json> results;
 	std::optional<std::string> failure;
-	std::string failed_table, failed_error; /* the first pull that failed, for the table's state */
+	std::string failed_table, failed_sqlstate, failed_error; /* the first pull that failed, for its state */
 
 	while (finished < plan.size() && !failure) {
 		/* tables of one level have no keys between them: they load side by side; a level waits for the last */
@@ -283,7 +283,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 				if (worker.table)
 					tables += (tables.empty() ? "" : ", ") + plan[*worker.table].name;
 			failed_table = tables.substr(0, tables.find(','));
-			failed_error = error.sqlstate() + ": " + error.what();
+			failed_sqlstate = error.sqlstate();
+			failed_error = error.what();
 			failure = "pulling " + tables + " failed: " + error.what();
 			break;
 		}
@@ -307,7 +308,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 				Out().Event("pull finished", results.back());
 			} catch (const pg::Error &error) {
 				failed_table = table.name;
-				failed_error = error.sqlstate() + ": " + error.what();
+				failed_sqlstate = error.sqlstate();
+				failed_error = error.what();
 				failure = "pulling " + table.name + " failed: " + error.what() +
 						  (error.detail().empty() ? "" : " (" + error.detail() + ")") +
 						  (error.hint().empty() ? "" : "\nhint: " + error.hint());
@@ -328,8 +330,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		}
 	progress.Finish();
 	if (failure) {
-		Out().Error(*failure);
-		RecordPullFailure(target, failed_table, failed_error);
+		Out().Error(*failure, {{"sqlstate", failed_sqlstate}});
+		RecordPullFailure(target, failed_table, failed_sqlstate + ": " + failed_error);
 		return kExitProblem;
 	}
 

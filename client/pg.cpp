@@ -90,11 +90,12 @@ Connection::Open(const std::string &conninfo, const std::string &what)
 		char *message = nullptr;
 		PQconninfoOption *options = PQconninfoParse(conninfo.c_str(), &message);
 		if (options == nullptr) {
+			/* a bad setting, as a bad flag: exit code 2, nothing done */
 			PQfreemem(message);
-			throw Error(
-				"22023",
-				"the " + what + " connection string is not valid (it is not repeated here: it may hold a password)", "",
-				"Check its syntax; in a URI, characters such as % @ : / in the password must be percent-encoded.");
+			throw std::invalid_argument(
+				"the " + what + " connection string is not valid (it is not repeated here: it may hold a password)" +
+				"\nhint: Check its syntax; in a URI, characters such as % @ : / in the password must be "
+				"percent-encoded.");
 		}
 		for (PQconninfoOption *option = options; option->keyword != nullptr; option++)
 			if (option->val != nullptr && std::strcmp(option->keyword, "password") == 0)

@@ -30,6 +30,29 @@ Headers(const StackAuthSettings &settings, bool json_body)
 	return headers;
 }
 
+/*
+ * Whether `url` is plain http to this machine: its host exactly 127.0.0.1, localhost or [::1], with a port at
+ * most, and no user part ("http://127.0.0.1@db.example.com" goes to db.example.com, and so would
+ * "http://localhost.example.com"). Anything else must be https.
+ */
+bool
+IsLoopbackHttp(const std::string &url)
+{
+	const std::string scheme = "http://";
+	if (url.compare(0, scheme.size(), scheme) != 0)
+		return false;
+	std::size_t end = url.find_first_of("/?#", scheme.size());
+	std::string authority =
+		url.substr(scheme.size(), end == std::string::npos ? std::string::npos : end - scheme.size());
+	std::size_t host_end = authority.rfind(':');
+	if (host_end == std::string::npos || (authority[0] == '[' && host_end < authority.find(']')))
+		host_end = authority.size();
+	std::string host = authority.substr(0, host_end);
+	std::string port = authority.substr(host_end);
+	bool port_ok = port.empty() || (port.size() > 1 && port.find_first_not_of("0123456789", 1) == std::string::npos);
+	return port_ok && (host == "127.0.0.1" || host == "localhost" || host == "[::1]");
+}
+
 } // namespace
 
 StackAuthSettings
@@ -52,10 +75,7 @@ StackAuthSettings::FromEnvironment()
 		throw std::invalid_argument("Stack Auth is not configured: set" + missing +
 									" in the environment (the server key is never taken from the command line)");
 	/* the server key travels in a header: in clear text only to this machine */
-	bool loopback = settings.api_url.rfind("http://127.0.0.1", 0) == 0 ||
-					settings.api_url.rfind("http://localhost", 0) == 0 ||
-					settings.api_url.rfind("http://[::1]", 0) == 0;
-	if (settings.api_url.rfind("https://", 0) != 0 && !loopback)
+	if (settings.api_url.rfind("https://", 0) != 0 && !IsLoopbackHttp(settings.api_url))
 		throw std::invalid_argument("STACK_API_URL must start with https:// (http:// only for 127.0.0.1 or "
 									"localhost): the server key must not cross a network in clear text");
 	Out().AddSecret(settings.secret_key);

@@ -591,6 +591,11 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 		journal.emplace(rows.Text(row, 0), rows.Text(row, 1));
 
 	/* every user planned, so that the email collisions are settled the same way on every run */
+	/* a bad Stack Auth setting stops the run before anything is written (exit 2: nothing done) */
+	std::optional<StackAuthSettings> stack;
+	if (!options.dry_run)
+		stack = StackAuthSettings::FromEnvironment();
+
 	UserPlanOptions plan_options;
 	plan_options.oauth_providers = options.oauth_providers;
 	plan_options.now = std::chrono::system_clock::now();
@@ -642,10 +647,9 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 		Out().Result(ReportJson(report), ReportTable(report));
 		return 0;
 	}
-	StackAuthSettings stack = StackAuthSettings::FromEnvironment();
 	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
-			   Thousands(jobs.size() + unsure.size()) + " to create in Stack Auth at " + stack.api_url);
-	UserMigration migration(target, stack, options, std::move(taken));
+			   Thousands(jobs.size() + unsure.size()) + " to create in Stack Auth at " + stack->api_url);
+	UserMigration migration(target, *stack, options, std::move(taken));
 	bool ok = migration.Run(std::move(jobs), std::move(unsure), report);
 	/* each report line with what became of its user, as the journal has it now */
 	std::map<std::string, std::string> outcome;

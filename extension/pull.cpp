@@ -469,8 +469,12 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	 */
 	const core::PlanTable *target_table = FindTable(target_catalog, table);
 	const core::PlanTable *source_table = FindTable(source_catalog, table);
-	if (target_table == nullptr || source_table == nullptr)
-		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " is not a table pg_cutover can load");
+	if (target_table == nullptr)
+		throw Error(ERRCODE_WRONG_OBJECT_TYPE, table.qualified + " is not a table pg_cutover can load",
+					"Tables and partitioned tables are pulled; a partition is pulled with its partitioned table.");
+	if (source_table == nullptr)
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source", "",
+					"Create it on the source, or leave it out of the pull.");
 	auto on_source = [&](const std::string &name) {
 		return std::any_of(source_table->columns.begin(), source_table->columns.end(),
 						   [&](const core::PlanColumn &column) { return column.name == name; });
@@ -513,9 +517,14 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	if (snapshot)
 		begin += "SET TRANSACTION SNAPSHOT " + source.Literal(*snapshot) + ";\n";
 	bool binary = UseBinaryFormat(relid, columns, *source_table, *target_table);
-	source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
-					 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT" +
-					 (binary ? " (FORMAT binary)" : "") + ";\n");
+	const std::string reading = "The source raised it while sending table " + table.qualified + ".";
+	try {
+		source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
+						 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT" +
+						 (binary ? " (FORMAT binary)" : "") + ";\n");
+	} catch (const Error &error) {
+		throw NamingTable(error, reading);
+	}
 
 	bool defer_indexes = table.relkind == RELKIND_RELATION &&
 						 (!source_table->row_estimate || *source_table->row_estimate >= kDeferIndexesFrom) &&
@@ -525,11 +534,13 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 
 	PullStream stream(source, table.qualified, fields, std::move(map), binary);
 	uint64 rows;
-	{
+	try {
 		ActiveStream active(stream);
 		rows = CopyIntoTable(relid, columns, binary);
+		source.FinishCopy();
+	} catch (const Error &error) {
+		throw NamingTable(error, reading);
 	}
-	source.FinishCopy();
 	if (defer_indexes)
 		RebuildIndexes(relid);
 

@@ -122,6 +122,15 @@ MaskSecret(std::string text, const std::string &secret)
 	return text;
 }
 
+Error
+NamingTable(const Error &error, const std::string &context)
+{
+	if (error.message().rfind("on the source: ", 0) != 0)
+		return error;
+	return Error(error.sqlstate(), error.message(), error.detail().empty() ? context : error.detail() + " " + context,
+				 error.hint());
+}
+
 SourceConnection
 SourceConnection::Open()
 {

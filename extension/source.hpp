@@ -110,4 +110,11 @@ class SourceConnection
 /* Masks every occurrence of `secret` in `text`. */
 std::string MaskSecret(std::string text, const std::string &secret);
 
+/*
+ * `error` with `context` (a sentence naming the table) added to its detail when the source raised it: the
+ * source's own message ("invalid byte sequence for encoding \"UTF8\": 0xff") may not say which table it was
+ * reading. Other errors come back unchanged.
+ */
+Error NamingTable(const Error &error, const std::string &context);
+
 } // namespace pgc

@@ -26,6 +26,7 @@
 #include "source.hpp"
 
 extern "C" {
+#include "catalog/pg_class.h"
 #include "utils/rls.h"
 }
 
@@ -116,14 +117,43 @@ UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::Table
 }
 
 /*
+ * Refuses to read `table` with the extension owner's rights unless its rows are stored: reading a view runs
+ * the functions it calls, and scanning a foreign table uses the current role's user mapping, so as the owner
+ * either would lend the owner's rights (a superuser's) to whoever defined them.
+ */
+void
+CheckStoredRows(const pg::TableInfo &table)
+{
+	if (table.relkind == RELKIND_RELATION || table.relkind == RELKIND_MATVIEW)
+		return;
+	std::string problem = table.relkind == RELKIND_VIEW ? "it is a view" : "it is a foreign table";
+	if (table.relkind == RELKIND_PARTITIONED_TABLE) {
+		pg::Spi spi;
+		spi.Execute("SELECT p.relid::pg_catalog.regclass::pg_catalog.text "
+					"FROM pg_catalog.pg_partition_tree($1) AS p JOIN pg_catalog.pg_class AS c ON c.oid = p.relid "
+					"WHERE c.relkind NOT IN ('r', 'p') ORDER BY 1 LIMIT 1",
+					true, {{REGCLASSOID, std::to_string(table.relid)}});
+		if (spi.Rows() == 0)
+			return;
+		problem = "its partition " + spi.GetText(0, 0) + " is a foreign table";
+	}
+	throw Error(ERRCODE_WRONG_OBJECT_TYPE, "the user IDs of " + table.qualified + " cannot be mapped back: " + problem,
+				"Only the rows of tables and materialized views are read with the ID map, which runs as the "
+				"extension's owner.",
+				"Verify the tables behind it, or verify it without user-ID columns.");
+}
+
+/*
  * The target's checksum with user IDs mapped back to source IDs through cutover.id_map. The map belongs to the
  * extension, so the query runs as its owner; the caller's own right to read the table was checked already,
  * and a row-level security policy that would apply to the caller stops it here as it would stop the caller.
+ * Only stored rows are read that way (CheckStoredRows).
  */
 TableChecksum
 ChecksumUnmapped(FunctionCallInfo fcinfo, pg::TableInfo table, const std::vector<std::string> &user_id_columns)
 {
 	Oid relid = table.relid;
+	CheckStoredRows(table);
 	pg::Call([&] { check_enable_rls(relid, InvalidOid, false); });
 	std::string joins = core::UnmapUserIds("t", table.columns, user_id_columns, "cutover.id_map");
 	pg::AsExtensionOwner owner(fcinfo);
@@ -198,7 +228,12 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	source.Send(core::SourceChecksumSql(table.scan, table.columns));
 	TableChecksum target =
 		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
-	SourceResult result = source.Wait();
+	SourceResult result;
+	try {
+		result = source.Wait();
+	} catch (const Error &error) {
+		throw NamingTable(error, "The source raised it while computing the checksum of table " + table.qualified + ".");
+	}
 	if (!result || PQntuples(result.get()) != 1 || PQnfields(result.get()) != 2)
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned no checksum for table " + table.qualified);
 
@@ -221,10 +256,22 @@ VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std
 {
 	auto started = std::chrono::steady_clock::now();
 	pg::TableInfo table = pg::DescribeTable(relid);
+	/* what is recorded must be figures: a row count and 64 hex digits as migrate_checksum prints them */
+	if (source_rows < 0)
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "the source row count of table " + table.qualified +
+														 " must not be negative: " + std::to_string(source_rows));
+	if (source_checksum.size() != 64 || !std::all_of(source_checksum.begin(), source_checksum.end(), [](char ch) {
+			return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+		}))
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+					"the source checksum of table " + table.qualified + " is not a checksum",
+					"A checksum is 64 lowercase hex digits, as migrate_checksum and manifest.json print it.",
+					"Pass the checksum of the table's entry in manifest.json unchanged.");
 	for (const auto &name : user_id_columns)
 		if (std::none_of(table.columns.begin(), table.columns.end(),
 						 [&](const core::Column &column) { return column.name == name; }))
-			throw Error(ERRCODE_UNDEFINED_COLUMN, "table " + table.qualified + " has no column " + name, "",
+			throw Error(ERRCODE_UNDEFINED_COLUMN,
+						"table " + table.qualified + " has no column " + pg::QuoteIdentifier(name), "",
 						"Name only columns of the table as holding user IDs.");
 	TableChecksum target =
 		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);

@@ -38,6 +38,14 @@ SELECT status, last_error FROM cutover.table_state WHERE table_schema = 'ar' AND
 SELECT * FROM migrate_verify_checksum('ar.t', 3, :'src_checksum', ARRAY['nope']);
 SELECT * FROM migrate_verify_checksum('ar.t', 3, :'src_checksum', ARRAY[NULL]);
 SELECT * FROM migrate_verify_checksum('ar.t', NULL, :'src_checksum');
+-- figures that are not figures are refused before anything is recorded (22023); a name is only a name
+SELECT count(*) AS verifications_before FROM cutover.verification WHERE table_name = 'ar.t' \gset
+SELECT * FROM migrate_verify_checksum('ar.t', 3, 'x''; DROP TABLE ar.src; --');
+SELECT * FROM migrate_verify_checksum('ar.t', 3, upper(:'src_checksum'));
+SELECT * FROM migrate_verify_checksum('ar.t', -1, :'src_checksum');
+SELECT * FROM migrate_verify_checksum('ar.t', 3, :'src_checksum', ARRAY['who; DROP TABLE ar.src']);
+SELECT count(*) = :verifications_before AS nothing_recorded, to_regclass('ar.src') IS NOT NULL AS src_kept
+FROM cutover.verification WHERE table_name = 'ar.t';
 
 DROP SCHEMA ar CASCADE;
 DELETE FROM cutover.table_state WHERE table_schema = 'ar';

@@ -183,6 +183,29 @@ REVOKE CREATE ON SCHEMA public FROM regress_cutover_planter;
 DROP ROLE regress_cutover_planter;
 DROP TABLE planted_target;
 --
+-- A view's own code never runs with the extension owner's rights: mapping user IDs back reads the ID map as
+-- the owner, so a view (or a foreign table) is refused there (42809) before any of its rows is read.
+--
+CREATE ROLE regress_cutover_viewer;
+CREATE SCHEMA regress_viewer AUTHORIZATION regress_cutover_viewer;
+GRANT EXECUTE ON FUNCTION migrate_verify_checksum(regclass, bigint, text, text[]) TO regress_cutover_viewer;
+SET ROLE regress_cutover_viewer;
+CREATE FUNCTION regress_viewer.escalate() RETURNS uuid LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_user <> 'regress_cutover_viewer' THEN
+        EXECUTE 'ALTER ROLE regress_cutover_viewer SUPERUSER';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE VIEW regress_viewer.v AS SELECT regress_viewer.escalate() AS who;
+SELECT regress.error_of($$SELECT * FROM migrate_verify_checksum('regress_viewer.v', 1, repeat('0', 64), ARRAY['who'])$$);
+RESET ROLE;
+SELECT rolsuper AS viewer_became_superuser FROM pg_roles WHERE rolname = 'regress_cutover_viewer';
+DROP SCHEMA regress_viewer CASCADE;
+DROP OWNED BY regress_cutover_viewer;
+DROP ROLE regress_cutover_viewer;
+--
 -- A failing migrate_source called from PL/pgSQL: no error context quoting the statement (and its password).
 --
 \set VERBOSITY default

@@ -38,7 +38,8 @@ SELECT migrate_remap_column('members', 'member_ids');
 SELECT migrate_remap_column('legacy_accounts', 'user_ref');
 
 --
--- Bad inputs before anything is loaded: NULL (22004), no such table (42P01), not a table (42809 or 42P01).
+-- Bad inputs before anything is loaded: NULL (22004), no such table (42P01), not a table (42809), a table
+-- missing on the source (42P01).
 --
 SELECT regress.error_of($$SELECT * FROM migrate_pull(NULL)$$);
 SELECT regress.error_of($$SELECT * FROM migrate_pull(NULL, NULL)$$);
@@ -47,6 +48,9 @@ SELECT regress.error_of($$SELECT * FROM migrate_pull('sites_pkey')$$);
 BEGIN;
 CREATE VIEW site_names AS SELECT id, name FROM sites;
 SELECT regress.error_of($$SELECT * FROM migrate_pull('site_names')$$);
+-- a table the source does not have
+CREATE TABLE only_on_target (id integer);
+SELECT regress.error_of($$SELECT * FROM migrate_pull('only_on_target')$$);
 ROLLBACK;
 -- a bad snapshot name: the source's own error (22023), and nothing loaded, the state unchanged
 SELECT regress.error_of($$SELECT * FROM migrate_pull('sites', 'no-such-snapshot')$$);

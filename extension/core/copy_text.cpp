@@ -86,6 +86,34 @@ constexpr ByteHex kByteHex;
 
 constexpr const char *kUnmappedReason = "has no target ID";
 constexpr const char *kMixedCaseReason = "is written in mixed letter case that a target ID cannot keep";
+constexpr const char *kOtherFormReason =
+	"is a UUID written in another form than 8-4-4-4-12 hex digits (braces, hyphens missing or moved), which a "
+	"target ID cannot keep";
+
+/*
+ * Whether `text` is a UUID that PostgreSQL reads (uuid_in) but not in the canonical form ParseUuid takes: in
+ * braces, or with hyphens missing or after other groups of four hex digits. Such a text in a user-ID column is
+ * a user ID all the same, and must not pass unmapped.
+ */
+bool
+IsOtherUuidForm(std::string_view text)
+{
+	if (text.size() < 32 || text.size() > 41)
+		return false;
+	if (text.front() == '{') {
+		if (text.back() != '}')
+			return false;
+		text = text.substr(1, text.size() - 2);
+	}
+	int digits = 0;
+	for (std::size_t i = 0; i < text.size(); i++) {
+		if (kHex.value[static_cast<unsigned char>(text[i])] >= 0)
+			digits++;
+		else if (text[i] != '-' || digits % 4 != 0 || digits == 0 || digits == 32 || text[i - 1] == '-')
+			return false;
+	}
+	return digits == 32;
+}
 
 /*
  * Appends the target of one UUID: in capitals when the source text has capital letters and no small ones,
@@ -98,6 +126,10 @@ Remap(std::string_view value, const IdMap &map, std::string &out, bool &is_uuid)
 	int cases = 0;
 	char target[36];
 	bool found = map.Find(value, target, &cases, &is_uuid);
+	if (!is_uuid && IsOtherUuidForm(value)) {
+		is_uuid = true;
+		return kOtherFormReason;
+	}
 	if (!is_uuid)
 		return nullptr; /* the caller decides what text that is no UUID means */
 	if (cases == (kSmall | kCapital))

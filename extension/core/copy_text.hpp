@@ -4,8 +4,9 @@
  *
  * The rules are the inverse of the mapping-aware verification (sql.hpp, UnmapUserIds):
  *   uuid       the source ID is replaced by its target ID;
- *   text       a UUID in any letter case is replaced, in capitals when it was written in capitals; other
- *              text ('system') is kept;
+ *   text       a UUID in any letter case is replaced, in capitals when it was written in capitals; a UUID
+ *              PostgreSQL reads in another form (braces, hyphens missing or moved) is an error, as no target
+ *              ID could keep that form; other text ('system') is kept;
  *   uuid[]     element by element; NULL elements kept;
  *   text[]     unquoted UUID elements as for text; quoted elements (never UUIDs) and NULL kept.
  * A UUID with no target ID is an error that names the column and the value.
@@ -87,7 +88,7 @@ bool IsCanonicalUuid(std::string_view text);
 /*
  * One UUID written as text, rewritten in place to its target ID (36 characters for 36): in capitals when the
  * text has capital letters and no small ones. Returns nullptr when done or when `text` is no UUID
- * (`is_uuid` false), else why it cannot be (unmapped, mixed letter case).
+ * (`is_uuid` false), else why it cannot be (unmapped, mixed letter case, another form of UUID).
  */
 const char *RemapUuidTextInPlace(char *text, std::size_t size, const IdMap &map, bool &is_uuid);
 

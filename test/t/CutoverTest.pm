@@ -21,7 +21,7 @@ use Test::More;
 
 our @EXPORT = qw(
   new_source new_target new_secret source_conninfo fixture_sql
-  run_sql sql_error query_row poll_until secret_free
+  run_sql sql_error query_row poll_until secret_free db_fingerprint
   start_emulator emulator_control run_client start_client end_client
 );
 
@@ -261,6 +261,43 @@ sub secret_free
 		return 0 if index($text // '', $secret) >= 0;
 	}
 	return 1;
+}
+
+# The fingerprint of a database, to show that something changed nothing: every table's rows (a row of
+# cutover.user_journal without its updated_at), the foreign servers with their owners and grants, the user
+# mappings, the roles, the extensions, and the grants on the cutover schema, its tables and the extension's
+# functions. %opts: journal_filter, an SQL condition on the journal's rows (those it leaves out may change).
+# (Not named fingerprint: 007 has a sub of that name.)
+sub db_fingerprint
+{
+	my ($node, $db, %opts) = @_;
+	my $filter = $opts{journal_filter} // 'true';
+	$filter =~ s/'/''/g;
+	# relations left out, e.g. cutover.table_state when a failure is meant to be written there
+	my $skip = join ', ', map { my $name = $_ =~ s/'/''/gr; "'$name'" } @{ $opts{skip} // [] };
+	$skip = $skip ? "AND c.oid::regclass::text NOT IN ($skip)" : '';
+	return $node->safe_psql($db, qq{
+SELECT string_agg(x, E'\\n' ORDER BY x COLLATE "C") FROM (
+    SELECT format('%s %s', c.oid::regclass, (xpath('/row/h/text()', query_to_xml(format(
+        'SELECT count(*) || '':'' || coalesce(md5(string_agg(r, E''\\n'' ORDER BY r COLLATE "C")), '''') AS h '
+        'FROM (SELECT %s AS r FROM %s AS t WHERE %s) AS rows',
+        CASE WHEN c.oid = to_regclass('cutover.user_journal') THEN '(to_jsonb(t) - ''updated_at'')::text'
+             ELSE 't::text' END,
+        c.oid::regclass,
+        CASE WHEN c.oid = to_regclass('cutover.user_journal') THEN '$filter' ELSE 'true' END),
+        false, true, '')))[1]::text) AS x
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') $skip
+    UNION ALL SELECT format('server %s %s %s %s', srvname, srvowner::regrole, srvoptions, srvacl) FROM pg_foreign_server
+    UNION ALL SELECT format('mapping %s %s %s', umuser, umserver, umoptions) FROM pg_user_mapping
+    UNION ALL SELECT format('role %s %s %s', rolname, rolsuper, rolbypassrls) FROM pg_roles
+    UNION ALL SELECT format('extension %s %s %s', extname, extowner::regrole, extversion) FROM pg_extension
+    UNION ALL SELECT format('acl %s %s %s', c.oid::regclass, c.relkind, c.relacl) FROM pg_class c
+              WHERE c.relnamespace = to_regnamespace('cutover')
+    UNION ALL SELECT format('acl schema %s %s', nspname, nspacl) FROM pg_namespace WHERE nspname = 'cutover'
+    UNION ALL SELECT format('acl %s %s %s', p.oid::regprocedure, p.proowner::regrole, p.proacl) FROM pg_proc p
+              WHERE p.proname LIKE 'migrate\\_%' OR p.pronamespace = to_regnamespace('cutover')
+) AS f});
 }
 
 1;

@@ -106,6 +106,28 @@ TEST(RemapCopyLine, TextArraysLeaveQuotedElements)
 	EXPECT_EQ(Remapped("{NULL,\"\"," + kB + "}", fields), "{NULL,\"\"," + kB2 + "}");
 }
 
+TEST(RemapCopyLine, OtherUuidFormsInTextAreRefused)
+{
+	/* what uuid_in also reads: braces, no hyphens, hyphens after other groups of four; mapped or not */
+	std::string bare = kA.substr(0, 8) + kA.substr(9, 4) + kA.substr(14, 4) + kA.substr(19, 4) + kA.substr(24);
+	for (const std::string &form : {"{" + kA + "}", bare, Upper(bare), "{" + bare + "}",
+									bare.substr(0, 4) + "-" + bare.substr(4), "{" + kUnknown + "}"}) {
+		auto f = Failure("1\t" + form + "\tx", {{1, UserIdKind::Text, "actor"}});
+		EXPECT_EQ(f.column, "actor") << form;
+		EXPECT_EQ(f.value, form);
+		EXPECT_FALSE(f.unmapped) << form;
+		EXPECT_NE(f.reason.find("another form"), std::string::npos) << f.reason;
+		if (form[0] != '{') /* in an array, braces are quoted: such an element is kept as it is */
+			EXPECT_EQ(Failure("{system," + form + "}", {{0, UserIdKind::TextArray, "actor_ids"}}).value, form);
+	}
+	/* text that uuid_in does not read stays as it is */
+	std::vector<RemapField> fields = {{1, UserIdKind::Text, "actor"}};
+	for (const std::string &kept :
+		 {bare.substr(1), bare + "0", "-" + bare, bare.substr(0, 4) + "--" + bare.substr(4), bare + "-", "{" + bare,
+		  bare.substr(0, 3) + "-" + bare.substr(3), bare.substr(0, 31) + "g", " " + kA, kA + " "})
+		EXPECT_EQ(Remapped("1\t" + kept + "\tx", fields), "1\t" + kept + "\tx") << kept;
+}
+
 TEST(RemapCopyLine, UnmappedIdsNameColumnAndValue)
 {
 	auto f = Failure("1\t" + kUnknown, {{1, UserIdKind::Uuid, "owner"}});
