@@ -110,7 +110,15 @@ CREATE FUNCTION migrate_verify_all(schemas text[] DEFAULT ARRAY['public'],
 AS $$
 DECLARE
     tbl regclass;
+    missing text;
 BEGIN
+    -- A schema that does not exist is a typo, not a schema with nothing to verify.
+    SELECT s INTO missing FROM pg_catalog.unnest(schemas) AS s
+    WHERE s IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS n WHERE n.nspname = s) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'schema "%" does not exist', missing USING ERRCODE = 'invalid_schema_name',
+            HINT = 'Schema names are case-sensitive and given without quotes.';
+    END IF;
     -- One table after the other, in name order, so that the records in cutover.verification follow it too.
     FOR tbl IN
         SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

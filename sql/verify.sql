@@ -55,7 +55,8 @@ SELECT table_name, source_rows, target_rows, source_checksum = target_checksum A
 FROM migrate_verify_all();
 SELECT table_name, source_rows, target_rows, ok FROM migrate_verify_all('{app}');
 SELECT table_name, ok FROM migrate_verify_all('{public,app}');
-SELECT count(*) FROM migrate_verify_all('{no_such_schema}');
+-- a schema that does not exist (3F000)
+SELECT regress.error_of($$SELECT count(*) FROM migrate_verify_all('{no_such_schema}')$$);
 SELECT count(*) FROM migrate_verify_all('{}');
 SELECT count(*) FROM migrate_verify_all(NULL);
 
