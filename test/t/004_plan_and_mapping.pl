@@ -181,8 +181,10 @@ cmp_ok($with_auth{'public.profiles'}{level}, '>', $with_auth{'auth.users'}{level
 is($with_auth{'public.organizations'}{level}, $with_auth{'public.profiles'}{level},
 	'public and auth: organizations shares the level of profiles');
 
-is(scalar(plan_rows(schemas => '{no_such_schema}')), 0, 'a schema that does not exist: no rows');
-my $r = sql_error($target, q{SELECT * FROM migrate_plan(ARRAY['public', NULL])});
+my $r = sql_error($target, q{SELECT * FROM migrate_plan('{no_such_schema}')});
+is("$r->{sqlstate} $r->{message}", '3F000 schema "no_such_schema" does not exist on the source',
+	'a schema the source does not have: 3F000 naming it');
+$r = sql_error($target, q{SELECT * FROM migrate_plan(ARRAY['public', NULL])});
 is($r->{sqlstate}, '22004', 'a NULL schema name: 22004') or diag($r->{stderr});
 
 # ------------------------------------------------------------------------------------ marks (target side)
