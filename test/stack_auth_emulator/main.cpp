@@ -91,26 +91,17 @@ AddFlags(CLI::App &app, Options &options)
 				   "per-kind flag overrides its share)")
 		->check(probability)
 		->group(faults);
-	app.add_option("--fault-429", options.faults.fault_429, "answer 429 with Retry-After, doing nothing")
-		->check(probability)
-		->group(faults);
-	app.add_option("--fault-500", options.faults.fault_500, "answer 500 text/plain, doing nothing")
-		->check(probability)
-		->group(faults);
-	app.add_option("--fault-drop", options.faults.fault_drop, "close the connection without a response, doing nothing")
-		->check(probability)
-		->group(faults);
-	app.add_option("--fault-lost-response", options.faults.fault_lost_response,
-				   "POST /api/v1/users only: create the user, then cut the response short")
-		->check(probability)
-		->group(faults);
-	app.add_option("--fault-html", options.faults.fault_html, "answer 502 with a proxy's HTML page, doing nothing")
-		->check(probability)
-		->group(faults);
-	app.add_option("--fault-malformed-json", options.faults.fault_malformed_json,
-				   "carry the request out, then answer with a body that is not JSON")
-		->check(probability)
-		->group(faults);
+	std::pair<FaultKind, const char *> kinds[] = {
+		{FaultKind::TooManyRequests, "answer 429 with Retry-After, doing nothing"},
+		{FaultKind::ServerError, "answer 500 text/plain, doing nothing"},
+		{FaultKind::Drop, "close the connection without a response, doing nothing"},
+		{FaultKind::LostResponse, "POST /api/v1/users only: create the user, then cut the response short"},
+		{FaultKind::HtmlPage, "answer 502 with a proxy's HTML page, doing nothing"},
+		{FaultKind::MalformedJson, "carry the request out, then answer with a body that is not JSON"}};
+	for (auto [kind, help] : kinds)
+		app.add_option("--fault-" + FaultName(kind), options.faults.Probability(kind), help)
+			->check(probability)
+			->group(faults);
 	app.add_option("--retry-after", options.faults.retry_after, "seconds in the Retry-After header of a 429")
 		->capture_default_str()
 		->check(CLI::Range(0, 3600))

@@ -44,27 +44,9 @@ my $target = new_target('target', conf => ['restart_after_crash = on']);
 
 # ---------------------------------------------------------------------------------------------- the data
 my $started = time;
-$source->safe_psql('postgres', qq{
-SET client_min_messages = warning;
-CREATE SCHEMA auth;
-CREATE TABLE auth.users (id uuid PRIMARY KEY, email text NOT NULL);
-INSERT INTO auth.users SELECT md5('user-' || g)::uuid, format('user%s\@example.com', g) FROM generate_series(1, $users) AS g;
-CREATE TABLE public.big (id bigint NOT NULL, user_id uuid, payload text);
-INSERT INTO public.big
-SELECT g, md5('user-' || (1 + g % $users))::uuid, 'payload ' || g || ' ' || md5(g::text)
-FROM generate_series(1, $rows) AS g;
-ALTER TABLE public.big ADD PRIMARY KEY (id), ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
-VACUUM ANALYZE public.big;
-});
+is(setup_big($source, $target, $password, $users, $rows), $users, "every one of the $users users mapped");
 note(sprintf('source: %d rows created in %.2f s', $rows, time - $started));
 
-$target->safe_psql('postgres', q{CREATE TABLE public.big (id bigint PRIMARY KEY, user_id uuid, payload text)});
-$target->safe_psql('postgres', "SELECT migrate_source('" . source_conninfo($source, $password) . "')");
-is( $target->safe_psql('postgres', qq{
-SELECT count(*) FILTER (WHERE migrate_map_put(md5('user-' || g)::uuid, md5('stack-' || md5('user-' || g)::uuid)::uuid,
-                                              format('user%s\@example.com', g)))
-FROM generate_series(1, $users) AS g}),
-	$users, "every one of the $users users mapped");
 like($target->safe_psql('postgres', q{SELECT user_id_columns FROM migrate_plan() WHERE table_name = 'public.big'}),
 	qr/^\{"user_id -> auth\.users\.id /, 'control: the plan rewrites big.user_id (a foreign key to auth.users on the source)');
 

@@ -38,23 +38,7 @@ my $tmp = PostgreSQL::Test::Utils::tempdir('failures');
 my $source = new_source('source', $password, conf => ['restart_after_crash = on']);
 my $target = new_target('target', conf => ['restart_after_crash = on']);
 
-$source->safe_psql('postgres', qq{
-SET client_min_messages = warning;
-CREATE SCHEMA auth;
-CREATE TABLE auth.users (id uuid PRIMARY KEY, email text NOT NULL);
-INSERT INTO auth.users SELECT md5('user-' || g)::uuid, format('user%s\@example.com', g) FROM generate_series(1, $users) AS g;
-CREATE TABLE public.big (id bigint NOT NULL, user_id uuid, payload text);
-INSERT INTO public.big
-SELECT g, md5('user-' || (1 + g % $users))::uuid, 'payload ' || g || ' ' || md5(g::text)
-FROM generate_series(1, $rows) AS g;
-ALTER TABLE public.big ADD PRIMARY KEY (id), ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
-VACUUM ANALYZE public.big;
-});
-$target->safe_psql('postgres', q{CREATE TABLE public.big (id bigint PRIMARY KEY, user_id uuid, payload text)});
-$target->safe_psql('postgres', "SET log_statement = none; SELECT migrate_source('" . source_conninfo($source, $password) . "')");
-$target->safe_psql('postgres', qq{
-SELECT count(*) FROM generate_series(1, $users) AS g,
-  LATERAL migrate_map_put(md5('user-' || g)::uuid, md5('stack-' || md5('user-' || g)::uuid)::uuid)});
+is(setup_big($source, $target, $password, $users, $rows), $users, "every one of the $users users mapped");
 
 my %env = (
 	PGHOST => $target->host, PGPORT => $target->port, PGDATABASE => 'postgres',

@@ -58,11 +58,7 @@ ALTER ROLE migrator BYPASSRLS;
 CREATE ROLE opsrc LOGIN PASSWORD '$op_password';
 GRANT pg_read_all_data TO opsrc;
 });
-my $hba = $source->data_dir . '/pg_hba.conf';
-my $rules = slurp_file($hba);
-open my $fh, '>', $hba or die "could not write $hba: $!";
-print $fh "host all opsrc 127.0.0.1/32 scram-sha-256\n", $rules;
-close $fh;
+prepend_hba($source, 'host all opsrc 127.0.0.1/32 scram-sha-256');
 $source->reload;
 
 # The target: the same tables (no foreign keys to auth), the source configured by the superuser, users mapped.

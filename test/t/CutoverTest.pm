@@ -23,6 +23,7 @@ our @EXPORT = qw(
   new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free db_fingerprint
   start_emulator emulator_control run_client start_client end_client
+  prepend_hba setup_big
 );
 
 my $root = "$FindBin::RealBin/../..";
@@ -54,12 +55,7 @@ sub new_source
 		"bytea_output = 'escape'",
 		@{ $params{conf} // [] });
 
-	my $hba = $node->data_dir . '/pg_hba.conf';
-	my $rules = slurp_file($hba);
-	open my $fh, '>', $hba or die "could not write $hba: $!";
-	print $fh "host all migrator 127.0.0.1/32 scram-sha-256\n", $rules;
-	close $fh;
-
+	prepend_hba($node, 'host all migrator 127.0.0.1/32 scram-sha-256');
 	$node->start;
 	$node->safe_psql('postgres',
 		    "SET log_statement = 'none';\n"
@@ -87,6 +83,44 @@ sub new_target
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION pg_cutover CASCADE');
 	return $node;
+}
+
+# Puts a rule first in the node's pg_hba.conf (reload or start the node to apply it).
+sub prepend_hba
+{
+	my ($node, $rule) = @_;
+	my $hba = $node->data_dir . '/pg_hba.conf';
+	my $rules = slurp_file($hba);
+	open my $fh, '>', $hba or die "could not write $hba: $!";
+	print $fh "$rule\n", $rules;
+	close $fh;
+}
+
+# public.big on the source: $rows rows whose user_id refers to one of $users rows of auth.users, so that every
+# row goes through the ID rewriting. The target gets the same table, empty and without the foreign key, the
+# source configured and every user mapped to md5('stack-' || source ID). Returns the number of users mapped.
+sub setup_big
+{
+	my ($source, $target, $password, $users, $rows) = @_;
+	$source->safe_psql('postgres', qq{
+SET client_min_messages = warning;
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, email text NOT NULL);
+INSERT INTO auth.users SELECT md5('user-' || g)::uuid, format('user%s\@example.com', g) FROM generate_series(1, $users) AS g;
+CREATE TABLE public.big (id bigint NOT NULL, user_id uuid, payload text);
+INSERT INTO public.big
+SELECT g, md5('user-' || (1 + g % $users))::uuid, 'payload ' || g || ' ' || md5(g::text)
+FROM generate_series(1, $rows) AS g;
+ALTER TABLE public.big ADD PRIMARY KEY (id), ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+VACUUM ANALYZE public.big;
+});
+	$target->safe_psql('postgres', q{CREATE TABLE public.big (id bigint PRIMARY KEY, user_id uuid, payload text)});
+	$target->safe_psql('postgres',
+		"SET log_statement = none; SELECT migrate_source('" . source_conninfo($source, $password) . "')");
+	return $target->safe_psql('postgres', qq{
+SELECT count(*) FILTER (WHERE migrate_map_put(md5('user-' || g)::uuid, md5('stack-' || md5('user-' || g)::uuid)::uuid,
+                                              format('user%s\@example.com', g)))
+FROM generate_series(1, $users) AS g});
 }
 
 sub source_conninfo
