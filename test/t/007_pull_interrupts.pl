@@ -50,16 +50,7 @@ note(sprintf('source: %d rows created in %.2f s', $rows, time - $started));
 like($target->safe_psql('postgres', q{SELECT user_id_columns FROM migrate_plan() WHERE table_name = 'public.big'}),
 	qr/^\{"user_id -> auth\.users\.id /, 'control: the plan rewrites big.user_id (a foreign key to auth.users on the source)');
 
-# The target's own rows before each case: ids the source does not have, user IDs that are mapped ones.
-sub prepare_target
-{
-	$target->safe_psql('postgres', qq{
-TRUNCATE public.big;
-INSERT INTO public.big
-SELECT -g, md5('stack-' || md5('user-' || (1 + g % $users))::uuid)::uuid, 'old row ' || g FROM generate_series(1, $old_rows) AS g;
-SELECT migrate_reset('big');
-});
-}
+sub prepare_target { reset_big($target, $users, $old_rows) }
 
 # What must not change when a pull fails: the table's rows and its state row.
 my $fingerprint_sql = q{

@@ -45,17 +45,7 @@ my %env = (
 	PGUSER => $target->safe_psql('postgres', 'SELECT current_user'),
 	CUTOVER_SOURCE_URL => source_conninfo($source, $password), PGOPTIONS => undef, PGPASSWORD => undef);
 
-# The target's own rows: ids the source does not have; big pending again.
-sub prepare_target
-{
-	$target->safe_psql('postgres', qq{
-TRUNCATE public.big;
-INSERT INTO public.big
-SELECT -g, md5('stack-' || md5('user-' || (1 + g % $users))::uuid)::uuid, 'old row ' || g FROM generate_series(1, $old_rows) AS g;
-SELECT migrate_reset('big');
-CHECKPOINT;
-});
-}
+sub prepare_target { reset_big($target, $users, $old_rows) }
 
 sub fingerprint
 {

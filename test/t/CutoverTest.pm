@@ -23,7 +23,7 @@ our @EXPORT = qw(
   new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free db_fingerprint
   start_emulator emulator_control run_client start_client end_client
-  prepend_hba setup_big
+  prepend_hba setup_big reset_big
 );
 
 my $root = "$FindBin::RealBin/../..";
@@ -121,6 +121,20 @@ VACUUM ANALYZE public.big;
 SELECT count(*) FILTER (WHERE migrate_map_put(md5('user-' || g)::uuid, md5('stack-' || md5('user-' || g)::uuid)::uuid,
                                               format('user%s\@example.com', g)))
 FROM generate_series(1, $users) AS g});
+}
+
+# The target's big before a case: $old_rows rows of its own (ids the source does not have, user IDs that are
+# mapped ones), pending again.
+sub reset_big
+{
+	my ($target, $users, $old_rows) = @_;
+	$target->safe_psql('postgres', qq{
+TRUNCATE public.big;
+INSERT INTO public.big
+SELECT -g, md5('stack-' || md5('user-' || (1 + g % $users))::uuid)::uuid, 'old row ' || g FROM generate_series(1, $old_rows) AS g;
+SELECT migrate_reset('big');
+CHECKPOINT;
+});
 }
 
 sub source_conninfo
