@@ -24,6 +24,7 @@
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
+#include "verify.hpp"
 
 extern "C" {
 #include "utils/rls.h"
@@ -55,7 +56,8 @@ JoinNames(const std::set<std::string> &names)
 	return joined;
 }
 
-/* Fails unless the source has the same table with the same set of column names. */
+} // namespace
+
 void
 CheckSourceColumns(SourceConnection &source, const pg::TableInfo &table)
 {
@@ -97,7 +99,6 @@ CheckSourceColumns(SourceConnection &source, const pg::TableInfo &table)
 				detail, "Make both sides have the same columns before verifying.");
 }
 
-/* The table's user-ID columns, as migrate_plan finds them: foreign keys on the source, marks on the target. */
 std::vector<std::string>
 UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::TableInfo &table)
 {
@@ -114,6 +115,8 @@ UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::Table
 			columns.push_back(column.column);
 	return columns;
 }
+
+namespace {
 
 /*
  * The target's checksum with user IDs mapped back to source IDs through cutover.id_map. The map belongs to the
