@@ -8,6 +8,7 @@
 #   make bench                    test/bench/checksum.sh (times the installed extension)
 #   make bench-pull               test/bench/pull.sh: migrate_pull against a COPY pipe and postgres_fdw
 #   make bench-export             test/bench/export.sh: cutover export against psql COPY TO a file
+#   make bench-diff               test/bench/diff.sh: migrate_diff finding 10 changed rows, against migrate_verify
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -69,7 +70,7 @@ install: install-client
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test bench bench-pull bench-export
+.PHONY: unittest test bench bench-pull bench-export bench-diff
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -94,6 +95,9 @@ bench-pull: all
 
 bench-export: all
 	test/bench/export.sh
+
+bench-diff: all
+	test/bench/diff.sh
 
 .PHONY: demo demo-stop
 demo:
