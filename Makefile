@@ -48,7 +48,8 @@ extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
 # GoogleTest over the pure C++ core: no server needed.
 # The client's pure parts (no network, no database) are tested with it.
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
-CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp)
+CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp \
+	client/diff_report.cpp)
 test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard extension/core/*.hpp client/*.hpp test/unit/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension -Iclient \
 		-o $@ $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
