@@ -3,8 +3,9 @@
  *
  * It bisects the key space with checksums, as data-diff does across databases, without copying either table:
  *
- *  1. Boundaries. A sample of the target's keys (TABLESAMPLE SYSTEM, REPEATABLE) in key order gives up to
- *     4,096 boundary keys cutting the table into buckets of about 1,000 rows.
+ *  1. Boundaries. A sample of the target's keys (TABLESAMPLE BERNOULLI, REPEATABLE: rows drawn one by one, so
+ *     keys stored together on a page do not crowd the sample) in key order gives up to 4,096 boundary keys
+ *     cutting the table into buckets of about 1,000 rows.
  *  2. One pass on each side, at the same time. The source (plain SQL over libpq) and the target (SPI, the
  *     migrate_bucket_agg aggregate in C++) each put every row in its bucket with the same SQL expression and
  *     return the canonical checksum of each bucket. User-ID columns on the target are mapped back to source
@@ -52,7 +53,7 @@ constexpr std::size_t kMaxBuckets = 4096;	/* boundaries per level: the bucket ex
 constexpr std::int64_t kBatchRows = 20000;	/* rows per side fetched by one query for a batch of leaves */
 constexpr std::size_t kBatchRanges = 256;	/* ranges per such query */
 constexpr std::int64_t kSampleRows = 20000; /* at least this many sampled keys (all of a smaller table) */
-constexpr int kSamplePerBucket = 16;		/* sampled keys per bucket */
+constexpr int kSamplePerBucket = 8;			/* sampled keys per bucket */
 constexpr int kMaxDepth = 16;
 
 /* A range whose (rows, checksum) differ between the sides. */
@@ -310,7 +311,7 @@ Diff::FirstThresholds()
 
 	std::vector<core::KeyValue> sample;
 	std::string sql = "SELECT " + core::KeyTextsSql(target_side_.key) + " FROM " + table_.scan +
-					  " AS t TABLESAMPLE SYSTEM (" + percent_text + ") REPEATABLE (0)" + target_key_joins_ +
+					  " AS t TABLESAMPLE BERNOULLI (" + percent_text + ") REPEATABLE (0)" + target_key_joins_ +
 					  " ORDER BY " + core::KeyOrderSql(target_side_.key);
 	OnTarget([&](pg::Spi &spi) {
 		spi.Execute(sql, true);
