@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/diff.hpp"
@@ -615,20 +616,22 @@ Diff::NameChangedColumns(std::vector<core::Difference> &differences)
 	std::vector<core::KeyedRow> source_rows = SourceRows(&source_values);
 
 	/* the row of each side with the hash the comparison found (a key may repeat on the source) */
-	auto find = [](const std::vector<core::KeyedRow> &rows, const core::KeyValue &key, const std::string &hash) {
+	auto index = [](const std::vector<core::KeyedRow> &rows) {
+		std::unordered_map<std::string, std::size_t> rows_by_id;
 		for (std::size_t i = 0; i < rows.size(); i++)
-			if (rows[i].key == key && rows[i].hash == hash)
-				return i;
-		return rows.size();
+			rows_by_id.emplace(core::KeyId(rows[i].key) + rows[i].hash, i);
+		return rows_by_id;
 	};
+	std::unordered_map<std::string, std::size_t> source_index = index(source_rows);
+	std::unordered_map<std::string, std::size_t> target_index = index(target_rows);
 	for (auto &difference : differences) {
 		if (difference.status != core::DiffStatus::Changed)
 			continue;
-		std::size_t s = find(source_rows, difference.key, difference.source_hash);
-		std::size_t t = find(target_rows, difference.key, difference.target_hash);
-		if (s == source_rows.size() || t == target_rows.size())
+		auto s = source_index.find(core::KeyId(difference.key) + difference.source_hash);
+		auto t = target_index.find(core::KeyId(difference.key) + difference.target_hash);
+		if (s == source_index.end() || t == target_index.end())
 			continue; /* changed again since the comparison: the columns stay unnamed */
-		difference.columns = core::DifferingColumns(column_names_, source_values[s], target_values[t]);
+		difference.columns = core::DifferingColumns(column_names_, source_values[s->second], target_values[t->second]);
 	}
 }
 

@@ -275,9 +275,11 @@ struct KeyRows {
 	std::vector<std::string> target;
 };
 
-/* A key as one string for a map: each field with its length (or a NULL mark), so no two keys collide. */
+} // namespace
+
+/* Each field with its length (or a NULL mark), so no two keys collide. */
 std::string
-MapKey(const KeyValue &key)
+KeyId(const KeyValue &key)
 {
 	std::string out;
 	for (const auto &field : key) {
@@ -290,15 +292,13 @@ MapKey(const KeyValue &key)
 	return out;
 }
 
-} // namespace
-
 std::vector<Difference>
 CompareRows(const std::vector<KeyedRow> &source, const std::vector<KeyedRow> &target)
 {
 	std::vector<KeyRows> keys;
 	std::unordered_map<std::string, std::size_t> index;
 	auto rows_of = [&](const KeyValue &key) -> KeyRows & {
-		auto [it, added] = index.emplace(MapKey(key), keys.size());
+		auto [it, added] = index.emplace(KeyId(key), keys.size());
 		if (added)
 			keys.push_back({key, {}, {}});
 		return keys[it->second];

@@ -158,6 +158,9 @@ std::string RowValuesSql(const DiffSide &side, const std::string &where);
 /* The key columns' texts of every `every`-th row matching `where`, in key order: where to split a range. */
 std::string SplitPointsSql(const DiffSide &side, const std::string &where, std::int64_t every);
 
+/* One string per key value, for maps: equal for equal keys, different for different ones (NULLs included). */
+std::string KeyId(const KeyValue &key);
+
 /* A key as migrate_diff prints it: the column's text for a one-column key, ROW(...)::text's form otherwise. */
 std::optional<std::string> KeyText(const KeyValue &value);
 

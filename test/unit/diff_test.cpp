@@ -340,6 +340,16 @@ TEST(DifferingColumns, ByTextAndNullness)
 	EXPECT_TRUE(DifferingColumns(names, source, source).empty());
 }
 
+TEST(KeyId, EqualForEqualKeysOnly)
+{
+	using pgc::core::KeyId;
+	EXPECT_EQ(KeyId(Key({"1", "a"})), KeyId(Key({"1", "a"})));
+	EXPECT_NE(KeyId(Key({"1", "a"})), KeyId(Key({"1a", ""})));
+	EXPECT_NE(KeyId(Key({"1;", "a"})), KeyId(Key({"1", ";a"})));
+	EXPECT_NE(KeyId(Key({nullptr})), KeyId(Key({""})));
+	EXPECT_NE(KeyId(Key({nullptr})), KeyId(Key({"N;"})));
+}
+
 TEST(KeyText, OneColumnAsItselfSeveralAsARow)
 {
 	EXPECT_EQ(KeyText(Key({"42"})), std::optional<std::string>("42"));
