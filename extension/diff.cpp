@@ -27,6 +27,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,7 @@
 #include "verify.hpp"
 
 extern "C" {
+#include "utils/pg_locale.h"
 #include "utils/rls.h"
 }
 
@@ -81,6 +83,7 @@ struct KeyColumnInfo {
 	std::string type;	   /* format_type with typmod */
 	std::string base_type; /* format_type of the base type, without typmod */
 	bool collatable = false;
+	bool byte_ordered = false; /* its collation is C or POSIX */
 };
 
 /* The primary key, else the unique index on NOT NULL columns with the fewest columns (then by name). */
@@ -96,7 +99,7 @@ FindKey(const pg::TableInfo &table)
 	spi.Execute(
 		"SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
 		"       pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL), "
-		"       a.attcollation <> 0 "
+		"       a.attcollation <> 0, a.attcollation "
 		"FROM (SELECT i.indkey, i.indnkeyatts FROM pg_catalog.pg_index i "
 		"      WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid AND i.indpred IS NULL "
 		"        AND i.indexprs IS NULL "
@@ -110,8 +113,12 @@ FindKey(const pg::TableInfo &table)
 		"WHERE k.ord <= x.indnkeyatts ORDER BY k.ord",
 		true, {{OIDOID, std::to_string(table.relid)}});
 	std::vector<KeyColumnInfo> key;
-	for (uint64_t row = 0; row < spi.Rows(); row++)
-		key.push_back({spi.GetText(row, 0), spi.GetText(row, 1), spi.GetText(row, 2), spi.GetText(row, 3) == "t"});
+	for (uint64_t row = 0; row < spi.Rows(); row++) {
+		KeyColumnInfo column{spi.GetText(row, 0), spi.GetText(row, 1), spi.GetText(row, 2), spi.GetText(row, 3) == "t"};
+		Oid collation = static_cast<Oid>(std::stoul(spi.GetText(row, 4)));
+		column.byte_ordered = column.collatable && pg::Call([&] { return lc_collate_is_c(collation); });
+		key.push_back(std::move(column));
+	}
 	if (key.empty())
 		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 					"table " + table.qualified + " has no primary key and no unique key on NOT NULL columns",
@@ -136,18 +143,31 @@ SameKeyType(const std::string &a, const std::string &b)
 	return family(a) == family(b);
 }
 
-/* Fails (42804) unless each key column has the same type on the source (a domain counting as its base type). */
-void
+/*
+ * Fails (42804) unless each key column has the same type on the source (a domain counting as its base type).
+ * Returns the key columns whose collation on the source compares byte by byte (C or POSIX, or the database's
+ * default when that is C or POSIX under libc).
+ */
+std::set<std::string>
 CheckSourceKeyTypes(SourceConnection &source, const pg::TableInfo &table, const std::vector<KeyColumnInfo> &key)
 {
 	SourceResult result = source.Exec(
 		"SELECT a.attname, pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, "
-		"NULL) FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+		"NULL), coalesce(co.collnamespace = 'pg_catalog'::pg_catalog.regnamespace AND (co.collname IN ('C', "
+		"'POSIX') OR (co.collname = 'default' AND d.datcollate IN ('C', 'POSIX') AND "
+		"coalesce(pg_catalog.to_jsonb(d) ->> 'datlocprovider', 'c') = 'c')), false) "
+		"FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+		"LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
+		"JOIN pg_catalog.pg_database d ON d.datname = pg_catalog.current_database() "
 		"WHERE a.attrelid = $1::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped",
 		{table.qualified});
 	std::map<std::string, std::string> types;
-	for (int row = 0; row < PQntuples(result.get()); row++)
+	std::set<std::string> byte_ordered;
+	for (int row = 0; row < PQntuples(result.get()); row++) {
 		types[PQgetvalue(result.get(), row, 0)] = PQgetvalue(result.get(), row, 1);
+		if (std::strcmp(PQgetvalue(result.get(), row, 2), "t") == 0)
+			byte_ordered.insert(PQgetvalue(result.get(), row, 0));
+	}
 	for (const auto &column : key) {
 		auto it = types.find(column.name);
 		if (it == types.end())
@@ -159,6 +179,7 @@ CheckSourceKeyTypes(SourceConnection &source, const pg::TableInfo &table, const 
 						"migrate_diff compares keys in their type's order, which must be the same on both sides.",
 						"Give the key column the same type on both sides.");
 	}
+	return byte_ordered;
 }
 
 class Diff
@@ -188,7 +209,8 @@ class Diff
 	}
 
   private:
-	void BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::string> &user_id_columns);
+	void BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::string> &user_id_columns,
+					const std::set<std::string> &source_byte_ordered);
 	std::vector<core::KeyValue> FirstThresholds();
 	std::vector<RangeWork> CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyValue> &thresholds,
 										  bool top);
@@ -236,7 +258,8 @@ class Diff
 };
 
 void
-Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::string> &user_id_columns)
+Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::string> &user_id_columns,
+				 const std::set<std::string> &source_byte_ordered)
 {
 	std::vector<core::Column> source_columns = table_.columns;
 	std::vector<core::Column> target_columns = table_.columns;
@@ -247,11 +270,13 @@ Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::s
 	for (const auto &column : key) {
 		std::string quoted = pg::QuoteIdentifier(column.name);
 		std::string value = "t." + quoted;
-		source_side_.key.push_back({column.name, value, column.type, column.collatable});
-		core::KeyColumn target{column.name, value, column.type, column.collatable};
+		source_side_.key.push_back({column.name, value, column.type, column.collatable,
+									column.collatable && source_byte_ordered.count(column.name) > 0});
+		core::KeyColumn target{column.name, value, column.type, column.collatable, column.byte_ordered};
 		if (std::find(user_id_columns.begin(), user_id_columns.end(), column.name) != user_id_columns.end()) {
 			/* a key holding user IDs is compared as the source ID it maps back to; an unmapped one stays */
 			std::string map = "k" + std::to_string(++key_maps);
+			target.byte_ordered = false;
 			switch (core::UserIdKindOf(column.base_type)) {
 			case core::UserIdKind::Uuid:
 				target_key_joins_ += " LEFT JOIN cutover.id_map AS " + map + " ON " + map + ".target_id = " + value;
@@ -394,8 +419,8 @@ Diff::Run()
 	source_.emplace(SourceConnection::Open());
 	CheckSourceColumns(*source_, table_);
 	std::vector<std::string> user_id_columns = UserIdColumns(fcinfo_, *source_, table_);
-	CheckSourceKeyTypes(*source_, table_, key);
-	BuildSides(key, user_id_columns);
+	std::set<std::string> source_byte_ordered = CheckSourceKeyTypes(*source_, table_, key);
+	BuildSides(key, user_id_columns, source_byte_ordered);
 	if (mapped_) {
 		Oid relid = table_.relid;
 		pg::Call([&] { check_enable_rls(relid, InvalidOid, false); });

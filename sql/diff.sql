@@ -94,6 +94,19 @@ UPDATE names SET v = -v WHERE v IN (10, 5001, 11999);
 DELETE FROM names WHERE v = 7000;
 SELECT split_part(key, ' ', 2) AS i, status, columns FROM migrate_diff('names');
 
+-- Key columns in C on both sides: compared in their own collation (an index serves the ranges), same result.
+\c cutover_diff_src
+CREATE TABLE cnames (w text COLLATE "C" PRIMARY KEY, v integer);
+INSERT INTO cnames SELECT w, v FROM names;
+\c :target_db
+CREATE TABLE cnames (w text COLLATE "C" PRIMARY KEY, v integer);
+INSERT INTO cnames SELECT w, v FROM names;
+ANALYZE cnames;
+SELECT coalesce(nullif(split_part(key, ' ', 2), ''), key) AS i, status, columns FROM migrate_diff('cnames');
+UPDATE cnames SET v = 0 WHERE v = 3;
+INSERT INTO cnames VALUES ('a', 1), ('Z', 2);
+SELECT coalesce(nullif(split_part(key, ' ', 2), ''), key) AS i, status, columns FROM migrate_diff('cnames');
+
 --
 -- A uuid key, and a composite key (integer, text) with NULLs in other columns.
 --
@@ -246,7 +259,7 @@ SELECT count(*) = :recorded + 2 AS only_the_two_verifications FROM cutover.verif
 SELECT count(*) = :states + 2 AS only_their_states FROM cutover.table_state;
 
 DROP VIEW site_names;
-DROP TABLE sites, words, names, tokens, readings, big, profiles, docs, loose, nokey, typed, drift, target_only, slow;
+DROP TABLE sites, words, names, cnames, tokens, readings, big, profiles, docs, loose, nokey, typed, drift, target_only, slow;
 DELETE FROM cutover.id_map WHERE source_id::text LIKE 'dddddddd-%';
 DELETE FROM cutover.remap_column;
 DELETE FROM cutover.table_state WHERE table_name IN ('sites', 'docs');

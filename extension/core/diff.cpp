@@ -32,7 +32,7 @@ namespace {
 std::string
 Comparand(const KeyColumn &column)
 {
-	return "(" + column.expression + ")" + (column.collatable ? " COLLATE \"C\"" : "");
+	return "(" + column.expression + ")" + (column.collatable && !column.byte_ordered ? " COLLATE \"C\"" : "");
 }
 
 /* What a key compares with: one column's value, or a row of them (a row comparison, column by column). */

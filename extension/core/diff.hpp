@@ -31,6 +31,9 @@ struct KeyColumn {
 	std::string expression;	 /* its value on this side: t."id", or on the target the source ID a user ID maps back to */
 	std::string type = {};	 /* the target's type of the value with its typmod ("integer", "character(4)") */
 	bool collatable = false; /* text-like: compared byte by byte (COLLATE "C") */
+	/* text-like whose own collation compares byte by byte already (C, POSIX): compared without a COLLATE
+	 * clause, so that an index on the column serves the range conditions */
+	bool byte_ordered = false;
 };
 
 /* A key value as the text of each of its columns (std::nullopt: NULL, which only a source row can have). */

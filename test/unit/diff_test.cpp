@@ -183,6 +183,16 @@ TEST(BucketSql, CompositeKeysCompareAsRowsTextInByteOrder)
 	EXPECT_EQ(BucketSql(kTextKey, {Key({"m"})}, false), "CASE WHEN (t.code) COLLATE \"C\" < 'm' THEN 0 ELSE 1 END");
 }
 
+TEST(BucketSql, AColumnInByteOrderAlreadyNeedsNoCollateClause)
+{
+	const std::vector<KeyColumn> key = {{"code", "t.code", "text", true, true}};
+	EXPECT_EQ(BucketSql(key, {Key({"m"})}, false), "CASE WHEN (t.code) < 'm' THEN 0 ELSE 1 END");
+	EXPECT_EQ(RangeSql(key, KeyRange{Key({"a"}), Key({"b"}), false}), "(t.code) >= 'a' AND (t.code) < 'b'");
+	/* the sort of the differences still names C: its VALUES have the database's collation */
+	EXPECT_EQ(SortKeysSql(key, {Key({"x"})}),
+			  "SELECT v.o FROM (VALUES ('x'::text, 0)) AS v(k1, o) ORDER BY v.k1 COLLATE \"C\" NULLS FIRST, v.o");
+}
+
 TEST(BucketRange, EndBucketsKeepTheParentsEnds)
 {
 	std::vector<KeyValue> thresholds = {Key({"10"}), Key({"20"})};
