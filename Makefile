@@ -9,6 +9,7 @@
 #   make bench                    test/bench/checksum.sh (times the installed extension)
 #   make bench-pull               test/bench/pull.sh: migrate_pull against a COPY pipe and postgres_fdw
 #   make bench-export             test/bench/export.sh: cutover export against psql COPY TO a file
+#   make bench-diff               test/bench/diff.sh: migrate_diff finding 10 changed rows, against migrate_verify
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -22,7 +23,7 @@ OBJS = $(EXT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o)
 DATA_built = extension/pg_cutover--$(EXTVERSION).sql
 DATA = extension/pg_cutover.control $(filter-out $(DATA_built),$(wildcard extension/pg_cutover--*--*.sql))
 
-REGRESS = checksum types source verify errors idmap users state plan pull pull_edges archive
+REGRESS = checksum types source verify errors idmap users state plan pull pull_edges archive diff
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 EXTRA_CLEAN = test/unit/unittest tmp_check results regression.diffs regression.out
 
@@ -48,7 +49,8 @@ extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
 # GoogleTest over the pure C++ core: no server needed.
 # The client's pure parts (no network, no database) are tested with it.
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
-CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp)
+CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp \
+	client/diff_report.cpp)
 test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard extension/core/*.hpp client/*.hpp test/unit/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension -Iclient \
 		-o $@ $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
@@ -70,7 +72,7 @@ install: install-client
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test test-full bench bench-pull bench-export
+.PHONY: unittest test test-full bench bench-pull bench-export bench-diff
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -99,6 +101,9 @@ bench-pull: all
 
 bench-export: all
 	test/bench/export.sh
+
+bench-diff: all
+	test/bench/diff.sh
 
 .PHONY: demo demo-stop
 demo:

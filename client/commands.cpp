@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "diff_report.hpp"
 #include "output.hpp"
 
 namespace cutover {
@@ -392,6 +393,9 @@ RunVerify(const Settings &settings)
 int
 RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 {
+	/* one more than asked for says whether more rows differ */
+	if (max_rows < 1 || max_rows >= 2147483647)
+		throw std::invalid_argument("--max-rows must be between 1 and 2147483646");
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
 	bool available = target
@@ -404,10 +408,29 @@ RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 					"tables differ");
 		return kExitUsage;
 	}
-	pg::Result diff =
-		target.Exec("SELECT * FROM migrate_diff($1::regclass, $2::bigint)", {table, std::to_string(max_rows)});
-	PrintRows(diff);
-	return diff.Rows() == 0 ? kExitOk : kExitProblem;
+	DiffReport report;
+	report.table = target
+					   .Exec("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+							 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass",
+							 {table})
+					   .Text(0, 0);
+	Out().Event("diff started", {{"table", report.table}, {"max_rows", max_rows}});
+	pg::Result diff = target.Exec("SELECT key, status, array_to_json(columns)::text FROM "
+								  "migrate_diff($1::regclass, $2::integer)",
+								  {table, std::to_string(max_rows + 1)});
+	for (int row = 0; row < diff.Rows(); row++) {
+		if (row == max_rows) {
+			report.stopped = true;
+			break;
+		}
+		DiffRow line{diff.Optional(row, 0), diff.Text(row, 1), {}};
+		if (!diff.IsNull(row, 2))
+			line.columns = json::parse(diff.Text(row, 2)).get<std::vector<std::string>>();
+		report.rows.push_back(std::move(line));
+	}
+	Out().Event("diff finished", DiffJson(report).at("summary"));
+	Out().Result(DiffJson(report), DiffTable(report));
+	return report.rows.empty() ? kExitOk : kExitProblem;
 }
 
 int

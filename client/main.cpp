@@ -31,9 +31,9 @@ from the source to the target: export on one side, import on the other. Each can
 any failure or crash: what is done is kept, nothing is done twice.)";
 
 constexpr const char *kExitCodes = R"(
-Exit codes: 0 done; 1 the step found a problem (a table differs, a user was not created, a key is
-violated); 2 bad flags or settings, nothing done; 3 a database or Stack Auth could not be reached;
-130 interrupted (run the same command again).)";
+Exit codes: 0 done; 1 the step found a problem (a table differs, `diff` found differing rows, a user
+was not created, a key is violated); 2 bad flags or settings, nothing done; 3 a database or Stack Auth
+could not be reached; 130 interrupted (run the same command again).)";
 
 std::string
 Environment(const char *name)
@@ -100,7 +100,7 @@ main(int argc, char **argv)
 	int jobs = 1;
 	bool no_snapshot = false;
 	std::string diff_table;
-	long long diff_rows = 100;
+	long long diff_rows = 1000;
 
 	auto *init = app.add_subcommand("init", "check the extension in the target (create it if missing) and point it "
 											"at the source");
@@ -113,9 +113,12 @@ main(int argc, char **argv)
 	pull->add_option("-j,--jobs", jobs, "tables pulled at once (default 1)")->check(CLI::Range(1, 64));
 	pull->add_flag("--no-snapshot", no_snapshot, "do not read every table from one snapshot of the source");
 	auto *verify = app.add_subcommand("verify", "compare row counts and checksums of every planned table");
-	auto *diff = app.add_subcommand("diff", "the rows that differ in one table");
-	diff->add_option("table", diff_table, "the table")->required();
-	diff->add_option("--max-rows", diff_rows, "at most this many rows (default 100)");
+	auto *diff = app.add_subcommand(
+		"diff", "the rows that differ in one table between source and target (missing, extra, changed with the "
+				"columns), as a table with a summary line; exit 1 when rows differ, 0 when none do");
+	diff->add_option("table", diff_table, "the table (schema-qualified or on the search_path)")->required();
+	diff->add_option("--max-rows", diff_rows, "report at most this many differing rows (default 1000)")
+		->check(CLI::Range(1LL, 2147483646LL));
 	auto *status = app.add_subcommand("status", "the state of every table and of the users");
 	std::string archive_dir;
 	auto *export_cmd = app.add_subcommand(

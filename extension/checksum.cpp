@@ -8,6 +8,7 @@
  * most eight rows waiting to be hashed together, so memory stays flat whatever the table size, and partial
  * states from parallel workers combine by addition.
  */
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
@@ -39,9 +40,14 @@ enum class FieldKind : uint8_t { Int2, Int4, Int8, Bool, Uuid, Text, Row, Generi
 struct ChecksumState {
 	core::Checksum sum;
 	core::RowHashBatch batch;
+	int first;	 /* the argument of the first field: 1, or 2 after migrate_bucket_agg's bucket */
 	int nfields; /* arguments after the state: one per column, or one per run of columns for wide tables */
 	FieldKind *kinds;
 	FmgrInfo *output;
+	/* migrate_bucket_agg: the checksum of each bucket, 0 to nbuckets - 1 (sum stays empty) */
+	core::Checksum *buckets;
+	void *buckets_memory; /* what was allocated for them (the array itself is aligned to 16 bytes) */
+	int nbuckets;
 };
 
 /* Where each row's text is written (straight into the batch); its spill buffer grows to the widest row. */
@@ -87,23 +93,26 @@ KindOf(Oid type)
 	}
 }
 
-/* Looks at the argument types once: how to print each, and the output function where one is needed. */
+/*
+ * Looks at the argument types once: how to print each, and the output function where one is needed. The
+ * fields are the arguments from `first` on.
+ */
 void
-PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext context)
+PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext context, int first, const char *name)
 {
 	if (pg::Call([&] { return get_fn_expr_variadic(fcinfo->flinfo); }))
-		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "migrate_checksum_agg does not take a VARIADIC array", "",
+		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, std::string(name) + " does not take a VARIADIC array", "",
 					"Pass the columns themselves, in column-name order.");
-	int nfields = PG_NARGS() - 1;
+	int nfields = PG_NARGS() - first;
 	state->kinds = static_cast<FieldKind *>(
 		pg::Call([&] { return MemoryContextAllocZero(context, sizeof(FieldKind) * Max(nfields, 1)); }));
 	state->output = static_cast<FmgrInfo *>(
 		pg::Call([&] { return MemoryContextAllocZero(context, sizeof(FmgrInfo) * Max(nfields, 1)); }));
 	for (int i = 0; i < nfields; i++) {
-		Oid type = pg::Call([&] { return get_fn_expr_argtype(fcinfo->flinfo, i + 1); });
+		Oid type = pg::Call([&] { return get_fn_expr_argtype(fcinfo->flinfo, first + i); });
 		if (!OidIsValid(type))
-			throw Error(ERRCODE_INDETERMINATE_DATATYPE, "could not determine the type of argument " +
-															std::to_string(i + 1) + " of migrate_checksum_agg");
+			throw Error(ERRCODE_INDETERMINATE_DATATYPE,
+						"could not determine the type of argument " + std::to_string(first + i) + " of " + name);
 		state->kinds[i] = KindOf(type);
 		if (state->kinds[i] == FieldKind::Row || state->kinds[i] == FieldKind::Generic) {
 			FmgrInfo *output = &state->output[i];
@@ -115,6 +124,7 @@ PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext conte
 			});
 		}
 	}
+	state->first = first;
 	state->nfields = nfields;
 }
 
@@ -179,9 +189,12 @@ AppendField(core::RowSink &text, const ChecksumState *state, int i, Datum value)
 	}
 }
 
-/* Prints the row the way ROW(...)::text would and adds its hash. Printed values go to the per-row context. */
+/*
+ * Prints the row the way ROW(...)::text would and adds its hash to `sum` (through the batch: `sum` must stay
+ * put until the batch is flushed). Printed values go to the per-row context.
+ */
 void
-AddRow(ChecksumState *state, FunctionCallInfo fcinfo)
+AddRow(ChecksumState *state, FunctionCallInfo fcinfo, core::Checksum &sum)
 {
 	core::RowSink &text = Sink();
 	text.Begin(state->batch);
@@ -189,19 +202,39 @@ AddRow(ChecksumState *state, FunctionCallInfo fcinfo)
 	for (int i = 0; i < state->nfields; i++) {
 		if (i > 0)
 			text.Push(',');
-		if (!PG_ARGISNULL(i + 1))
-			AppendField(text, state, i, PG_GETARG_DATUM(i + 1));
+		if (!PG_ARGISNULL(state->first + i))
+			AppendField(text, state, i, PG_GETARG_DATUM(state->first + i));
 	}
 	text.Push(')');
 
 	if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII) {
-		text.End(state->batch, state->sum);
+		text.End(state->batch, sum);
 		return;
 	}
 	/* The canonical text is UTF-8, as convert_to(..., 'UTF8') gives it on the source. */
 	const std::string &row = text.Text();
 	char *utf8 = pg::Call([&] { return pg_server_to_any(row.data(), static_cast<int>(row.size()), PG_UTF8); });
-	state->batch.Add(state->sum, utf8, std::strlen(utf8));
+	state->batch.Add(sum, utf8, std::strlen(utf8));
+}
+
+/* Makes room for bucket `bucket` (the batch is flushed first: pending rows point into the old array). */
+void
+GrowBuckets(ChecksumState *state, int bucket, MemoryContext context)
+{
+	state->batch.Flush();
+	int count = std::max(bucket + 1, std::max(64, state->nbuckets * 2));
+	/* palloc aligns to 8 bytes; the 128-bit sums want 16 */
+	constexpr size_t align = alignof(core::Checksum);
+	void *memory = pg::Call([&] { return MemoryContextAllocZero(context, sizeof(core::Checksum) * count + align); });
+	auto address = reinterpret_cast<uintptr_t>(memory);
+	auto *buckets = reinterpret_cast<core::Checksum *>((address + align - 1) & ~(uintptr_t) (align - 1));
+	for (int i = 0; i < count; i++)
+		new (&buckets[i]) core::Checksum(i < state->nbuckets ? state->buckets[i] : core::Checksum());
+	if (void *old = state->buckets_memory)
+		pg::Call([&] { pfree(old); });
+	state->buckets = buckets;
+	state->buckets_memory = memory;
+	state->nbuckets = count;
 }
 
 /* The state's checksum with every pending row hashed in. */
@@ -248,11 +281,11 @@ PGC_FUNCTION(migrate_checksum_agg_transfn)
 	ChecksumState *state;
 	if (PG_ARGISNULL(0)) {
 		state = NewState(context);
-		PrepareFields(state, fcinfo, context);
+		PrepareFields(state, fcinfo, context, 1, "migrate_checksum_agg");
 	} else {
 		state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
 	}
-	AddRow(state, fcinfo);
+	AddRow(state, fcinfo, state->sum);
 	PG_RETURN_POINTER(state);
 }
 
@@ -301,6 +334,55 @@ PGC_FUNCTION(migrate_checksum_agg_finalfn)
 	if (!PG_ARGISNULL(0))
 		sum = Settled(reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0)));
 	return pg::TextDatum(sum.Hex());
+}
+
+/*
+ * migrate_bucket_agg(VARIADIC "any") transition: the first argument is the row's bucket (integer, 0 or more),
+ * the others its columns in name order as for migrate_checksum_agg. migrate_diff's target side: one pass gives
+ * the checksum of every bucket.
+ */
+PGC_FUNCTION(migrate_bucket_agg_transfn)
+{
+	MemoryContext context = AggregateContext(fcinfo, "migrate_bucket_agg_transfn");
+	ChecksumState *state;
+	if (PG_ARGISNULL(0)) {
+		Oid bucket_type = pg::Call([&] { return get_fn_expr_argtype(fcinfo->flinfo, 1); });
+		if (bucket_type != INT4OID)
+			throw Error(ERRCODE_DATATYPE_MISMATCH, "the first argument of migrate_bucket_agg must be an integer");
+		state = NewState(context);
+		PrepareFields(state, fcinfo, context, 2, "migrate_bucket_agg");
+	} else {
+		state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+	}
+	if (PG_ARGISNULL(1))
+		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the bucket of a row must not be NULL");
+	int bucket = PG_GETARG_INT32(1);
+	if (bucket < 0)
+		throw Error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "bucket " + std::to_string(bucket) + " is negative");
+	if (bucket >= state->nbuckets)
+		GrowBuckets(state, bucket, context);
+	AddRow(state, fcinfo, state->buckets[bucket]);
+	PG_RETURN_POINTER(state);
+}
+
+/* The checksum of each bucket up to the last one that has rows: 40 bytes each (Checksum::Serialize). */
+PGC_FUNCTION(migrate_bucket_agg_finalfn)
+{
+	int count = 0;
+	ChecksumState *state = nullptr;
+	if (!PG_ARGISNULL(0)) {
+		state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+		state->batch.Flush();
+		for (int i = 0; i < state->nbuckets; i++)
+			if (state->buckets[i].rows > 0)
+				count = i + 1;
+	}
+	constexpr size_t size = core::Checksum::kSerializedSize;
+	bytea *out = static_cast<bytea *>(pg::Call([&] { return palloc(VARHDRSZ + size * count); }));
+	SET_VARSIZE(out, VARHDRSZ + size * count);
+	for (int i = 0; i < count; i++)
+		state->buckets[i].Serialize(reinterpret_cast<unsigned char *>(VARDATA(out)) + size * i);
+	PG_RETURN_BYTEA_P(out);
 }
 
 /* migrate_checksum(tbl regclass) -> (rows bigint, checksum text) */

@@ -132,6 +132,38 @@ $$;
 COMMENT ON FUNCTION migrate_verify_all(text[]) IS
     'migrate_verify for every table of the given schemas (default public), in name order';
 
+-- migrate_diff's target side: one pass gives the canonical checksum of every bucket of a table. The first
+-- argument is the row's bucket (an integer from 0), the others its columns in name order, as for
+-- migrate_checksum_agg (at most 98 of them: wider tables pass runs of columns as ROW(...) values). The result
+-- holds 40 bytes per bucket up to the last one with rows: the row count (8 bytes) and the two sums of
+-- md5 halves (16 bytes each), big-endian. Not parallel: it has no combine function.
+CREATE FUNCTION cutover.migrate_bucket_agg_transfn(internal, VARIADIC "any") RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION cutover.migrate_bucket_agg_finalfn(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE cutover.migrate_bucket_agg(VARIADIC "any") (
+    SFUNC = cutover.migrate_bucket_agg_transfn,
+    STYPE = internal,
+    -- the state: a batch of up to sixteen rows of at most 1 KB waiting to be hashed, and 40 bytes per bucket
+    SSPACE = 180000,
+    FINALFUNC = cutover.migrate_bucket_agg_finalfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE cutover.migrate_bucket_agg(VARIADIC "any") IS
+    'canonical checksum of each bucket of rows given as (bucket, columns in name order); used by migrate_diff';
+
+CREATE FUNCTION migrate_diff(tbl regclass, max_rows integer DEFAULT 1000)
+    RETURNS TABLE (key text, status text, columns text[])
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+    SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C' SET row_security = off
+    SET quote_all_identifiers = off
+    -- as migrate_verify: the source sets the pace; and the bucket expressions are not worth compiling
+    SET max_parallel_workers_per_gather = 0 SET jit = off;
+COMMENT ON FUNCTION migrate_diff(regclass, integer) IS
+    'the rows that differ between the source and the target (missing, extra, changed with the columns), found by checksums of key ranges; at most max_rows of them';
+
 -- ---------------------------------------------------------------------------------------------------------
 -- The ID map: Supabase user ID (source) to Stack Auth user ID (target), kept for support after the cutover.
 -- ---------------------------------------------------------------------------------------------------------
@@ -709,6 +741,7 @@ COMMENT ON FUNCTION migrate_fix_sequences(text[]) IS
 REVOKE ALL ON FUNCTION
     migrate_checksum(regclass), migrate_source_checksum_sql(regclass), migrate_source(text),
     migrate_verify(regclass), migrate_verify_all(text[]), migrate_verify_checksum(regclass, bigint, text, text[]),
+    migrate_diff(regclass, integer),
     migrate_import_started(regclass), migrate_import_failed(regclass, text),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),

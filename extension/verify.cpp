@@ -24,6 +24,7 @@
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
+#include "verify.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
@@ -56,7 +57,8 @@ JoinNames(const std::set<std::string> &names)
 	return joined;
 }
 
-/* Fails unless the source has the same table with the same set of column names. */
+} // namespace
+
 void
 CheckSourceColumns(SourceConnection &source, const pg::TableInfo &table)
 {
@@ -98,7 +100,6 @@ CheckSourceColumns(SourceConnection &source, const pg::TableInfo &table)
 				detail, "Make both sides have the same columns before verifying.");
 }
 
-/* The table's user-ID columns, as migrate_plan finds them: foreign keys on the source, marks on the target. */
 std::vector<std::string>
 UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::TableInfo &table)
 {
@@ -115,6 +116,8 @@ UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::Table
 			columns.push_back(column.column);
 	return columns;
 }
+
+namespace {
 
 /*
  * Refuses to read `table` with the extension owner's rights unless its rows are stored: reading a view runs

@@ -237,8 +237,9 @@ RowHashBatch::CommitLane(Checksum &sum, std::size_t len)
 		lane[padded - 8 + i] = static_cast<unsigned char>(bits >> (8 * i));
 	blocks_[pending_] = static_cast<std::uint32_t>(padded / 64);
 	lengths_[pending_] = len;
+	sums_[pending_] = &sum;
 	if (++pending_ == lanes_in_use_)
-		HashPending(sum);
+		HashPending();
 }
 
 void
@@ -269,14 +270,14 @@ RowSink::End(RowHashBatch &batch, Checksum &sum)
 }
 
 void
-RowHashBatch::Flush(Checksum &sum)
+RowHashBatch::Flush()
 {
 	if (pending_ > 0)
-		HashPending(sum);
+		HashPending();
 }
 
 void
-RowHashBatch::HashPending(Checksum &sum)
+RowHashBatch::HashPending()
 {
 #ifdef PGC_HAVE_X86
 	for (int l = pending_; l < kLanes; l++)
@@ -285,16 +286,16 @@ RowHashBatch::HashPending(Checksum &sum)
 		std::uint32_t words[4][16];
 		Md5x16(&lanes_[0][0], kLaneBytes, blocks_, words);
 		for (int l = 0; l < pending_; l++)
-			sum.AddHalves(Half(words[0][l], words[1][l]), Half(words[2][l], words[3][l]));
+			sums_[l]->AddHalves(Half(words[0][l], words[1][l]), Half(words[2][l], words[3][l]));
 	} else {
 		std::uint32_t words[4][8];
 		Md5x8(&lanes_[0][0], kLaneBytes, blocks_, words);
 		for (int l = 0; l < pending_; l++)
-			sum.AddHalves(Half(words[0][l], words[1][l]), Half(words[2][l], words[3][l]));
+			sums_[l]->AddHalves(Half(words[0][l], words[1][l]), Half(words[2][l], words[3][l]));
 	}
 #else
 	for (int l = 0; l < pending_; l++)
-		sum.AddRow(std::string_view(reinterpret_cast<const char *>(lanes_[l]), lengths_[l]));
+		sums_[l]->AddRow(std::string_view(reinterpret_cast<const char *>(lanes_[l]), lengths_[l]));
 #endif
 	pending_ = 0;
 }

@@ -32,7 +32,11 @@ class RowHashBatch
 	/* A batch of `lanes` rows, or fewer if the CPU cannot (tests use this to cover every width). */
 	explicit RowHashBatch(int lanes = Lanes());
 
-	/* Adds md5(row) to `sum`: now, or at the latest when the batch is full or flushed. */
+	/*
+	 * Adds md5(row) to `sum`: now, or at the latest when the batch is full or flushed. Each pending row
+	 * remembers its own sum, so rows of one batch may go to different sums (the buckets of migrate_diff); a
+	 * sum must stay where it is while rows for it are pending.
+	 */
 	void Add(Checksum &sum, const void *row, std::size_t len);
 
 	/*
@@ -45,8 +49,13 @@ class RowHashBatch
 		return lanes_in_use_ == 1 ? nullptr : lanes_[pending_];
 	}
 	void CommitLane(Checksum &sum, std::size_t len);
-	/* Adds every pending row to `sum`. Call before reading `sum`. */
-	void Flush(Checksum &sum);
+	/* Adds every pending row to its sum (`sum`, when one sum takes every row). Call before reading a sum. */
+	void
+	Flush(Checksum &)
+	{
+		Flush();
+	}
+	void Flush();
 
 	int
 	Pending() const
@@ -55,12 +64,13 @@ class RowHashBatch
 	}
 
   private:
-	void HashPending(Checksum &sum);
+	void HashPending();
 
 	int lanes_in_use_;
 	int pending_ = 0;
 	std::uint32_t blocks_[kLanes] = {};
 	std::size_t lengths_[kLanes] = {};
+	Checksum *sums_[kLanes] = {};
 	alignas(64) unsigned char lanes_[kLanes][kLaneBytes];
 };
 

@@ -128,14 +128,13 @@ CanonicalRowExpression(const std::string &alias, const std::vector<Column> &colu
 }
 
 std::string
-AggregateArguments(const std::string &alias, const std::vector<Column> &columns)
+AggregateArguments(const std::string &alias, const std::vector<Column> &columns, size_t max_arguments)
 {
 	/* A function takes at most 100 arguments; the aggregate's state takes one. */
-	constexpr size_t kMaxArguments = 99;
 	constexpr size_t kColumnsPerRow = 90;
 	if (columns.empty())
 		return "ROW()";
-	if (columns.size() <= kMaxArguments) {
+	if (columns.size() <= max_arguments) {
 		std::string sql;
 		for (size_t i = 0; i < columns.size(); i++)
 			sql += (i > 0 ? ", " : "") + ValueOf(alias, columns[i]);

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,9 @@ std::string CanonicalRowExpression(const std::string &alias, const std::vector<C
  * for tables wider than a function call takes, consecutive runs of columns each as one ROW(...) argument
  * (the aggregate prints ROW arguments without their parentheses, so the row text is the same).
  */
-std::string AggregateArguments(const std::string &alias, const std::vector<Column> &columns);
+std::string AggregateArguments(const std::string &alias, const std::vector<Column> &columns,
+							   std::size_t max_arguments = 99);
+/* (max_arguments: what the aggregate has left for columns; migrate_bucket_agg takes a bucket first: 98.) */
 
 /*
  * SET LOCAL statements fixing every setting that changes how values print: search_path (regclass and other

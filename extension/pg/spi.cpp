@@ -81,4 +81,16 @@ Spi::GetInt64(uint64_t row, int column) const
 	return DatumGetInt64(value);
 }
 
+std::string
+Spi::GetBytes(uint64_t row, int column) const
+{
+	bool is_null = false;
+	Datum value =
+		Call([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column + 1, &is_null); });
+	if (is_null)
+		return {};
+	bytea *bytes = Call([&] { return DatumGetByteaPP(value); });
+	return std::string(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+}
+
 } // namespace pgc::pg

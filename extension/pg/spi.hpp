@@ -38,6 +38,8 @@ class Spi
 	bool IsNull(uint64_t row, int column) const;
 	std::string GetText(uint64_t row, int column) const;
 	int64_t GetInt64(uint64_t row, int column) const;
+	/* The bytes of a bytea value (empty for NULL). */
+	std::string GetBytes(uint64_t row, int column) const;
 
   private:
 	uint64_t rows_ = 0;

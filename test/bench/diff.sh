@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# test/bench/diff.sh: how long migrate_diff takes to find 10 changed rows in 2,000,000, next to migrate_verify of
+# the same table (which only says that the table differs).
+#
+# One run on two throwaway clusters (initdb in a temporary directory): the source, reached over TCP on
+# 127.0.0.1 as it would be across machines, and the target with pg_cutover, reached through its Unix socket.
+# Both get `pgbench -i -s 20` (pgbench_accounts, 2,000,000 rows, primary key aid); then on the target 10 rows at
+# random places (a seeded choice, printed) get another abalance. migrate_source points the target at the source.
+# Timed by the wall clock around psql, after one untimed run of each to warm the caches, as the best of 3 runs,
+# the two calls taking turns (verify, diff, verify, diff, ...):
+#   (v) SELECT ok FROM migrate_verify('pgbench_accounts')
+#   (d) SELECT key, status, columns FROM migrate_diff('pgbench_accounts')
+# Every run of (d) must return exactly the 10 changed keys, each once as changed with {abalance}, and every
+# run of (v) must say the table is not ok. Then the ratio (d) / (v), whose target is at most 2.
+#
+# Needs only the installed extension and the PostgreSQL binaries in $(pg_config --bindir). As root, the
+# clusters run as the postgres user. Environment:
+#   PG_CONFIG       pg_config to use (default: PostgreSQL 15's); its bindir and pkglibdir are the ones timed
+#   BENCH_SCALE     pgbench scale factor (default 20, i.e. 2,000,000 rows)
+#   BENCH_CHANGES   rows changed on the target (default 10)
+#   BENCH_SEED      seed of the choice of rows (default 20261126)
+#   BENCH_RUNS      timed runs per call (default 3)
+#   BENCH_STRICT=1  exit 1 when the ratio misses its target (by default only a wrong result fails)
+set -euo pipefail
+
+BENCH_NAME=diff.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+TREE_SO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/pg_cutover.so
+SCALE=${BENCH_SCALE:-20}
+CHANGES=${BENCH_CHANGES:-10}
+SEED=${BENCH_SEED:-20261126}
+RUNS=${BENCH_RUNS:-3}
+STRICT=${BENCH_STRICT:-0}
+ROWS=$((SCALE * 100000))
+
+need_tools initdb pg_ctl psql pgbench postgres
+
+bench_workdir bench_diff
+SRC_DATA=$WORK/source
+TGT_DATA=$WORK/target
+SRC_PORT=$(free_port)
+TGT_PORT=$(free_port "$SRC_PORT")
+
+# start_cluster DATA PORT LISTEN
+start_cluster() {
+	local data=$1 port=$2 listen=$3 name
+	name=$(basename "$data")
+	log "cluster $name: $data (port $port, socket in $WORK${listen:+, TCP on $listen})"
+	as_owner "$BINDIR/initdb" -D "$data" -U "$OWNER" --encoding=UTF8 --locale=C.UTF-8 --auth=trust --no-instructions \
+		>"$WORK/initdb-$name.log" 2>&1 || { cat "$WORK/initdb-$name.log" >&2; exit 1; }
+	cat >>"$data/postgresql.conf" <<CONF
+# throwaway benchmark cluster: reads are measured, durability is not needed for the load
+listen_addresses = '$listen'
+port = $port
+unix_socket_directories = '$WORK'
+shared_buffers = 1GB
+max_wal_size = 4GB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+# nothing else running while a call is timed (2 CPUs); both calls without JIT (migrate_diff turns it off on
+# the source for itself, so migrate_verify runs without it too, for a fair comparison)
+autovacuum = off
+jit = off
+CONF
+	as_owner "$BINDIR/pg_ctl" -D "$data" -l "$WORK/server-$name.log" -w start >/dev/null ||
+		{ cat "$WORK/server-$name.log" >&2; exit 1; }
+}
+
+start_cluster "$SRC_DATA" "$SRC_PORT" 127.0.0.1
+BENCH_CLUSTERS+=("$SRC_DATA")
+start_cluster "$TGT_DATA" "$TGT_PORT" ''
+BENCH_CLUSTERS+=("$TGT_DATA")
+
+psql_src() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SRC_PORT" -U "$OWNER" -d bench "$@"; }
+psql_tgt() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h "$WORK" -p "$TGT_PORT" -U "$OWNER" -d bench "$@"; }
+
+for port in "$SRC_PORT" "$TGT_PORT"; do
+	as_owner "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$port" -U "$OWNER" -d postgres -c "CREATE DATABASE bench"
+done
+log "source and target: pgbench -i -s $SCALE"
+as_owner "$BINDIR/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$SRC_PORT" -U "$OWNER" bench >"$WORK/pgbench-src.log" 2>&1 ||
+	{ cat "$WORK/pgbench-src.log" >&2; exit 1; }
+as_owner "$BINDIR/pgbench" -i -q -s "$SCALE" -h "$WORK" -p "$TGT_PORT" -U "$OWNER" bench >"$WORK/pgbench-tgt.log" 2>&1 ||
+	{ cat "$WORK/pgbench-tgt.log" >&2; exit 1; }
+
+# The rows to change: CHANGES distinct aids in 1..ROWS from bash's generator, seeded.
+RANDOM=$SEED
+declare -A PICKED=()
+while [ "${#PICKED[@]}" -lt "$CHANGES" ]; do
+	PICKED[$(((RANDOM * 32768 + RANDOM) % ROWS + 1))]=1
+done
+KEYS=$(printf '%s\n' "${!PICKED[@]}" | sort -n | paste -sd, -)
+log "target: abalance changed in $CHANGES rows (seed $SEED): $KEYS"
+psql_tgt -q -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN ($KEYS)"
+psql_tgt -q -c "CREATE EXTENSION pg_cutover CASCADE"
+psql_tgt -At -c "SELECT migrate_source('host=127.0.0.1 port=$SRC_PORT dbname=bench user=$OWNER')" >&2
+psql_src -q -c "VACUUM ANALYZE"
+psql_tgt -q -c "VACUUM ANALYZE"
+psql_src -q -c CHECKPOINT
+psql_tgt -q -c CHECKPOINT
+
+FAIL=0
+FAILURES=()
+fail() {
+	log "FAILED: $*"
+	FAILURES+=("$*")
+	FAIL=1
+}
+
+# elapsed_ms START END: milliseconds between two $EPOCHREALTIME values
+elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+
+EXPECTED=$(tr , '\n' <<<"$KEYS" | sed 's/$/|changed|{abalance}/')
+declare -A BEST
+declare -A LAST
+
+# one ROUND CALL: one run of CALL (v or d), its result checked; timed unless ROUND is 0.
+one() {
+	local round=$1 call=$2 t0 t1 ms out
+	t0=$EPOCHREALTIME
+	case $call in
+	v) out=$(psql_tgt -At -c "SELECT ok FROM migrate_verify('pgbench_accounts')") ;;
+	d) out=$(psql_tgt -At -c "SELECT key, status, columns FROM migrate_diff('pgbench_accounts')") ;;
+	esac
+	t1=$EPOCHREALTIME
+	ms=$(elapsed_ms "$t0" "$t1")
+	case $call in
+	v) [ "$out" = f ] || fail "migrate_verify run $round says ok = '$out', not f" ;;
+	d)
+		if [ "$out" != "$EXPECTED" ]; then
+			fail "migrate_diff run $round returned $(wc -l <<<"$out") rows, not exactly the $CHANGES changed keys"
+			log "$out"
+		fi
+		;;
+	esac
+	LAST[$call]=$out
+	if [ "$round" -eq 0 ]; then
+		log "  ($call) warm-up: $ms ms"
+		return
+	fi
+	log "  ($call) run $round: $ms ms"
+	if [ -z "${BEST[$call]:-}" ] || awk -v a="$ms" -v b="${BEST[$call]}" 'BEGIN { exit !(a < b) }'; then
+		BEST[$call]=$ms
+	fi
+}
+
+log "timing: one untimed run of each, then the best of $RUNS runs, taking turns"
+for ((round = 0; round <= RUNS; round++)); do
+	one "$round" v
+	one "$round" d
+done
+
+echo
+echo "pg_cutover diff benchmark: pgbench_accounts $ROWS rows (scale $SCALE), $CHANGES rows changed on the target" \
+	"(seed $SEED), $(nproc) CPUs, $("$BINDIR/postgres" --version)"
+echo "two clusters: source over TCP 127.0.0.1:$SRC_PORT, target over its Unix socket; fsync off, autovacuum off, jit off"
+INSTALLED_SO=$("$PG_CONFIG" --pkglibdir)/pg_cutover.so
+if [ ! -f "$TREE_SO" ]; then
+	echo "extension: $INSTALLED_SO"
+elif cmp -s "$TREE_SO" "$INSTALLED_SO"; then
+	echo "extension: $INSTALLED_SO (this tree's build)"
+else
+	echo "extension: $INSTALLED_SO (NOT this tree's build: run make install to time it)"
+fi
+echo "changed keys: $KEYS"
+echo
+printf '%-58s %6s %12s\n' "call" "runs" "best ms"
+printf '%-58s %6s %12s\n' "(v) migrate_verify('pgbench_accounts')" "$RUNS" "${BEST[v]}"
+printf '%-58s %6s %12s\n' "(d) migrate_diff('pgbench_accounts')" "$RUNS" "${BEST[d]}"
+echo
+RATIO=$(awk -v d="${BEST[d]}" -v v="${BEST[v]}" 'BEGIN { printf "%.2f", d / v }')
+VERDICT=$(awk -v r="$RATIO" 'BEGIN { print (r <= 2) ? "PASS" : "MISS" }')
+printf '%-40s %8s   target <= 2     %s\n' "migrate_diff / migrate_verify" "$RATIO" "$VERDICT"
+FOUND=$(grep -c . <<<"${LAST[d]}" || true)
+echo "differences found by migrate_diff: $FOUND (expected exactly the $CHANGES changed keys: $([ "$FAIL" -eq 0 ] && echo yes || echo NO))"
+echo
+if [ "$FAIL" -ne 0 ]; then
+	printf 'FAILED: %s\n' "${FAILURES[@]}"
+	echo "correctness: FAILED"
+	exit 1
+fi
+echo "correctness: ok"
+if [ "$STRICT" = 1 ] && [ "$VERDICT" != PASS ]; then
+	exit 1
+fi
+exit 0
