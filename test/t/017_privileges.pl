@@ -150,8 +150,9 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_cutover'
 ORDER BY 1});
 my @open = map { $_->[2] } grep { $_->[5] eq 't' } @functions;
 is( join(' ', sort @open),
-	join(' ', sort map { "migrate_checksum_agg$_" } '', qw(_combinefn _deserialfn _finalfn _serialfn _transfn)),
-	'only the checksum aggregate and its support functions are executable by PUBLIC');
+	join(' ', sort((map { "migrate_checksum_agg$_" } '', qw(_combinefn _deserialfn _finalfn _serialfn _transfn)),
+		map { "migrate_bucket_agg$_" } '', qw(_finalfn _transfn))),
+	'only the checksum aggregates (whole table, buckets) and their support functions are executable by PUBLIC');
 my @closed = grep { $_->[5] eq 'f' } @functions;
 cmp_ok(scalar @closed, '>=', 26, scalar(@closed) . ' functions of the extension are revoked from PUBLIC');
 for my $function (@closed)

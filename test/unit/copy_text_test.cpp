@@ -117,8 +117,9 @@ TEST(RemapCopyLine, OtherUuidFormsInTextAreRefused)
 		EXPECT_EQ(f.value, form);
 		EXPECT_FALSE(f.unmapped) << form;
 		EXPECT_NE(f.reason.find("another form"), std::string::npos) << f.reason;
-		if (form[0] != '{') /* in an array, braces are quoted: such an element is kept as it is */
+		if (form[0] != '{') { /* in an array, braces are quoted: such an element is kept as it is */
 			EXPECT_EQ(Failure("{system," + form + "}", {{0, UserIdKind::TextArray, "actor_ids"}}).value, form);
+		}
 	}
 	/* text that uuid_in does not read stays as it is */
 	std::vector<RemapField> fields = {{1, UserIdKind::Text, "actor"}};
