@@ -139,7 +139,7 @@ for my $table (sort keys %first_column)
 my %dummy = (
 	regclass => q{'public.app_data'::regclass}, text => q{'x'}, 'text[]' => q{'{public}'::text[]},
 	uuid => qq{'$u1'::uuid}, 'uuid[]' => q{'{}'::uuid[]}, interval => q{'1 day'::interval}, boolean => 'true',
-	bigint => '1::bigint', oid => '0::oid');
+	bigint => '1::bigint', integer => '1', oid => '0::oid');
 my @functions = map { [ split /\|/, $_, -1 ] } split /\n/, $target->safe_psql('postgres', q{
 SELECT p.oid::regprocedure, format('%I.%I', n.nspname, p.proname), p.proname, p.prokind,
        array_to_string(ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) AS t), ','),
