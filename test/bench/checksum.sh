@@ -29,24 +29,7 @@ bench_workdir bench
 DATA=$WORK/data
 PORT=$(free_port)
 
-log "cluster: $DATA (port $PORT, socket in $WORK)"
-as_owner "$BINDIR/initdb" -D "$DATA" -U "$OWNER" --encoding=UTF8 --locale=C.UTF-8 --auth=trust --no-instructions >"$WORK/initdb.log" 2>&1 ||
-	{ cat "$WORK/initdb.log" >&2; exit 1; }
-cat >>"$DATA/postgresql.conf" <<CONF
-# throwaway benchmark cluster: reads are measured, so durability is not needed for the load
-listen_addresses = ''
-port = $PORT
-unix_socket_directories = '$WORK'
-shared_buffers = 1GB
-max_wal_size = 4GB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_parallel_workers_per_gather = 2
-CONF
-as_owner "$BINDIR/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w start >/dev/null ||
-	{ cat "$WORK/server.log" >&2; exit 1; }
-BENCH_CLUSTERS+=("$DATA")
+start_cluster "$DATA" "$PORT" '' 'max_wal_size = 4GB' 'max_parallel_workers_per_gather = 2'
 
 psql_db() {
 	local db=$1

@@ -1,6 +1,6 @@
 # test/bench/common.sh: sourced by the benchmark scripts. Sets PG_CONFIG, BINDIR, OWNER and as_owner (the
-# clusters run as postgres when the script runs as root, else as the caller), and defines log, need_tools and
-# free_port. BENCH_NAME names the script in messages.
+# clusters run as postgres when the script runs as root, else as the caller), and defines log, need_tools,
+# free_port, bench_workdir and start_cluster. BENCH_NAME names the script in messages.
 source "$(dirname "${BASH_SOURCE[0]}")/../pg_config.sh"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 BINDIR=$("$PG_CONFIG" --bindir)
@@ -60,4 +60,31 @@ bench_cleanup() {
 	done
 	rm -rf "$WORK"
 	exit "$rc"
+}
+
+# start_cluster DATA PORT LISTEN [SETTING...]: initdb DATA and start it on PORT, its socket in $WORK, on TCP at
+# LISTEN ('' for none), with the settings of every benchmark cluster (a throwaway: durability is not what is
+# measured), then each SETTING line (a later line wins); stopped at exit (BENCH_CLUSTERS).
+start_cluster() {
+	local data=$1 port=$2 listen=$3 name
+	shift 3
+	name=$(basename "$data")
+	log "cluster $name: $data (port $port, socket in $WORK${listen:+, TCP on $listen})"
+	as_owner "$BINDIR/initdb" -D "$data" -U "$OWNER" --encoding=UTF8 --locale=C.UTF-8 --auth=trust --no-instructions \
+		>"$WORK/initdb-$name.log" 2>&1 || { cat "$WORK/initdb-$name.log" >&2; exit 1; }
+	{
+		cat <<CONF
+listen_addresses = '$listen'
+port = $port
+unix_socket_directories = '$WORK'
+shared_buffers = 1GB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+		printf '%s\n' "$@"
+	} >>"$data/postgresql.conf"
+	as_owner "$BINDIR/pg_ctl" -D "$data" -l "$WORK/server-$name.log" -w start >/dev/null ||
+		{ cat "$WORK/server-$name.log" >&2; exit 1; }
+	BENCH_CLUSTERS+=("$data")
 }

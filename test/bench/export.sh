@@ -38,20 +38,7 @@ mkdir "$WORK/out"
 cp "$CUTOVER" "$WORK/cutover" # the owner of the cluster runs it: the tree may not be readable to it
 CUTOVER=$WORK/cutover
 [ "$OWNER" = "$(id -un)" ] || chown -R "$OWNER" "$WORK/out" "$WORK/cutover"
-as_owner "$BINDIR/initdb" -D "$DATA" -U "$OWNER" --encoding=UTF8 --locale=C.UTF-8 --auth=trust --no-instructions \
-	>"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; exit 1; }
-cat >>"$DATA/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$WORK'
-shared_buffers = 512MB
-fsync = off
-synchronous_commit = off
-autovacuum = off
-jit = off
-CONF
-as_owner "$BINDIR/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w start >/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-BENCH_CLUSTERS+=("$DATA")
+start_cluster "$DATA" "$PORT" 127.0.0.1 'shared_buffers = 512MB' 'autovacuum = off' 'jit = off'
 CONN="host=127.0.0.1 port=$PORT user=$OWNER dbname=bench"
 psql_src() { as_owner "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$CONN" "$@"; }
 as_owner "$BINDIR/psql" -X -q -h 127.0.0.1 -p "$PORT" -U "$OWNER" -d postgres -c "CREATE DATABASE bench"

@@ -55,37 +55,12 @@ TGT_DATA=$WORK/target
 SRC_PORT=$(free_port)
 TGT_PORT=$(free_port "$SRC_PORT")
 
-# start_cluster DATA PORT LISTEN
-start_cluster() {
-	local data=$1 port=$2 listen=$3 name
-	name=$(basename "$data")
-	log "cluster $name: $data (port $port, socket in $WORK${listen:+, TCP on $listen})"
-	as_owner "$BINDIR/initdb" -D "$data" -U "$OWNER" --encoding=UTF8 --locale=C.UTF-8 --auth=trust --no-instructions \
-		>"$WORK/initdb-$name.log" 2>&1 || { cat "$WORK/initdb-$name.log" >&2; exit 1; }
-	cat >>"$data/postgresql.conf" <<CONF
-# throwaway benchmark cluster: durability is not what is measured
-listen_addresses = '$listen'
-port = $port
-unix_socket_directories = '$WORK'
-shared_buffers = 1GB
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-# nothing else running while a load is timed (2 CPUs): no autovacuum after each load, no JIT compiling the
-# postgres_fdw INSERT ... SELECT
-autovacuum = off
-jit = off
-CONF
-	as_owner "$BINDIR/pg_ctl" -D "$data" -l "$WORK/server-$name.log" -w start >/dev/null ||
-		{ cat "$WORK/server-$name.log" >&2; exit 1; }
-}
 
-start_cluster "$SRC_DATA" "$SRC_PORT" 127.0.0.1
-BENCH_CLUSTERS+=("$SRC_DATA")
-start_cluster "$TGT_DATA" "$TGT_PORT" ''
-BENCH_CLUSTERS+=("$TGT_DATA")
+# Nothing else running while a load is timed (2 CPUs): no autovacuum after each load, no JIT compiling the
+# postgres_fdw INSERT ... SELECT.
+SETTINGS=('max_wal_size = 8GB' 'checkpoint_timeout = 30min' 'autovacuum = off' 'jit = off')
+start_cluster "$SRC_DATA" "$SRC_PORT" 127.0.0.1 "${SETTINGS[@]}"
+start_cluster "$TGT_DATA" "$TGT_PORT" '' "${SETTINGS[@]}"
 
 psql_src() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SRC_PORT" -U "$OWNER" -d bench "$@"; }
 psql_tgt() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h "$WORK" -p "$TGT_PORT" -U "$OWNER" -d bench "$@"; }
