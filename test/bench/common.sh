@@ -53,6 +53,15 @@ bench_workdir() {
 	trap 'exit 143' TERM
 	cd "$WORK"
 }
+# bench_pair NAME: bench_workdir NAME, then a source and a target cluster to be: SRC_DATA, TGT_DATA and two
+# free ports SRC_PORT, TGT_PORT.
+bench_pair() {
+	bench_workdir "$1"
+	SRC_DATA=$WORK/source
+	TGT_DATA=$WORK/target
+	SRC_PORT=$(free_port)
+	TGT_PORT=$(free_port "$SRC_PORT")
+}
 bench_cleanup() {
 	local rc=$? data
 	for data in "${BENCH_CLUSTERS[@]}"; do

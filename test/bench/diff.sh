@@ -35,11 +35,7 @@ ROWS=$((SCALE * 100000))
 
 need_tools initdb pg_ctl psql pgbench postgres
 
-bench_workdir bench_diff
-SRC_DATA=$WORK/source
-TGT_DATA=$WORK/target
-SRC_PORT=$(free_port)
-TGT_PORT=$(free_port "$SRC_PORT")
+bench_pair bench_diff
 
 
 # Nothing else running while a call is timed (2 CPUs); both calls without JIT (migrate_diff turns it off on the

@@ -49,11 +49,7 @@ ACCOUNTS=$((SCALE * 100000))
 
 need_tools initdb pg_ctl psql pgbench postgres
 
-bench_workdir bench_pull
-SRC_DATA=$WORK/source
-TGT_DATA=$WORK/target
-SRC_PORT=$(free_port)
-TGT_PORT=$(free_port "$SRC_PORT")
+bench_pair bench_pull
 
 
 # Nothing else running while a load is timed (2 CPUs): no autovacuum after each load, no JIT compiling the

@@ -68,16 +68,8 @@ sub start_blocked_verify
 
 # ----------------------------------------------------------------------------------------- pg_cancel_backend
 my ($session, $pid) = start_blocked_verify();
-is($target->safe_psql('postgres', "SELECT pg_cancel_backend($pid)"), 't', 'pg_cancel_backend reached the backend');
-my $started = time;
-my ($out) = $session->query("SELECT 'session still usable'");
-my $took = time - $started;
-like($session->{stderr}, qr/ERROR:\s+57014: canceling statement due to user request/,
-	'pg_cancel_backend: migrate_verify fails with 57014');
-ok($took < $prompt, "pg_cancel_backend: the call ended within $prompt s") or diag("took $took s");
-is($out, 'session still usable', 'pg_cancel_backend: the session goes on');
-ok(defined poll_until($source, $source_backends, '0', $prompt),
-	"pg_cancel_backend: no pg_cutover backend left on the source after $prompt s");
+cancel_ok($target, $source, $session, $pid, 'migrate_verify', $prompt, $source_backends);
+my ($started, $out, $took);
 $session->quit;
 
 # ------------------------------------------------------------------------------------- pg_terminate_backend

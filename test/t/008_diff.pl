@@ -366,16 +366,7 @@ $session->query_safe('\set VERBOSITY verbose');
 my $pid = $session->query_safe('SELECT pg_backend_pid()');
 $session->query_until(qr/diff started/, "\\echo diff started\nSELECT count(*) FROM migrate_diff('orders');\n");
 ok(defined poll_until($source, $waiting, '1', 30), 'the source query of migrate_diff waits for the lock');
-is($target->safe_psql('postgres', "SELECT pg_cancel_backend($pid)"), 't', 'pg_cancel_backend reached the backend');
-my $started = time;
-my ($out) = $session->query("SELECT 'session still usable'");
-my $took = time - $started;
-like($session->{stderr}, qr/ERROR:\s+57014: canceling statement due to user request/,
-	'pg_cancel_backend: migrate_diff fails with 57014');
-ok($took < $prompt, "pg_cancel_backend: the call ended within $prompt s") or diag("took $took s");
-is($out, 'session still usable', 'pg_cancel_backend: the session goes on');
-ok(defined poll_until($source, $source_backends, '0', $prompt),
-	"pg_cancel_backend: no pg_cutover query left on the source after $prompt s");
+cancel_ok($target, $source, $session, $pid, 'migrate_diff', $prompt, $source_backends);
 $session->quit;
 $locker->query_safe('COMMIT');
 $locker->quit;

@@ -23,7 +23,7 @@ our @EXPORT = qw(
   new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free db_fingerprint
   start_emulator emulator_control run_client start_client end_client
-  prepend_hba setup_big reset_big
+  prepend_hba setup_big reset_big cancel_ok
 );
 
 my $root = "$FindBin::RealBin/../..";
@@ -298,6 +298,23 @@ sub client_env
 		if (defined $env->{$name}) { $ENV{$name} = $env->{$name} }
 		else { delete $ENV{$name} }
 	}
+}
+
+# pg_cancel_backend of $pid, a background session of $target running $what: 57014 within $prompt seconds,
+# the session goes on, and $left (a query on $source) prints 0 within $prompt seconds.
+sub cancel_ok
+{
+	my ($target, $source, $session, $pid, $what, $prompt, $left) = @_;
+	is($target->safe_psql('postgres', "SELECT pg_cancel_backend($pid)"), 't', 'pg_cancel_backend reached the backend');
+	my $started = time;
+	my ($out) = $session->query("SELECT 'session still usable'");
+	my $took = time - $started;
+	like($session->{stderr}, qr/ERROR:\s+57014: canceling statement due to user request/,
+		"pg_cancel_backend: $what fails with 57014");
+	ok($took < $prompt, "pg_cancel_backend: the call ended within $prompt s") or diag("took $took s");
+	is($out, 'session still usable', 'pg_cancel_backend: the session goes on');
+	ok(defined poll_until($source, $left, '0', $prompt),
+		"pg_cancel_backend: nothing of pg_cutover left on the source after $prompt s");
 }
 
 # True when none of the secrets occurs in $text.
