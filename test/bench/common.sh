@@ -1,6 +1,7 @@
 # test/bench/common.sh: sourced by the benchmark scripts. Sets PG_CONFIG, BINDIR, OWNER and as_owner (the
 # clusters run as postgres when the script runs as root, else as the caller), and defines log, need_tools,
-# free_port, bench_workdir and start_cluster. BENCH_NAME names the script in messages.
+# free_port, bench_workdir, bench_pair, start_cluster, fail and elapsed_ms. BENCH_NAME names the script in
+# messages.
 source "$(dirname "${BASH_SOURCE[0]}")/../pg_config.sh"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 BINDIR=$("$PG_CONFIG" --bindir)
@@ -53,6 +54,18 @@ bench_workdir() {
 	trap 'exit 143' TERM
 	cd "$WORK"
 }
+# fail MESSAGE: a failed correctness check, said at once and kept in FAILURES (FAIL=1).
+FAIL=0
+FAILURES=()
+fail() {
+	log "FAILED: $*"
+	FAILURES+=("$*")
+	FAIL=1
+}
+
+# elapsed_ms START END: milliseconds between two $EPOCHREALTIME values
+elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+
 # bench_pair NAME: bench_workdir NAME, then a source and a target cluster to be: SRC_DATA, TGT_DATA and two
 # free ports SRC_PORT, TGT_PORT.
 bench_pair() {

@@ -37,7 +37,6 @@ need_tools initdb pg_ctl psql pgbench postgres
 
 bench_pair bench_diff
 
-
 # Nothing else running while a call is timed (2 CPUs); both calls without JIT (migrate_diff turns it off on the
 # source for itself, so migrate_verify runs without it too, for a fair comparison).
 SETTINGS=('max_wal_size = 4GB' 'autovacuum = off' 'jit = off')
@@ -72,16 +71,7 @@ psql_tgt -q -c "VACUUM ANALYZE"
 psql_src -q -c CHECKPOINT
 psql_tgt -q -c CHECKPOINT
 
-FAIL=0
-FAILURES=()
-fail() {
-	log "FAILED: $*"
-	FAILURES+=("$*")
-	FAIL=1
-}
 
-# elapsed_ms START END: milliseconds between two $EPOCHREALTIME values
-elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
 
 EXPECTED=$(tr , '\n' <<<"$KEYS" | sed 's/$/|changed|{abalance}/')
 declare -A BEST

@@ -116,13 +116,6 @@ MAPPED=$(psql_src -c "COPY (SELECT id, email FROM auth.users) TO STDOUT" |
 		-c "SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) FROM supabase_users")
 log "ID map: $MAPPED pairs recorded"
 
-FAIL=0
-FAILURES=()
-fail() {
-	log "FAILED: $*"
-	FAILURES+=("$*")
-	FAIL=1
-}
 
 # The user-ID columns the pull will remap, as migrate_plan reports them for a table.
 plan_columns() {
@@ -141,8 +134,6 @@ checkpoint() {
 	sync
 }
 
-# elapsed_ms START END: milliseconds between two $EPOCHREALTIME values
-elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
 
 # The timed methods: each prints the number of rows it loaded.
 run_pipe() {
