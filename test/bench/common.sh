@@ -75,6 +75,9 @@ bench_pair() {
 	SRC_PORT=$(free_port)
 	TGT_PORT=$(free_port "$SRC_PORT")
 }
+# psql_src / psql_tgt [psql args...]: database bench of the pair's clusters, the source over TCP as a source is
+psql_src() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SRC_PORT" -U "$OWNER" -d bench "$@"; }
+psql_tgt() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h "$WORK" -p "$TGT_PORT" -U "$OWNER" -d bench "$@"; }
 bench_cleanup() {
 	local rc=$? data
 	for data in "${BENCH_CLUSTERS[@]}"; do

@@ -58,8 +58,6 @@ SETTINGS=('max_wal_size = 8GB' 'checkpoint_timeout = 30min' 'autovacuum = off' '
 start_cluster "$SRC_DATA" "$SRC_PORT" 127.0.0.1 "${SETTINGS[@]}"
 start_cluster "$TGT_DATA" "$TGT_PORT" '' "${SETTINGS[@]}"
 
-psql_src() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SRC_PORT" -U "$OWNER" -d bench "$@"; }
-psql_tgt() { as_owner "$BINDIR/psql" -X -v ON_ERROR_STOP=1 -h "$WORK" -p "$TGT_PORT" -U "$OWNER" -d bench "$@"; }
 
 for port in "$SRC_PORT" "$TGT_PORT"; do
 	as_owner "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$port" -U "$OWNER" -d postgres -c "CREATE DATABASE bench"
