@@ -129,18 +129,22 @@ FindKey(const pg::TableInfo &table)
 	return key;
 }
 
-/* Integer widths, and text against varchar, sort and print alike; any other pair of different types may not. */
+/*
+ * Text against varchar sorts and prints alike, and so does an integer against a wider one on the target (every
+ * source key fits it); any other pair of different types may not.
+ */
 bool
-SameKeyType(const std::string &a, const std::string &b)
+SameKeyType(const std::string &source, const std::string &target)
 {
-	auto family = [](const std::string &type) -> std::string {
-		if (type == "smallint" || type == "integer" || type == "bigint")
-			return "integer";
-		if (type == "text" || type == "character varying")
-			return "text";
-		return type;
+	auto width = [](const std::string &type) {
+		return type == "smallint" ? 2 : type == "integer" ? 4 : type == "bigint" ? 8 : 0;
 	};
-	return family(a) == family(b);
+	if (width(source) > 0 && width(target) > 0)
+		return width(target) >= width(source);
+	auto family = [](const std::string &type) -> std::string {
+		return type == "character varying" ? "text" : type;
+	};
+	return family(source) == family(target);
 }
 
 /*
@@ -177,7 +181,7 @@ CheckSourceKeyTypes(SourceConnection &source, const pg::TableInfo &table, const 
 						"key column " + column.name + " of table " + table.qualified + " is " + it->second +
 							" on the source and " + column.base_type + " on the target",
 						"migrate_diff compares keys in their type's order, which must be the same on both sides.",
-						"Give the key column the same type on both sides.");
+						"Give the key column the same type on both sides (an integer may be wider on the target).");
 	}
 	return byte_ordered;
 }
@@ -270,9 +274,10 @@ Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::s
 	for (const auto &column : key) {
 		std::string quoted = pg::QuoteIdentifier(column.name);
 		std::string value = "t." + quoted;
-		source_side_.key.push_back({column.name, value, column.type, column.collatable,
+		/* the base type, without typmod: casting to a domain would run its CHECK, a function of anyone's */
+		source_side_.key.push_back({column.name, value, column.base_type, column.collatable,
 									column.collatable && source_byte_ordered.count(column.name) > 0});
-		core::KeyColumn target{column.name, value, column.type, column.collatable, column.byte_ordered};
+		core::KeyColumn target{column.name, value, column.base_type, column.collatable, column.byte_ordered};
 		if (std::find(user_id_columns.begin(), user_id_columns.end(), column.name) != user_id_columns.end()) {
 			/* a key holding user IDs is compared as the source ID it maps back to; an unmapped one stays */
 			std::string map = "k" + std::to_string(++key_maps);
@@ -485,9 +490,13 @@ Diff::Split(const RangeWork &work, int depth)
 			source_->Exec(core::SplitPointsSql(source_side_, core::RangeSql(source_side_.key, work.range), every));
 		for (int row = 0; row < PQntuples(result.get()); row++) {
 			core::KeyValue key;
-			for (std::size_t i = 0; i < columns; i++)
+			bool null_key = false;
+			for (std::size_t i = 0; i < columns; i++) {
+				null_key = null_key || PQgetisnull(result.get(), row, static_cast<int>(i));
 				key.push_back(std::string(PQgetvalue(result.get(), row, static_cast<int>(i))));
-			points.push_back(std::move(key));
+			}
+			if (!null_key) /* a NULL key is no point to cut at: such rows have a range of their own */
+				points.push_back(std::move(key));
 		}
 	} else {
 		OnTarget([&](pg::Spi &spi) {
@@ -600,11 +609,13 @@ Diff::AddDifferences(std::vector<core::Difference> differences)
 		for (const auto &difference : differences)
 			keys.push_back(difference.key);
 		std::vector<std::size_t> order;
-		OnTarget([&](pg::Spi &spi) {
+		{
+			/* only a VALUES list: sorted with the caller's rights, never the owner's */
+			pg::Spi spi;
 			spi.Execute(core::SortKeysSql(target_side_.key, keys), true);
 			for (uint64_t row = 0; row < spi.Rows(); row++)
 				order.push_back(static_cast<std::size_t>(spi.GetInt64(row, 0)));
-		});
+		}
 		std::vector<core::Difference> sorted;
 		for (std::size_t i : order)
 			sorted.push_back(std::move(differences[i]));

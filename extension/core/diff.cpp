@@ -159,7 +159,8 @@ RangeSql(const std::vector<KeyColumn> &key, const KeyRange &range)
 		sql = comparand + " >= " + KeyLiteral(*range.lo);
 	if (range.hi)
 		sql += (sql.empty() ? "" : " AND ") + comparand + " < " + KeyLiteral(*range.hi);
-	return sql.empty() ? "true" : sql;
+	/* without ends: every key but NULL ones (a source without the key's constraint), which have their own range */
+	return sql.empty() ? "NOT (" + KeyIsNullSql(key) + ")" : sql;
 }
 
 std::string
