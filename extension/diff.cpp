@@ -141,9 +141,7 @@ SameKeyType(const std::string &source, const std::string &target)
 	};
 	if (width(source) > 0 && width(target) > 0)
 		return width(target) >= width(source);
-	auto family = [](const std::string &type) -> std::string {
-		return type == "character varying" ? "text" : type;
-	};
+	auto family = [](const std::string &type) -> std::string { return type == "character varying" ? "text" : type; };
 	return family(source) == family(target);
 }
 
