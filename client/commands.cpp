@@ -246,8 +246,11 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	std::uint64_t rows_done = 0;
 	std::size_t next = 0, finished = 0;
 	std::vector<json> results;
-	std::optional<std::string> failure;
-	std::string failed_table, failed_sqlstate, failed_error; /* the first pull that failed, for its state */
+	/* the first pull that failed: what is shown, and the SQLSTATE and error written to the table's state */
+	struct PullFailure {
+		std::string table, sqlstate, error, message;
+	};
+	std::optional<PullFailure> failure;
 
 	while (finished < plan.size() && !failure) {
 		/* tables of one level have no keys between them: they load side by side; a level waits for the last */
@@ -283,38 +286,39 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 			for (const auto &worker : workers)
 				if (worker.table)
 					tables += (tables.empty() ? "" : ", ") + plan[*worker.table].name;
-			failed_table = tables.substr(0, tables.find(','));
-			failed_sqlstate = error.sqlstate();
-			failed_error = error.what();
-			failure = "pulling " + tables + " failed: " + error.what();
+			failure = PullFailure{tables.substr(0, tables.find(',')), error.sqlstate(), error.what(),
+								  "pulling " + tables + " failed: " + error.what()};
 			break;
 		}
 		for (auto &worker : workers) {
 			if (!worker.table)
 				continue;
-			if (worker.conn.Busy()) {
-				in_progress += copied[worker.pid];
-				continue;
-			}
 			const PlannedTable &table = plan[*worker.table];
+			/* a session the target ended fails here, in Busy as in Finish: that table's pull failed */
+			std::optional<pg::Result> done;
+			try {
+				if (worker.conn.Busy()) {
+					in_progress += copied[worker.pid];
+					continue;
+				}
+				done = worker.conn.Finish();
+			} catch (const pg::Error &error) {
+				if (!failure)
+					failure = PullFailure{table.name, error.sqlstate(), error.what(),
+										  "pulling " + table.name + " failed: " + error.what() +
+											  (error.detail().empty() ? "" : " (" + error.detail() + ")") +
+											  (error.hint().empty() ? "" : "\nhint: " + error.hint())};
+			}
 			worker.table.reset();
 			finished++;
-			try {
-				pg::Result done = worker.conn.Finish();
-				rows_done += static_cast<std::uint64_t>(done.Int(0, 2));
-				results.push_back({{"table", done.Text(0, 0)},
-								   {"status", done.Text(0, 1)},
-								   {"rows", done.Int(0, 2)},
-								   {"seconds", done.Text(0, 3)}});
-				Out().Event("pull finished", results.back());
-			} catch (const pg::Error &error) {
-				failed_table = table.name;
-				failed_sqlstate = error.sqlstate();
-				failed_error = error.what();
-				failure = "pulling " + table.name + " failed: " + error.what() +
-						  (error.detail().empty() ? "" : " (" + error.detail() + ")") +
-						  (error.hint().empty() ? "" : "\nhint: " + error.hint());
-			}
+			if (!done)
+				continue;
+			rows_done += static_cast<std::uint64_t>(done->Int(0, 2));
+			results.push_back({{"table", done->Text(0, 0)},
+							   {"status", done->Text(0, 1)},
+							   {"rows", done->Int(0, 2)},
+							   {"seconds", done->Text(0, 3)}});
+			Out().Event("pull finished", results.back());
 		}
 		if (total_rows < rows_done + in_progress)
 			progress.SetTotal(rows_done + in_progress);
@@ -331,8 +335,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		}
 	progress.Finish();
 	if (failure) {
-		Out().Error(*failure, {{"sqlstate", failed_sqlstate}});
-		RecordPullFailure(target, failed_table, failed_sqlstate + ": " + failed_error);
+		Out().Error(failure->message, {{"sqlstate", failure->sqlstate}});
+		RecordPullFailure(target, failure->table, failure->sqlstate + ": " + failure->error);
 		return kExitProblem;
 	}
 
@@ -428,8 +432,9 @@ RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 			line.columns = json::parse(diff.Text(row, 2)).get<std::vector<std::string>>();
 		report.rows.push_back(std::move(line));
 	}
-	Out().Event("diff finished", DiffJson(report).at("summary"));
-	Out().Result(DiffJson(report), DiffTable(report));
+	json document = DiffJson(report);
+	Out().Event("diff finished", document.at("summary"));
+	Out().Result(document, DiffTable(report));
 	return report.rows.empty() ? kExitOk : kExitProblem;
 }
 

@@ -590,12 +590,12 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 	for (int row = 0; row < rows.Rows(); row++)
 		journal.emplace(rows.Text(row, 0), rows.Text(row, 1));
 
-	/* every user planned, so that the email collisions are settled the same way on every run */
 	/* a bad Stack Auth setting stops the run before anything is written (exit 2: nothing done) */
 	std::optional<StackAuthSettings> stack;
 	if (!options.dry_run)
 		stack = StackAuthSettings::FromEnvironment();
 
+	/* every user planned, so that the email collisions are settled the same way on every run */
 	UserPlanOptions plan_options;
 	plan_options.oauth_providers = options.oauth_providers;
 	plan_options.now = std::chrono::system_clock::now();
