@@ -2,7 +2,8 @@
 #
 # The source holds public.big ($rows rows, user_id a foreign key to auth.users, so every row is rewritten);
 # the target's big holds $old_rows rows of its own before the first case. Each case starts `cutover pull -j 1`
-# and strikes once the target's COPY FROM has taken rows and the source's COPY runs:
+# and strikes once the target's COPY FROM has taken rows and the source's COPY runs (in 1 to 4 a trigger slows
+# the target down, so that the pull is caught mid-stream on a busy machine too):
 #
 #   1. pg_terminate_backend of the target backend doing the pull;
 #   2. SIGKILL of that backend (the target restarts every session: crash recovery);
@@ -123,6 +124,18 @@ my @cases = (
 		qr/^failed \| (?:57P01|08006): .*source/ ],
 	[ 'SIGKILL of the source backend', $source, 'kill', qr/pulling public\.big failed: .*source/s,
 		qr/^failed \| (?:57P01|08006|08000): .*source/ ]);
+# While the deaths are dealt, the target takes the rows slowly (a trigger that fires in the pull's replica
+# mode sleeps 10 ms every 2,000 rows: about 2 s for the table), so that the pull is seen streaming however
+# busy the machine is.
+$target->safe_psql('postgres', q{
+CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id % 2000 = 0 THEN PERFORM pg_sleep(0.01); END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER slow_down BEFORE INSERT ON public.big FOR EACH ROW EXECUTE FUNCTION public.slow_down();
+ALTER TABLE public.big ENABLE ALWAYS TRIGGER slow_down;
+});
 for my $case (@cases)
 {
 	my ($label, $node, $how, $stderr_re, $state_re) = @$case;
@@ -147,6 +160,8 @@ for my $case (@cases)
 	  if $node == $target && $how eq 'kill';
 	check_left($label, $before, $bytes, $state_re);
 }
+
+$target->safe_psql('postgres', 'DROP TRIGGER slow_down ON public.big; DROP FUNCTION public.slow_down()');
 
 # ------------------------------------------------------------------------------------------ 5: statement_timeout
 my $timeout_ms = int(1000 * $full / 2) || 100;
