@@ -57,7 +57,8 @@ test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard ext
 
 # The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
 CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp extension/core/checksum.cpp \
-	extension/core/md5_batch.cpp extension/core/copy_text.cpp extension/core/plan.cpp extension/core/sql.cpp
+	extension/core/md5_batch.cpp extension/core/copy_text.cpp extension/core/plan.cpp extension/core/sql.cpp \
+	extension/core/id_map.cpp extension/core/user_ids.cpp extension/core/remap.cpp
 CLIENT_BINDIR ?= /usr/local/bin
 client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp extension/core/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) \

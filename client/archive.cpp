@@ -35,6 +35,7 @@
 
 #include "archive_format.hpp"
 #include "core/copy_text.hpp"
+#include "core/remap.hpp"
 #include "core/plan.hpp"
 #include "core/sql.hpp"
 #include "output.hpp"
@@ -70,32 +71,34 @@ class RawResult
 	PGresult *result_;
 };
 
+/* The kind of a user-ID column in the manifest: its type's name as far as user IDs go ("uuid", "text[]"). */
 std::string
-KindName(core::UserIdKind kind)
+KindName(core::ValueType type)
 {
-	switch (kind) {
-	case core::UserIdKind::Uuid:
-		return "uuid";
-	case core::UserIdKind::Text:
-		return "text";
-	case core::UserIdKind::UuidArray:
-		return "uuid[]";
-	case core::UserIdKind::TextArray:
-		return "text[]";
-	case core::UserIdKind::None:
-		break;
-	}
-	return "none";
+	std::string name = type.element == core::ValueClass::Uuid ? "uuid" : "text";
+	return type.array ? name + "[]" : name;
 }
 
-core::UserIdKind
+/* The type of a kind the manifest names; none for a kind that cannot be a user-ID column. */
+core::ValueType
 KindOfName(const std::string &name)
 {
-	for (auto kind :
-		 {core::UserIdKind::Uuid, core::UserIdKind::Text, core::UserIdKind::UuidArray, core::UserIdKind::TextArray})
-		if (KindName(kind) == name)
-			return kind;
-	return core::UserIdKind::None;
+	core::ValueType type = core::ValueTypeOf(name);
+	return core::HoldsWholeIds(type) && KindName(type) == name ? type : core::ValueType();
+}
+
+/* The marks of the target's cutover.remap_column. */
+std::vector<core::RemapMark>
+ReadMarks(const pg::Connection &target)
+{
+	std::vector<core::RemapMark> marks;
+	pg::Result rows = target.Exec("SELECT table_schema, table_name, column_name, mode FROM cutover.remap_column");
+	for (int row = 0; row < rows.Rows(); row++) {
+		core::RemapMode mode = core::RemapMode::Strict;
+		core::RemapModeOfName(rows.Text(row, 3), mode);
+		marks.push_back({rows.Text(row, 0), rows.Text(row, 1), rows.Text(row, 2), mode});
+	}
+	return marks;
 }
 
 /* SHA-256 over the bytes of a file, as they are written or read. */
@@ -328,7 +331,7 @@ ExportTable(const pg::Connection &source, const core::PlanTable &table, const co
 		for (const auto &c : table.columns)
 			if (c.name == column.column)
 				base = c.base_type;
-		user_ids.push_back({{"column", column.column}, {"kind", KindName(core::UserIdKindOf(base))}});
+		user_ids.push_back({{"column", column.column}, {"kind", KindName(core::ValueTypeOf(base))}});
 	}
 	std::string qualified = pg::QuoteIdentifier(source, table.schema) + "." + pg::QuoteIdentifier(source, table.name);
 	pg::Result kind = source.Exec("SELECT c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
@@ -438,10 +441,7 @@ RunExport(const Settings &settings, const std::string &dir)
 	try {
 		pg::Connection target = ConnectTarget(settings);
 		if (HasExtension(target)) {
-			pg::Result rows =
-				target.Exec("SELECT table_schema, table_name, column_name, remap FROM cutover.remap_column");
-			for (int row = 0; row < rows.Rows(); row++)
-				marks.push_back({rows.Text(row, 0), rows.Text(row, 1), rows.Text(row, 2), rows.Bool(row, 3)});
+			marks = ReadMarks(target);
 			id_map = target.Exec("SELECT source_id::text, target_id::text, email FROM cutover.id_map ORDER BY 1");
 		}
 	} catch (const pg::Error &error) {
@@ -549,7 +549,7 @@ struct ManifestTable {
 	std::int64_t rows = 0;
 	int line = 0;
 	std::vector<core::PlanColumn> columns;
-	std::vector<std::pair<std::string, core::UserIdKind>> user_ids;
+	std::vector<std::string> user_ids; /* the user-ID columns (foreign keys and marks of the export's target) */
 	std::string
 	Qualified() const
 	{
@@ -655,10 +655,10 @@ ReadManifest(const std::string &dir)
 		for (const auto &column : entry.value("user_id_columns", json::array())) {
 			std::string column_name = Field<std::string>(column, "column", path, table.line, name);
 			std::string kind = Field<std::string>(column, "kind", path, table.line, name);
-			if (KindOfName(kind) == core::UserIdKind::None)
+			if (KindOfName(kind).element == core::ValueClass::None)
 				throw ArchiveError(path, table.line, name,
 								   "column " + column_name + " holds user IDs of an unknown kind \"" + kind + "\"");
-			table.user_ids.emplace_back(column_name, KindOfName(kind));
+			table.user_ids.push_back(column_name);
 		}
 		manifest.tables.push_back(std::move(table));
 	}
@@ -773,7 +773,7 @@ AbortCopy(const pg::Connection &target)
 
 Imported
 ImportTable(const pg::Connection &target, const ManifestTable &table, const std::string &dir, const core::IdMap &map,
-			Progress &progress)
+			const std::vector<core::RemapMark> &marks, Progress &progress)
 {
 	std::string path = Join(dir, table.file);
 	std::string name = table.Qualified();
@@ -792,22 +792,32 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 		}
 	}();
 
-	/* the loaded columns (generated ones are computed by the target) and the user-ID fields among them */
+	/*
+	 * The loaded columns (generated ones are computed by the target), each that can hold a user ID rewritten by
+	 * value as the pull does: user-ID columns of the manifest strictly, the target's marks first.
+	 */
 	std::vector<std::string> names;
 	std::vector<std::size_t> loaded;
-	std::vector<core::RemapField> fields;
+	std::vector<core::ColumnRemap> remaps;
 	std::string column_list;
 	for (std::size_t i = 0; i < table.columns.size(); i++) {
 		const auto &column = table.columns[i];
 		names.push_back(column.name);
 		if (column.generated)
 			continue;
-		for (const auto &user_id : table.user_ids)
-			if (user_id.first == column.name)
-				fields.push_back({loaded.size(), user_id.second, column.name});
+		core::RemapMode mode =
+			std::find(table.user_ids.begin(), table.user_ids.end(), column.name) != table.user_ids.end()
+				? core::RemapMode::Strict
+				: core::RemapMode::Value;
+		for (const auto &mark : marks)
+			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
+				mode = mark.mode;
+		remaps.push_back({column.name, column.base_type, mode});
 		column_list += (loaded.empty() ? "" : ", ") + pg::QuoteIdentifier(target, column.name);
 		loaded.push_back(i);
 	}
+	std::vector<core::RemapField> fields = core::RemapFieldsOf(remaps);
+	core::Rewriter rewriter(map);
 	std::vector<std::size_t> order = archive::CanonicalOrder(names);
 
 	target.Exec("BEGIN");
@@ -872,13 +882,15 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 				data += copy_line;
 			} else {
 				core::RemapFailure failure;
-				if (!core::RemapCopyLine(copy_line, fields, map, data, failure))
-					refuse(number, "column " + failure.column + " " +
-									   (failure.value.empty()
-											? failure.reason
-											: "holds user ID " + failure.value + ", which " + failure.reason) +
-									   "; create the user in Stack Auth first (cutover users) or import the archive's "
-									   "id_map.json");
+				if (!core::RemapCopyLine(copy_line, fields, rewriter, data, failure))
+					refuse(number,
+						   "column " + failure.column + " " +
+							   (failure.value.empty() ? failure.reason
+													  : "holds user ID " + failure.value +
+															(failure.path.empty() ? "" : " at " + failure.path) +
+															", which " + failure.reason) +
+							   "; create the user in Stack Auth first (cutover users) or import the archive's "
+							   "id_map.json");
 			}
 			data.push_back('\n');
 			if (data.size() >= kFlushBytes)
@@ -911,9 +923,7 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 		if (replica)
 			target.Exec("SET LOCAL session_replication_role = DEFAULT");
 
-		std::vector<std::optional<std::string>> user_id_names;
-		for (const auto &user_id : table.user_ids)
-			user_id_names.push_back(user_id.first);
+		std::vector<std::optional<std::string>> user_id_names(table.user_ids.begin(), table.user_ids.end());
 		pg::Result verified =
 			target.Exec("SELECT ok, target_rows, target_checksum FROM "
 						"migrate_verify_checksum($1::regclass, $2::bigint, $3, $4::text[])",
@@ -956,6 +966,7 @@ RunImport(const Settings &settings, const std::string &dir)
 			Out().Info("ID map: " + std::to_string(ImportIdMap(target, map_path)) + " pairs recorded from " + map_path);
 	}
 	core::IdMap map = ReadIdMap(target);
+	std::vector<core::RemapMark> marks = ReadMarks(target);
 	core::Catalog catalog = ReadCatalog(target, manifest.schemas);
 
 	std::uint64_t total_rows = 0;
@@ -978,7 +989,7 @@ RunImport(const Settings &settings, const std::string &dir)
 				Out().Info("dry run: would import " + name + " (" + std::to_string(table.rows) + " rows)");
 				continue;
 			}
-			Imported imported = ImportTable(target, table, dir, map, progress);
+			Imported imported = ImportTable(target, table, dir, map, marks, progress);
 			results.push_back({{"table", name}, {"status", imported.status}, {"rows", imported.rows}});
 			out << name << ": " << imported.status << ", " << imported.rows << " rows\n";
 			Out().Event("table imported", results.back());

@@ -9,11 +9,8 @@ extern "C" {
 
 namespace pgc {
 
-namespace {
-
-/* text[] literal of schema names for a query parameter, each element quoted. */
 std::string
-ArrayLiteral(const std::vector<std::string> &values)
+TextArrayLiteral(const std::vector<std::string> &values)
 {
 	std::string literal = "{";
 	for (std::size_t i = 0; i < values.size(); i++) {
@@ -27,6 +24,8 @@ ArrayLiteral(const std::vector<std::string> &values)
 	}
 	return literal + "}";
 }
+
+namespace {
 
 core::TextRows
 Rows(const SourceResult &result)
@@ -65,12 +64,12 @@ ReadSourceCatalog(SourceConnection &source, const std::vector<std::string> &sche
 	/* a schema the source lacks is a typo, not an empty plan: nothing would be pulled or verified */
 	core::TextRows missing = Rows(source.Exec("SELECT s FROM pg_catalog.unnest($1::text[]) AS s WHERE NOT EXISTS "
 											  "(SELECT FROM pg_catalog.pg_namespace AS n WHERE n.nspname = s)",
-											  {ArrayLiteral(schemas)}));
+											  {TextArrayLiteral(schemas)}));
 	if (!missing.empty())
 		throw Error(ERRCODE_INVALID_SCHEMA_NAME,
 					"schema \"" + missing[0][0].value_or("") + "\" does not exist on the source", "",
 					"Schema names are case-sensitive and given without quotes.");
-	core::TextRows tables = Rows(source.Exec(core::CatalogTablesSql(), {ArrayLiteral(schemas)}));
+	core::TextRows tables = Rows(source.Exec(core::CatalogTablesSql(), {TextArrayLiteral(schemas)}));
 	core::TextRows keys = Rows(source.Exec(core::CatalogKeysSql()));
 	return core::BuildCatalog(tables, keys);
 }
@@ -78,7 +77,7 @@ ReadSourceCatalog(SourceConnection &source, const std::vector<std::string> &sche
 core::Catalog
 ReadTargetCatalog(pg::Spi &spi, const std::vector<std::string> &schemas)
 {
-	spi.Execute(core::CatalogTablesSql(), true, {{TEXTARRAYOID, ArrayLiteral(schemas)}});
+	spi.Execute(core::CatalogTablesSql(), true, {{TEXTARRAYOID, TextArrayLiteral(schemas)}});
 	core::TextRows tables = Rows(spi, 11);
 	spi.Execute(core::CatalogKeysSql(), true);
 	core::TextRows keys = Rows(spi, 6);
@@ -88,10 +87,13 @@ ReadTargetCatalog(pg::Spi &spi, const std::vector<std::string> &schemas)
 std::vector<core::RemapMark>
 ReadRemapMarks(pg::Spi &spi)
 {
-	spi.Execute("SELECT table_schema, table_name, column_name, remap FROM cutover.remap_column", true);
+	spi.Execute("SELECT table_schema, table_name, column_name, mode FROM cutover.remap_column", true);
 	std::vector<core::RemapMark> marks;
-	for (uint64_t row = 0; row < spi.Rows(); row++)
-		marks.push_back({spi.GetText(row, 0), spi.GetText(row, 1), spi.GetText(row, 2), spi.GetText(row, 3) == "t"});
+	for (uint64_t row = 0; row < spi.Rows(); row++) {
+		core::RemapMode mode = core::RemapMode::Strict;
+		core::RemapModeOfName(spi.GetText(row, 3), mode);
+		marks.push_back({spi.GetText(row, 0), spi.GetText(row, 1), spi.GetText(row, 2), mode});
+	}
 	return marks;
 }
 

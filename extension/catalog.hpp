@@ -23,6 +23,9 @@ core::Catalog ReadTargetCatalog(pg::Spi &spi, const std::vector<std::string> &sc
 /* The marks of cutover.remap_column. */
 std::vector<core::RemapMark> ReadRemapMarks(pg::Spi &spi);
 
+/* A text[] literal of `values` for a query parameter, each element quoted. */
+std::string TextArrayLiteral(const std::vector<std::string> &values);
+
 /* A text[] argument of schema names (no NULLs). */
 std::vector<std::string> SchemasArgument(FunctionCallInfo fcinfo, int argument);
 /* A text[] argument of names (no NULLs); `what` names them in the error ("column names"). */

@@ -17,21 +17,19 @@
 #include "core/checksum.hpp"
 #include "core/md5_batch.hpp"
 #include "core/sql.hpp"
+#include "fields.hpp"
 #include "guard.hpp"
 #include "pg/datum.hpp"
 #include "pg/spi.hpp"
+#include "unmap.hpp"
 
 extern "C" {
 #include "mb/pg_wchar.h"
-#include "utils/uuid.h"
 }
 
 namespace pgc {
 
 namespace {
-
-/* How a field of the row is printed: a few common types directly, every other one by its output function. */
-enum class FieldKind : uint8_t { Int2, Int4, Int8, Bool, Uuid, Text, Row, Generic };
 
 /*
  * The aggregate's transition state, allocated in the aggregate's memory context. The checksum proper is
@@ -68,31 +66,6 @@ NewState(MemoryContext context)
 	return new (reinterpret_cast<void *>((address + align - 1) & ~(uintptr_t) (align - 1))) ChecksumState();
 }
 
-FieldKind
-KindOf(Oid type)
-{
-	switch (pg::Call([&] { return getBaseType(type); })) {
-	case INT2OID:
-		return FieldKind::Int2;
-	case INT4OID:
-		return FieldKind::Int4;
-	case INT8OID:
-		return FieldKind::Int8;
-	case BOOLOID:
-		return FieldKind::Bool;
-	case UUIDOID:
-		return FieldKind::Uuid;
-	case TEXTOID:
-	case VARCHAROID:
-	case BPCHAROID:
-		return FieldKind::Text; /* their output functions print the stored bytes as they are */
-	case RECORDOID:
-		return FieldKind::Row;
-	default:
-		return FieldKind::Generic;
-	}
-}
-
 /*
  * Looks at the argument types once: how to print each, and the output function where one is needed. The
  * fields are the arguments from `first` on.
@@ -113,100 +86,25 @@ PrepareFields(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext conte
 		if (!OidIsValid(type))
 			throw Error(ERRCODE_INDETERMINATE_DATATYPE,
 						"could not determine the type of argument " + std::to_string(first + i) + " of " + name);
-		state->kinds[i] = KindOf(type);
-		if (state->kinds[i] == FieldKind::Row || state->kinds[i] == FieldKind::Generic) {
-			FmgrInfo *output = &state->output[i];
-			pg::Call([&] {
-				Oid output_func;
-				bool is_varlena;
-				getTypeOutputInfo(type, &output_func, &is_varlena);
-				fmgr_info_cxt(output_func, output, context);
-			});
-		}
+		state->kinds[i] = FieldKindOf(type);
+		if (state->kinds[i] == FieldKind::Row || state->kinds[i] == FieldKind::Generic)
+			PrepareOutput(type, &state->output[i], context);
 	}
 	state->first = first;
 	state->nfields = nfields;
 }
 
-void
-AppendUuid(core::RowSink &text, const pg_uuid_t *uuid)
-{
-	static constexpr char hex[] = "0123456789abcdef";
-	char out[36];
-	int pos = 0;
-	for (int i = 0; i < UUID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[pos++] = '-';
-		out[pos++] = hex[uuid->data[i] >> 4];
-		out[pos++] = hex[uuid->data[i] & 0xf];
-	}
-	text.Append(out, sizeof(out));
-}
-
-/* Appends one non-NULL field exactly as record_out prints it. */
-void
-AppendField(core::RowSink &text, const ChecksumState *state, int i, Datum value)
-{
-	char digits[MAXINT8LEN + 1];
-	switch (state->kinds[i]) {
-	case FieldKind::Int2:
-		text.Append(digits, pg_ltoa(DatumGetInt16(value), digits));
-		return;
-	case FieldKind::Int4:
-		text.Append(digits, pg_ltoa(DatumGetInt32(value), digits));
-		return;
-	case FieldKind::Int8:
-		text.Append(digits, pg_lltoa(DatumGetInt64(value), digits));
-		return;
-	case FieldKind::Bool:
-		text.Push(DatumGetBool(value) ? 't' : 'f');
-		return;
-	case FieldKind::Uuid:
-		AppendUuid(text, DatumGetUUIDP(value));
-		return;
-	case FieldKind::Text: {
-		struct varlena *bytes = reinterpret_cast<struct varlena *>(DatumGetPointer(value));
-		if (VARATT_IS_EXTERNAL(bytes) || VARATT_IS_COMPRESSED(bytes))
-			bytes = pg::Call([&] { return pg_detoast_datum_packed(bytes); });
-		core::AppendRowFieldTo(text, std::string_view(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)));
-		return;
-	}
-	case FieldKind::Row: {
-		/* A run of columns of a wide table: its fields, already printed and quoted, without the parentheses. */
-		const FmgrInfo *output = &state->output[i];
-		const char *printed = pg::Call([&] { return OutputFunctionCall(const_cast<FmgrInfo *>(output), value); });
-		size_t len = std::strlen(printed);
-		if (len >= 2)
-			text.Append(printed + 1, len - 2);
-		return;
-	}
-	case FieldKind::Generic: {
-		const FmgrInfo *output = &state->output[i];
-		const char *printed = pg::Call([&] { return OutputFunctionCall(const_cast<FmgrInfo *>(output), value); });
-		core::AppendRowFieldTo(text, printed);
-		return;
-	}
-	}
-}
-
 /*
- * Prints the row the way ROW(...)::text would and adds its hash to `sum` (through the batch: `sum` must stay
- * put until the batch is flushed). Printed values go to the per-row context.
+ * Adds the hash of the row `print` writes to `sum` (through the batch: `sum` must stay put until the batch is
+ * flushed). Printed values go to the per-row context.
  */
+template <typename Print>
 void
-AddRow(ChecksumState *state, FunctionCallInfo fcinfo, core::Checksum &sum)
+HashRow(ChecksumState *state, core::Checksum &sum, Print print)
 {
 	core::RowSink &text = Sink();
 	text.Begin(state->batch);
-	text.Push('(');
-	for (int i = 0; i < state->nfields; i++) {
-		if (i > 0)
-			text.Push(',');
-		if (!PG_ARGISNULL(state->first + i))
-			AppendField(text, state, i, PG_GETARG_DATUM(state->first + i));
-	}
-	text.Push(')');
-
+	print(text);
 	if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII) {
 		text.End(state->batch, sum);
 		return;
@@ -215,6 +113,33 @@ AddRow(ChecksumState *state, FunctionCallInfo fcinfo, core::Checksum &sum)
 	const std::string &row = text.Text();
 	char *utf8 = pg::Call([&] { return pg_server_to_any(row.data(), static_cast<int>(row.size()), PG_UTF8); });
 	state->batch.Add(sum, utf8, std::strlen(utf8));
+}
+
+/* Prints the row of the aggregate's arguments the way ROW(...)::text would and adds its hash to `sum`. */
+void
+AddRow(ChecksumState *state, FunctionCallInfo fcinfo, core::Checksum &sum)
+{
+	HashRow(state, sum, [&](core::RowSink &text) {
+		text.Push('(');
+		for (int i = 0; i < state->nfields; i++) {
+			if (i > 0)
+				text.Push(',');
+			if (!PG_ARGISNULL(state->first + i))
+				AppendField(text, state->kinds[i], &state->output[i], PG_GETARG_DATUM(state->first + i));
+		}
+		text.Push(')');
+	});
+}
+
+/* The same for a whole row of a table (argument `argument`), its user IDs mapped back in the active scope. */
+void
+AddUnmappedRow(ChecksumState *state, FunctionCallInfo fcinfo, int argument, core::Checksum &sum)
+{
+	UnmapScope &scope = UnmapScope::Active("the aggregate");
+	if (PG_ARGISNULL(argument))
+		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the row to checksum must not be NULL");
+	HeapTupleHeader row = pg::Call([&] { return PG_GETARG_HEAPTUPLEHEADER(argument); });
+	HashRow(state, sum, [&](core::RowSink &text) { scope.AppendRow(text, row); });
 }
 
 /* Makes room for bucket `bucket` (the batch is flushed first: pending rows point into the old array). */
@@ -362,6 +287,39 @@ PGC_FUNCTION(migrate_bucket_agg_transfn)
 	if (bucket >= state->nbuckets)
 		GrowBuckets(state, bucket, context);
 	AddRow(state, fcinfo, state->buckets[bucket]);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * cutover.migrate_unmapped_checksum_agg(record) transition: adds one whole row of a table, its user IDs mapped
+ * back in the active UnmapScope (the verification's target side). Final function: migrate_checksum_agg's.
+ */
+PGC_FUNCTION(migrate_unmapped_checksum_agg_transfn)
+{
+	MemoryContext context = AggregateContext(fcinfo, "migrate_unmapped_checksum_agg_transfn");
+	ChecksumState *state =
+		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+	AddUnmappedRow(state, fcinfo, 1, state->sum);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * cutover.migrate_unmapped_bucket_agg(integer, record) transition: migrate_bucket_agg for a whole row, its
+ * user IDs mapped back in the active UnmapScope. Final function: migrate_bucket_agg's.
+ */
+PGC_FUNCTION(migrate_unmapped_bucket_agg_transfn)
+{
+	MemoryContext context = AggregateContext(fcinfo, "migrate_unmapped_bucket_agg_transfn");
+	ChecksumState *state =
+		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+	if (PG_ARGISNULL(1))
+		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the bucket of a row must not be NULL");
+	int bucket = PG_GETARG_INT32(1);
+	if (bucket < 0)
+		throw Error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "bucket " + std::to_string(bucket) + " is negative");
+	if (bucket >= state->nbuckets)
+		GrowBuckets(state, bucket, context);
+	AddUnmappedRow(state, fcinfo, 2, state->buckets[bucket]);
 	PG_RETURN_POINTER(state);
 }
 

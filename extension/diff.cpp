@@ -38,7 +38,9 @@
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
+#include "catalog.hpp"
 #include "source.hpp"
+#include "unmap.hpp"
 #include "verify.hpp"
 
 extern "C" {
@@ -211,8 +213,9 @@ class Diff
 	}
 
   private:
-	void BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::string> &user_id_columns,
+	void BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<core::RemapMode> &modes,
 					const std::set<std::string> &source_byte_ordered);
+	bool KeyHoldsUserIds(const KeyColumnInfo &column);
 	std::vector<core::KeyValue> FirstThresholds();
 	std::vector<RangeWork> CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyValue> &thresholds,
 										  bool top);
@@ -222,12 +225,12 @@ class Diff
 	void AddDifferences(std::vector<core::Difference> differences);
 	void NameChangedColumns(std::vector<core::Difference> &differences);
 
-	/* Runs `body(spi)` on the target: as the extension's owner when the ID map is read (as migrate_verify). */
+	/* Runs `body(spi)` on the target: as the extension's owner when its key is read through the ID map. */
 	template <typename Body>
 	void
 	OnTarget(Body body)
 	{
-		if (mapped_) {
+		if (key_mapped_) {
 			pg::AsExtensionOwner owner(fcinfo_);
 			pg::Spi spi;
 			body(spi);
@@ -246,7 +249,10 @@ class Diff
 	int max_rows_;
 	pg::TableInfo table_;
 	std::optional<SourceConnection> source_;
-	bool mapped_ = false;
+	std::optional<UnmapScope> scope_;
+	bool mapped_ = false;	  /* rows are read back through scope_ */
+	bool key_mapped_ = false; /* the key is read through the ID map (as the extension's owner) */
+	std::string target_bucket_aggregate_;
 	core::DiffSide source_side_;
 	core::DiffSide target_side_;
 	std::string target_key_joins_; /* the joins the target's key expressions read (for the sample) */
@@ -259,14 +265,40 @@ class Diff
 	bool stopped_ = false;
 };
 
+/*
+ * Whether a key column on the target holds Stack Auth IDs, so that its keys must be compared as the Supabase
+ * IDs they map back to (a uuid or string key written by value; a user-ID key always does).
+ */
+bool
+Diff::KeyHoldsUserIds(const KeyColumnInfo &column)
+{
+	core::ValueType type = core::ValueTypeOf(column.base_type);
+	if (!core::HoldsWholeIds(type) || type.array)
+		return false;
+	std::string value = "t." + pg::QuoteIdentifier(column.name);
+	bool found = false;
+	pg::AsExtensionOwner owner(fcinfo_);
+	pg::Spi spi;
+	spi.Execute("SELECT EXISTS (SELECT FROM " + table_.scan + " AS t JOIN cutover.id_map AS m ON " +
+					(type.element == core::ValueClass::Uuid ? "m.target_id = " + value
+															: "m.target_id::text = pg_catalog.lower(" + value + ")") +
+					")",
+				true);
+	found = spi.GetText(0, 0) == "t";
+	return found;
+}
+
 void
-Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::string> &user_id_columns,
+Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<core::RemapMode> &modes,
 				 const std::set<std::string> &source_byte_ordered)
 {
-	std::vector<core::Column> source_columns = table_.columns;
-	std::vector<core::Column> target_columns = table_.columns;
-	std::string joins = core::UnmapUserIds("t", target_columns, user_id_columns, "cutover.id_map");
-	mapped_ = !user_id_columns.empty();
+	mapped_ = scope_->Needed();
+	auto mode_of = [&](const std::string &name) {
+		for (std::size_t i = 0; i < table_.columns.size(); i++)
+			if (table_.columns[i].name == name)
+				return modes[i];
+		return core::RemapMode::Off;
+	};
 
 	int key_maps = 0;
 	for (const auto &column : key) {
@@ -276,44 +308,52 @@ Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<std::s
 		source_side_.key.push_back({column.name, value, column.base_type, column.collatable,
 									column.collatable && source_byte_ordered.count(column.name) > 0});
 		core::KeyColumn target{column.name, value, column.base_type, column.collatable, column.byte_ordered};
-		if (std::find(user_id_columns.begin(), user_id_columns.end(), column.name) != user_id_columns.end()) {
+		core::RemapMode mode = mode_of(column.name);
+		core::ValueType type = core::ValueTypeOf(column.base_type);
+		if (mapped_ && mode == core::RemapMode::Strict && (type.array || !core::HoldsWholeIds(type)))
+			throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
+						"key column " + column.name + " of table " + table_.qualified + " holds user IDs in an array",
+						"", "migrate_diff needs a key whose values it can map back to source IDs.");
+		if (mapped_ && mode != core::RemapMode::Off && (mode == core::RemapMode::Strict || KeyHoldsUserIds(column))) {
 			/* a key holding user IDs is compared as the source ID it maps back to; an unmapped one stays */
 			std::string map = "k" + std::to_string(++key_maps);
 			target.byte_ordered = false;
-			switch (core::UserIdKindOf(column.base_type)) {
-			case core::UserIdKind::Uuid:
+			if (type.element == core::ValueClass::Uuid) {
 				target_key_joins_ += " LEFT JOIN cutover.id_map AS " + map + " ON " + map + ".target_id = " + value;
 				target.expression = "coalesce(" + map + ".source_id, " + value + ")";
-				break;
-			case core::UserIdKind::Text:
-				target_key_joins_ +=
-					" LEFT JOIN cutover.id_map AS " + map + " ON " + map + ".target_id::text = lower(" + value + ")";
+			} else {
+				target_key_joins_ += " LEFT JOIN cutover.id_map AS " + map + " ON " + map +
+									 ".target_id::text = pg_catalog.lower(" + value + ")";
 				target.expression = "CASE WHEN " + map + ".source_id IS NULL THEN " + value + "::text WHEN " + value +
-									" ~ '[A-F]' AND " + value + " !~ '[a-f]' THEN upper(" + map +
+									" ~ '[A-F]' AND " + value + " !~ '[a-f]' THEN pg_catalog.upper(" + map +
 									".source_id::text) ELSE " + map + ".source_id::text END";
-				break;
-			default:
-				throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
-							"key column " + column.name + " of table " + table_.qualified +
-								" holds user IDs in an array",
-							"", "migrate_diff needs a key whose values it can map back to source IDs.");
 			}
 		}
 		target_side_.key.push_back(target);
 	}
+	key_mapped_ = key_maps > 0;
 
 	source_side_.from = table_.scan + " AS t";
-	target_side_.from = table_.scan + " AS t" + joins + target_key_joins_;
-	source_side_.row = core::CanonicalRowExpression("t", source_columns);
-	target_side_.row = core::CanonicalRowExpression("t", target_columns);
-	for (const auto &column : source_columns)
+	target_side_.from = table_.scan + " AS t" + target_key_joins_;
+	source_side_.row = core::CanonicalRowExpression("t", table_.columns);
+	for (const auto &column : table_.columns) {
 		source_side_.values.push_back("t." + column.quoted);
-	for (const auto &column : target_columns) {
-		target_side_.values.push_back(column.expression.empty() ? "t." + column.quoted : column.expression);
 		column_names_.push_back(column.name);
 	}
-	/* the aggregate takes the state, the bucket and at most 98 more arguments */
-	target_aggregate_args_ = core::AggregateArguments("t", target_columns, 98);
+	if (mapped_) {
+		/* the whole row, read back in the scope: user IDs mapped back, Supabase IDs left on the target marked */
+		target_side_.row = "cutover.migrate_unmapped_row(t.*)";
+		for (std::size_t i = 0; i < table_.columns.size(); i++)
+			target_side_.values.push_back("(cutover.migrate_unmapped_values(t.*))[" + std::to_string(i + 1) + "]");
+		target_bucket_aggregate_ = "cutover.migrate_unmapped_bucket_agg";
+		target_aggregate_args_ = "t.*";
+	} else {
+		target_side_.row = source_side_.row;
+		target_side_.values = source_side_.values;
+		target_bucket_aggregate_ = "cutover.migrate_bucket_agg";
+		/* the aggregate takes the state, the bucket and at most 98 more arguments */
+		target_aggregate_args_ = core::AggregateArguments("t", table_.columns, 98);
+	}
 }
 
 /* Boundaries for the first level, from a sample of the target's keys; none for a small (or empty) table. */
@@ -366,7 +406,7 @@ Diff::CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyVal
 {
 	std::string source_sql = core::BucketSumsSql(source_side_, core::BucketSql(source_side_.key, thresholds, top),
 												 top ? "true" : core::RangeSql(source_side_.key, range));
-	std::string target_sql = "SELECT cutover.migrate_bucket_agg(" +
+	std::string target_sql = "SELECT " + target_bucket_aggregate_ + "(" +
 							 core::BucketSql(target_side_.key, thresholds, false) + ", " + target_aggregate_args_ +
 							 ") FROM " + target_side_.from + " WHERE " + core::RangeSql(target_side_.key, range);
 
@@ -423,8 +463,18 @@ Diff::Run()
 	CheckSourceColumns(*source_, table_);
 	std::vector<std::string> user_id_columns = UserIdColumns(fcinfo_, *source_, table_);
 	std::set<std::string> source_byte_ordered = CheckSourceKeyTypes(*source_, table_, key);
-	BuildSides(key, user_id_columns, source_byte_ordered);
-	if (mapped_) {
+	std::vector<core::RemapMark> marks;
+	core::IdMap map;
+	{
+		pg::AsExtensionOwner owner(fcinfo_);
+		pg::Spi spi;
+		marks = ReadRemapMarks(spi);
+		map = ReadMapBack(spi);
+	}
+	std::vector<core::RemapMode> modes = ColumnModes(table_, user_id_columns, marks);
+	scope_.emplace(table_, modes, std::move(map));
+	BuildSides(key, modes, source_byte_ordered);
+	if (key_mapped_) {
 		Oid relid = table_.relid;
 		pg::Call([&] { check_enable_rls(relid, InvalidOid, false); });
 	}

@@ -152,6 +152,42 @@ CREATE AGGREGATE cutover.migrate_bucket_agg(VARIADIC "any") (
 COMMENT ON AGGREGATE cutover.migrate_bucket_agg(VARIADIC "any") IS
     'canonical checksum of each bucket of rows given as (bucket, columns in name order); used by migrate_diff';
 
+-- The target's rows read back as the source had them: every user ID mapped back to its Supabase ID through
+-- the ID map, by each column's remap mode, and a Supabase ID still on the target marked so that the row
+-- differs. They take a whole row of the table and work only while migrate_verify, migrate_verify_checksum or
+-- migrate_diff reads that table (55000 otherwise), with what those read as the extension's owner (the map, the
+-- marks); the table itself is read with the caller's rights. Not parallel: the map lives in the calling backend.
+CREATE FUNCTION cutover.migrate_unmapped_checksum_agg_transfn(internal, record) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE AGGREGATE cutover.migrate_unmapped_checksum_agg(record) (
+    SFUNC = cutover.migrate_unmapped_checksum_agg_transfn,
+    STYPE = internal,
+    SSPACE = 17000,
+    FINALFUNC = cutover.migrate_checksum_agg_finalfn,
+    PARALLEL = RESTRICTED
+);
+COMMENT ON AGGREGATE cutover.migrate_unmapped_checksum_agg(record) IS
+    'canonical checksum of whole rows with their user IDs mapped back; used by migrate_verify';
+CREATE FUNCTION cutover.migrate_unmapped_bucket_agg_transfn(internal, integer, record) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE AGGREGATE cutover.migrate_unmapped_bucket_agg(integer, record) (
+    SFUNC = cutover.migrate_unmapped_bucket_agg_transfn,
+    STYPE = internal,
+    SSPACE = 180000,
+    FINALFUNC = cutover.migrate_bucket_agg_finalfn,
+    PARALLEL = RESTRICTED
+);
+COMMENT ON AGGREGATE cutover.migrate_unmapped_bucket_agg(integer, record) IS
+    'canonical checksum of each bucket of whole rows with their user IDs mapped back; used by migrate_diff';
+CREATE FUNCTION cutover.migrate_unmapped_row(record) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION cutover.migrate_unmapped_row(record) IS
+    'a whole row''s canonical text with its user IDs mapped back; used by migrate_diff';
+CREATE FUNCTION cutover.migrate_unmapped_values(record) RETURNS text[]
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION cutover.migrate_unmapped_values(record) IS
+    'each column''s text of a whole row, in column-name order, user IDs mapped back; used by migrate_diff';
+
 CREATE FUNCTION migrate_diff(tbl regclass, max_rows integer DEFAULT 1000)
     RETURNS TABLE (key text, status text, columns text[])
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
@@ -396,13 +432,15 @@ $$;
 COMMENT ON FUNCTION migrate_users() IS 'the user journal: every Supabase user the client sent, created, adopted, skipped or failed';
 
 -- ---------------------------------------------------------------------------------------------------------
--- Columns that hold user IDs without a foreign key saying so (or that must not be remapped although one does).
+-- Exceptions to remapping by value. Every column that can hold a user ID is rewritten by value without a mark;
+-- a mark makes a column a user-ID column (a UUID there that is no user is an error, as for a foreign key to the
+-- users), opts it in for IDs embedded in longer text, or keeps it out entirely.
 -- ---------------------------------------------------------------------------------------------------------
 CREATE TABLE cutover.remap_column (
     table_schema text NOT NULL,
     table_name text NOT NULL,
     column_name text NOT NULL,
-    remap boolean NOT NULL,
+    mode text NOT NULL CHECK (mode IN ('user_ids', 'embedded', 'off')),
     changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (table_schema, table_name, column_name)
 );
@@ -424,7 +462,13 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION cutover.base_type(oid) FROM PUBLIC;
 
-CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, remap boolean DEFAULT true) RETURNS text
+-- What a type can hold as far as user IDs go (none, uuid, string, json, jsonb, other), from the name of a base
+-- type that is no array: the same rule the pull, the verification and the audit follow.
+CREATE FUNCTION cutover.value_class(base_type text) RETURNS text
+    AS 'MODULE_PATHNAME', 'migrate_value_class' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION cutover.value_class(text) FROM PUBLIC;
+
+CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, mode text) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -435,7 +479,15 @@ DECLARE
     column_type text;
     base_type oid;
     element_type oid;
+    value_class text;
+    state text;
 BEGIN
+    IF mode NOT IN ('value', 'user_ids', 'embedded', 'off') THEN
+        RAISE EXCEPTION 'unknown remap mode "%"', mode
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The modes are value (the default: every user ID rewritten by value), user_ids (a column '
+                         'of user IDs only), embedded (also IDs inside longer text) and off (kept out).';
+    END IF;
     SELECT n.nspname, c.relname, c.relispartition INTO schema_name, relation_name, is_partition
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = tbl AND c.relkind IN ('r', 'p');
@@ -460,21 +512,54 @@ BEGIN
     IF element_type IS NOT NULL AND element_type <> 0 THEN
         base_type := cutover.base_type(element_type);
     END IF;
-    IF base_type NOT IN ('uuid'::regtype, 'text'::regtype, 'varchar'::regtype) THEN
-        RAISE EXCEPTION 'column "%" of table % has type %, which cannot hold user IDs', column_name, tbl, column_type
+    value_class := cutover.value_class(format_type(base_type, NULL));
+    IF mode = 'user_ids' AND value_class NOT IN ('uuid', 'string') THEN
+        RAISE EXCEPTION 'column "%" of table % has type %, which cannot be a column of user IDs', column_name, tbl,
+                column_type
             USING ERRCODE = 'datatype_mismatch',
-                  HINT = 'User-ID columns are uuid, text or varchar, or arrays of them.';
+                  HINT = 'User-ID columns are uuid, text, varchar, char or citext, or arrays of them; IDs inside '
+                         'json or jsonb are rewritten by value without a mark.';
     END IF;
-    INSERT INTO cutover.remap_column AS r (table_schema, table_name, column_name, remap)
-    VALUES (schema_name, relation_name, migrate_remap_column.column_name, migrate_remap_column.remap)
-    ON CONFLICT ON CONSTRAINT remap_column_pkey
-        DO UPDATE SET remap = EXCLUDED.remap, changed_at = pg_catalog.now();
-    RETURN format('%s.%s %s user IDs', tbl, quote_ident(column_name),
-                  CASE WHEN remap THEN 'holds' ELSE 'does not hold' END);
+    IF mode = 'embedded' AND value_class NOT IN ('string', 'json', 'jsonb', 'other') THEN
+        RAISE EXCEPTION 'column "%" of table % has type %, which cannot hold text with user IDs in it', column_name,
+                tbl, column_type
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Embedded IDs are looked for in strings, json, jsonb and other types printed as text.';
+    END IF;
+    IF mode = 'value' THEN
+        DELETE FROM cutover.remap_column AS r
+        WHERE r.table_schema = schema_name AND r.table_name = relation_name
+          AND r.column_name = migrate_remap_column.column_name;
+    ELSE
+        INSERT INTO cutover.remap_column AS r (table_schema, table_name, column_name, mode)
+        VALUES (schema_name, relation_name, migrate_remap_column.column_name, migrate_remap_column.mode)
+        ON CONFLICT ON CONSTRAINT remap_column_pkey
+            DO UPDATE SET mode = EXCLUDED.mode, changed_at = pg_catalog.now();
+    END IF;
+    -- A mark changes what the next pull writes, not what a table already holds.
+    SELECT s.status INTO state FROM cutover.table_state s
+    WHERE s.table_schema = schema_name AND s.table_name = relation_name;
+    IF state IN ('loaded', 'verified', 'loading') THEN
+        RAISE NOTICE 'table % is already %: its rows keep what the pull wrote until it is pulled again', tbl, state
+            USING HINT = format('SELECT * FROM migrate_reset(%L) makes it (and what depends on it) pending again.',
+                                tbl::text);
+    END IF;
+    RETURN format('%s.%s %s', tbl, quote_ident(column_name),
+                  CASE mode WHEN 'user_ids' THEN 'holds user IDs only'
+                            WHEN 'embedded' THEN 'has user IDs rewritten also inside longer text'
+                            WHEN 'off' THEN 'is kept out of remapping'
+                            ELSE 'has user IDs rewritten by value' END);
 END
 $$;
+COMMENT ON FUNCTION migrate_remap_column(regclass, text, text) IS
+    'an exception to remapping by value: user_ids (a column of user IDs only), embedded (also IDs inside longer text), off (kept out), value (no exception)';
+
+CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, remap boolean DEFAULT true) RETURNS text
+    LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT @extschema@.migrate_remap_column(tbl, column_name, CASE WHEN remap THEN 'user_ids' ELSE 'off' END) $$;
 COMMENT ON FUNCTION migrate_remap_column(regclass, text, boolean) IS
-    'marks a column as holding user IDs (true) or as not holding them although a foreign key says so (false)';
+    'marks a column as a column of user IDs (true) or keeps it out of remapping (false)';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Per-table state: where each table stands, changed in the same transaction as the work it describes.
@@ -577,14 +662,14 @@ COMMENT ON FUNCTION migrate_reset(regclass) IS
 -- ---------------------------------------------------------------------------------------------------------
 -- The plan: what to move, in what order, and which columns hold user IDs, read from the source's catalogs.
 -- ---------------------------------------------------------------------------------------------------------
-CREATE FUNCTION migrate_plan(schemas text[] DEFAULT ARRAY['public'],
+CREATE FUNCTION migrate_plan(schemas text[] DEFAULT ARRAY['public'], sample_rows integer DEFAULT 2000,
     OUT table_name text, OUT level integer, OUT row_estimate bigint, OUT user_id_columns text[],
-    OUT cycle text[], OUT load text, OUT problem text)
+    OUT user_id_values text[], OUT cycle text[], OUT load text, OUT problem text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION migrate_plan(text[]) IS
-    'the load plan from the source''s catalogs: foreign-key level, cycles, user-ID columns and problems per table';
+COMMENT ON FUNCTION migrate_plan(text[], integer) IS
+    'the load plan from the source''s catalogs: foreign-key level, cycles, user-ID columns, where a sample of the rows holds user IDs, and problems per table';
 
 CREATE FUNCTION migrate_preflight(schemas text[] DEFAULT ARRAY['public'],
     OUT table_name text, OUT column_name text, OUT source_type text, OUT target_type text,
@@ -610,6 +695,34 @@ CREATE FUNCTION migrate_pull(tbl regclass, snapshot text DEFAULT NULL,
     SET session_replication_role = 'replica';
 COMMENT ON FUNCTION migrate_pull(regclass, text) IS
     'copies a table from the source in one transaction, rewriting user IDs from the ID map; skips a loaded table';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The proof that no Supabase user ID is left: every table of the target read for the IDs of the ID map.
+-- ---------------------------------------------------------------------------------------------------------
+-- The audit's reading of one whole row (works only inside migrate_audit_ids: 55000 otherwise); the state
+-- counts rows.
+CREATE FUNCTION cutover.migrate_audit_agg_transfn(bigint, tid, record) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE AGGREGATE cutover.migrate_audit_agg(tid, record) (
+    SFUNC = cutover.migrate_audit_agg_transfn,
+    STYPE = bigint,
+    INITCOND = '0',
+    PARALLEL = RESTRICTED
+);
+COMMENT ON AGGREGATE cutover.migrate_audit_agg(tid, record) IS
+    'counts the Supabase user IDs of whole rows; used by migrate_audit_ids';
+
+CREATE FUNCTION migrate_audit_ids(schemas text[] DEFAULT ARRAY['public'],
+    OUT table_name text, OUT column_name text, OUT json_path text, OUT kind text, OUT ids bigint,
+    OUT example_key text, OUT example_id text, OUT remap text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+    SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C' SET row_security = off
+    SET quote_all_identifiers = off SET max_parallel_workers_per_gather = 0;
+COMMENT ON FUNCTION migrate_audit_ids(text[]) IS
+    'every Supabase user ID of the ID map still in the target: table, column, JSON path, kind (value, array element, json value, json key, embedded), count, an example row and ID, and the column''s remap mode';
 
 -- After the load: foreign keys checked (the pull loads with them unchecked) and sequences moved past the data.
 CREATE FUNCTION migrate_check_fks(schemas text[] DEFAULT ARRAY['public'],
@@ -744,8 +857,8 @@ REVOKE ALL ON FUNCTION
     migrate_diff(regclass, integer),
     migrate_import_started(regclass), migrate_import_failed(regclass, text),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
-    migrate_remap_column(regclass, text, boolean), migrate_status(), migrate_reset(regclass),
-    migrate_plan(text[]), migrate_preflight(text[]), migrate_pull(regclass, text),
+    migrate_remap_column(regclass, text, boolean), migrate_remap_column(regclass, text, text), migrate_status(), migrate_reset(regclass),
+    migrate_plan(text[], integer), migrate_preflight(text[]), migrate_pull(regclass, text), migrate_audit_ids(text[]),
     migrate_check_fks(text[]), migrate_fix_sequences(text[]),
     migrate_user_sending(uuid[], text[], text[]), migrate_user_created(uuid, uuid, text, boolean, text),
     migrate_user_not_created(uuid, text, text, text, text), migrate_users()

@@ -10,28 +10,128 @@
 
 #include "catalog.hpp"
 #include "core/plan.hpp"
+#include "core/remap.hpp"
 #include "guard.hpp"
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
 
+namespace pgc {
+
+namespace {
+
+/*
+ * Every Supabase user ID the plan's sample can meet: those of the ID map, and, before any user was created,
+ * those of the source's auth.users.
+ */
+core::IdMap
+KnownUserIds(SourceConnection &source, const core::Catalog &catalog, pg::Spi &spi)
+{
+	core::IdMap ids;
+	spi.Execute("SELECT source_id::text FROM cutover.id_map", true);
+	for (uint64_t row = 0; row < spi.Rows(); row++) {
+		core::Uuid id;
+		if (core::ParseCanonicalUuid(spi.GetText(row, 0), id))
+			ids.AddAlone(id);
+	}
+	core::UserIdRoot root;
+	for (const auto &table : catalog.tables) {
+		if (table.schema != root.schema || table.name != root.table)
+			continue;
+		SourceResult result = source.Exec("SELECT " + pg::QuoteIdentifier(root.column) + "::text FROM " +
+										  pg::QuoteIdentifier(root.schema) + "." + pg::QuoteIdentifier(root.table));
+		for (int row = 0; row < PQntuples(result.get()); row++) {
+			core::Uuid id;
+			if (!PQgetisnull(result.get(), row, 0) && core::ParseCanonicalUuid(PQgetvalue(result.get(), row, 0), id))
+				ids.AddAlone(id);
+		}
+	}
+	return ids;
+}
+
+/*
+ * Samples up to `rows` rows of a source table and says where user IDs were found in them: each column that
+ * can hold one, by JSON path, with the count against the values sampled there (core::SampleEvidence).
+ */
+std::vector<std::string>
+SampleTable(SourceConnection &source, const core::PlanTable &table, const core::TablePlan &plan,
+			const std::vector<core::RemapMark> &marks, const core::IdMap &ids, int rows)
+{
+	std::vector<std::string> names;
+	std::vector<core::ValueType> types;
+	std::vector<core::RemapMode> modes;
+	std::string select;
+	for (const auto &column : table.columns) {
+		core::ValueType type = core::ValueTypeOf(column.base_type);
+		if (type.element == core::ValueClass::None)
+			continue;
+		core::RemapMode mode = core::RemapMode::Value;
+		for (const auto &user_id : plan.user_ids)
+			if (user_id.column == column.name)
+				mode = core::RemapMode::Strict;
+		for (const auto &mark : marks)
+			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
+				mode = mark.mode;
+		select += (names.empty() ? "" : ", ") + pg::QuoteIdentifier(column.name) + "::text";
+		names.push_back(column.name);
+		types.push_back(type);
+		modes.push_back(mode);
+	}
+	if (names.empty() || rows <= 0)
+		return {};
+	/* a large table: a sample of its pages (TABLESAMPLE SYSTEM) rather than its first rows */
+	std::string sample;
+	if (table.row_estimate && *table.row_estimate > std::int64_t(rows) * 10) {
+		char percent[32];
+		snprintf(percent, sizeof(percent), "%.6f",
+				 std::min(100.0, 100.0 * 4.0 * rows / static_cast<double>(*table.row_estimate)));
+		sample = std::string(" TABLESAMPLE SYSTEM (") + percent + ")";
+	}
+	SourceResult result = source.Exec("SELECT " + select + " FROM " + pg::QuoteIdentifier(table.schema) + "." +
+									  pg::QuoteIdentifier(table.name) + sample + " LIMIT " + std::to_string(rows));
+	core::Findings findings;
+	core::IdCounter counter(ids, findings, true);
+	for (int row = 0; row < PQntuples(result.get()); row++)
+		for (int field = 0; field < PQnfields(result.get()); field++) {
+			if (PQgetisnull(result.get(), row, field))
+				continue;
+			/* read only: the counter never writes */
+			core::Span text(PQgetvalue(result.get(), row, field),
+							static_cast<std::size_t>(PQgetlength(result.get(), row, field)));
+			counter.Text(text, types[field], static_cast<std::size_t>(field));
+		}
+	return core::SampleEvidence(findings, names, modes);
+}
+
+} // namespace
+
+} // namespace pgc
+
 using namespace pgc;
 
 /*
- * migrate_plan(schemas text[] default '{public}') -> setof (table_name, level, row_estimate, user_id_columns,
- * cycle, load, problem)
+ * migrate_plan(schemas text[] default '{public}', sample_rows integer default 2000) -> setof (table_name, level,
+ * row_estimate, user_id_columns, user_id_values, cycle, load, problem)
  */
 PGC_FUNCTION(migrate_plan)
 {
 	std::vector<std::string> schemas = SchemasArgument(fcinfo, 0);
+	int sample_rows = PG_GETARG_INT32(1);
+	if (sample_rows < 0)
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "sample_rows must not be negative: " + std::to_string(sample_rows),
+					"", "0 plans without looking at the rows.");
 	SourceConnection source = SourceConnection::Open();
 	core::Catalog catalog = ReadSourceCatalog(source, schemas);
 
 	/* The extension's own tables are read and written as its owner, whoever was granted the plan. */
 	pg::AsExtensionOwner owner(fcinfo);
 	pg::Spi spi;
-	std::vector<core::TablePlan> plans = core::PlanLoad(catalog.tables, catalog.keys, ReadRemapMarks(spi));
+	std::vector<core::RemapMark> marks = ReadRemapMarks(spi);
+	std::vector<core::TablePlan> plans = core::PlanLoad(catalog.tables, catalog.keys, marks);
+	core::IdMap ids;
+	if (sample_rows > 0)
+		ids = KnownUserIds(source, catalog, spi);
 	for (const auto &plan : plans) {
 		const core::PlanTable &table = catalog.tables[plan.table];
 		spi.Execute("INSERT INTO cutover.table_state (table_schema, table_name) VALUES ($1, $2) "
@@ -49,16 +149,21 @@ PGC_FUNCTION(migrate_plan)
 		for (const auto &line : plan.problems)
 			problem += (problem.empty() ? "" : "; ") + line;
 
-		Datum values[7];
-		bool nulls[7] = {false, false, false, false, false, false, problem.empty()};
+		std::vector<std::string> found;
+		if (sample_rows > 0 && !ids.empty())
+			found = SampleTable(source, table, plan, marks, ids, sample_rows);
+
+		Datum values[8];
+		bool nulls[8] = {false, false, false, false, false, false, false, problem.empty()};
 		values[0] = pg::TextDatum(pg::QuoteIdentifier(table.schema) + "." + pg::QuoteIdentifier(table.name));
 		values[1] = Int32GetDatum(plan.level);
 		nulls[2] = !table.row_estimate.has_value();
 		values[2] = Int64GetDatum(table.row_estimate.value_or(0));
 		values[3] = pg::TextArrayDatum(user_ids);
-		values[4] = pg::TextArrayDatum(plan.cycle);
-		values[5] = pg::TextDatum(plan.load);
-		values[6] = problem.empty() ? Datum(0) : pg::TextDatum(problem);
+		values[4] = pg::TextArrayDatum(found);
+		values[5] = pg::TextArrayDatum(plan.cycle);
+		values[6] = pg::TextDatum(plan.load);
+		values[7] = problem.empty() ? Datum(0) : pg::TextDatum(problem);
 		result.Add(values, nulls);
 	}
 	return Datum(0);

@@ -58,7 +58,7 @@ class PullStream
 	PullStream(SourceConnection &source, std::string table, std::vector<core::RemapField> fields, core::IdMap map,
 			   bool binary)
 		: source_(source), table_(std::move(table)), fields_(std::move(fields)), map_(std::move(map)), binary_(binary),
-		  remapper_(fields_, map_)
+		  remapper_(fields_, map_), rewriter_(map_)
 	{
 	}
 
@@ -118,15 +118,10 @@ class PullStream
 		std::string_view line(buffer, static_cast<std::size_t>(len));
 		if (!line.empty() && line.back() == '\n')
 			line.remove_suffix(1);
-		if (fields_.empty()) {
-			pending_.append(line);
-			pending_.push_back('\n');
-			PQfreemem(buffer);
-			return true;
-		}
-		/* written straight after what is pending; an unmapped ID throws, and the pull rolls back */
+		/* written straight after what is pending, user IDs rewritten there; an unmapped ID throws, and the pull
+		 * rolls back */
 		core::RemapFailure failure;
-		bool ok = core::RemapCopyLine(line, fields_, map_, pending_, failure);
+		bool ok = core::RemapCopyLine(line, fields_, rewriter_, pending_, failure);
 		PQfreemem(buffer);
 		if (!ok)
 			ThrowRemapFailure(failure, lines_);
@@ -141,14 +136,21 @@ class PullStream
 		if (failure.column.empty())
 			throw Error(ERRCODE_DATA_CORRUPTED, "table " + table_ + ": " + failure.reason,
 						"Nothing of the table was loaded.");
+		if (failure.value.empty())
+			throw Error(ERRCODE_DATA_CORRUPTED,
+						"column " + failure.column + " of table " + table_ + " " + failure.reason + " (source row " +
+							std::to_string(row) + ")",
+						"Nothing of the table was loaded.");
 		throw Error(failure.unmapped ? ERRCODE_NO_DATA_FOUND : ERRCODE_INVALID_TEXT_REPRESENTATION,
-					"column " + failure.column + " of table " + table_ + " " +
-						(failure.value.empty() ? failure.reason
-											   : "holds user ID " + failure.value + ", which " + failure.reason) +
+					"column " + failure.column + " of table " + table_ + " holds user ID " + failure.value +
+						(failure.path.empty() ? "" : " at " + failure.path) + ", which " + failure.reason +
 						" (source row " + std::to_string(row) + ")",
 					"Nothing of the table was loaded.",
-					"Create the user in Stack Auth first (cutover users), record the pair with migrate_map_put, "
-					"or keep the column out with migrate_remap_column(..., false).");
+					failure.unmapped
+						? "Create the user in Stack Auth first (cutover users), record the pair with migrate_map_put, "
+						  "or keep the column out with migrate_remap_column(..., false)."
+						: "Write the ID in small or capital letters, 8-4-4-4-12, on the source, or keep the column out "
+						  "with migrate_remap_column(..., false).");
 	}
 
 	SourceConnection &source_;
@@ -157,6 +159,7 @@ class PullStream
 	core::IdMap map_;
 	bool binary_;
 	core::BinaryCopyRemapper remapper_;
+	core::Rewriter rewriter_;
 	std::string pending_;
 	std::size_t offset_ = 0;
 	uint64_t lines_ = 0;
@@ -239,6 +242,30 @@ ReadIdMap(pg::Spi &spi)
 	for (uint64_t row = 0; row < spi.Rows(); row++)
 		map.Add(spi.GetText(row, 0), spi.GetText(row, 1));
 	return map;
+}
+
+/*
+ * The Supabase users of the source that the map does not know (no Stack Auth user yet): an ID of theirs on
+ * the way stops the pull, in any column, instead of passing unnoticed where no foreign key points. Read in the
+ * pull's own transaction on the source, so in its snapshot.
+ */
+void
+AddUsersWithoutPair(SourceConnection &source, const core::Catalog &catalog, core::IdMap &map)
+{
+	core::UserIdRoot root;
+	bool found = std::any_of(catalog.tables.begin(), catalog.tables.end(), [&](const core::PlanTable &table) {
+		return table.schema == root.schema && table.name == root.table;
+	});
+	if (!found)
+		return;
+	SourceResult ids = source.Exec("SELECT " + pg::QuoteIdentifier(root.column) + "::text FROM " +
+								   pg::QuoteIdentifier(root.schema) + "." + pg::QuoteIdentifier(root.table));
+	for (int row = 0; row < PQntuples(ids.get()); row++) {
+		core::Uuid id, target;
+		if (!PQgetisnull(ids.get(), row, 0) && core::ParseCanonicalUuid(PQgetvalue(ids.get(), row, 0), id) &&
+			map.Lookup(id, target) == core::IdMap::Found::No)
+			map.AddAlone(id);
+	}
 }
 
 /*
@@ -463,10 +490,6 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 			user_ids.push_back(column.column);
 	}
 
-	/*
-	 * Every column of both sides but generated ones (the target computes those), in the target's order; a
-	 * column only the target has takes its default.
-	 */
 	const core::PlanTable *target_table = FindTable(target_catalog, table);
 	const core::PlanTable *source_table = FindTable(source_catalog, table);
 	if (target_table == nullptr)
@@ -479,17 +502,28 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 		return std::any_of(source_table->columns.begin(), source_table->columns.end(),
 						   [&](const core::PlanColumn &column) { return column.name == name; });
 	};
+	/*
+	 * Every column of both sides but generated ones (the target computes those), in the target's order; a
+	 * column only the target has takes its default. Each column that can hold a user ID is rewritten by value,
+	 * unless a foreign key or a mark says more (a user-ID column; embedded IDs too) or less (kept out).
+	 */
 	std::vector<std::string> columns;
-	std::vector<core::RemapField> fields;
+	std::vector<core::ColumnRemap> remaps;
 	std::string select;
 	for (const auto &column : target_table->columns) {
 		if (column.generated || !on_source(column.name))
 			continue;
+		core::RemapMode mode = core::RemapMode::Value;
 		if (std::find(user_ids.begin(), user_ids.end(), column.name) != user_ids.end())
-			fields.push_back({columns.size(), core::UserIdKindOf(column.base_type), column.name});
+			mode = core::RemapMode::Strict;
+		for (const auto &mark : marks)
+			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
+				mode = mark.mode;
+		remaps.push_back({column.name, column.base_type, mode});
 		select += (columns.empty() ? "" : ", ") + pg::QuoteIdentifier(column.name);
 		columns.push_back(column.name);
 	}
+	std::vector<core::RemapField> fields = core::RemapFieldsOf(remaps);
 
 	{
 		pg::AsExtensionOwner owner(fcinfo);
@@ -516,10 +550,16 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	std::string begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n";
 	if (snapshot)
 		begin += "SET TRANSACTION SNAPSHOT " + source.Literal(*snapshot) + ";\n";
-	bool binary = UseBinaryFormat(relid, columns, *source_table, *target_table);
+	bool binary = UseBinaryFormat(relid, columns, *source_table, *target_table) &&
+				  std::all_of(fields.begin(), fields.end(),
+							  [](const core::RemapField &field) { return core::BinaryRemappable(field.type); });
 	const std::string reading = "The source raised it while sending table " + table.qualified + ".";
 	try {
-		source.StartCopy(begin + core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
+		source.Send(begin);
+		source.Wait();
+		if (!fields.empty())
+			AddUsersWithoutPair(source, source_catalog, map);
+		source.StartCopy(core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
 						 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT" +
 						 (binary ? " (FORMAT binary)" : "") + ";\n");
 	} catch (const Error &error) {

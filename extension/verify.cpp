@@ -24,12 +24,8 @@
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
+#include "unmap.hpp"
 #include "verify.hpp"
-
-extern "C" {
-#include "catalog/pg_class.h"
-#include "utils/rls.h"
-}
 
 namespace pgc {
 
@@ -119,54 +115,56 @@ UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::Table
 
 namespace {
 
-/*
- * Refuses to read `table` with the extension owner's rights unless its rows are stored: reading a view runs
- * the functions it calls, and scanning a foreign table uses the current role's user mapping, so as the owner
- * either would lend the owner's rights (a superuser's) to whoever defined them.
- */
-void
-CheckStoredRows(const pg::TableInfo &table)
-{
-	if (table.relkind == RELKIND_RELATION || table.relkind == RELKIND_MATVIEW)
-		return;
-	std::string problem = table.relkind == RELKIND_VIEW ? "it is a view" : "it is a foreign table";
-	if (table.relkind == RELKIND_PARTITIONED_TABLE) {
-		pg::Spi spi;
-		spi.Execute("SELECT p.relid::pg_catalog.regclass::pg_catalog.text "
-					"FROM pg_catalog.pg_partition_tree($1) AS p JOIN pg_catalog.pg_class AS c ON c.oid = p.relid "
-					"WHERE c.relkind NOT IN ('r', 'p') ORDER BY 1 LIMIT 1",
-					true, {{REGCLASSOID, std::to_string(table.relid)}});
-		if (spi.Rows() == 0)
-			return;
-		problem = "its partition " + spi.GetText(0, 0) + " is a foreign table";
-	}
-	throw Error(ERRCODE_WRONG_OBJECT_TYPE, "the user IDs of " + table.qualified + " cannot be mapped back: " + problem,
-				"Only the rows of tables and materialized views are read with the ID map, which runs as the "
-				"extension's owner.",
-				"Verify the tables behind it, or verify it without user-ID columns.");
-}
+/* What the target side of a verification found: its checksum and the Supabase IDs left on it, in words. */
+struct TargetSide {
+	TableChecksum checksum;
+	std::string leftovers;
+};
 
 /*
- * The target's checksum with user IDs mapped back to source IDs through cutover.id_map. The map belongs to the
- * extension, so the query runs as its owner; the caller's own right to read the table was checked already,
- * and a row-level security policy that would apply to the caller stops it here as it would stop the caller.
- * Only stored rows are read that way (CheckStoredRows).
+ * The target's checksum with every user ID mapped back to its Supabase ID (unmap.hpp): the user-ID columns
+ * `strict` and the marks of cutover.remap_column decide each column's mode, every other column that can hold
+ * an ID is read by value. The ID map and the marks belong to the extension and are read as its owner; the
+ * table is read with the caller's own rights (and a row-level security policy that would apply to the caller
+ * stops the checksum, as for migrate_checksum).
  */
-TableChecksum
-ChecksumUnmapped(FunctionCallInfo fcinfo, pg::TableInfo table, const std::vector<std::string> &user_id_columns)
+TargetSide
+ChecksumTarget(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::vector<std::string> &strict)
 {
-	Oid relid = table.relid;
-	CheckStoredRows(table);
-	pg::Call([&] { check_enable_rls(relid, InvalidOid, false); });
-	std::string joins = core::UnmapUserIds("t", table.columns, user_id_columns, "cutover.id_map");
-	pg::AsExtensionOwner owner(fcinfo);
-	return ChecksumLocalTable(table, joins);
+	std::vector<core::RemapMark> marks;
+	core::IdMap map;
+	{
+		pg::AsExtensionOwner owner(fcinfo);
+		pg::Spi spi;
+		marks = ReadRemapMarks(spi);
+		map = ReadMapBack(spi);
+	}
+	UnmapScope scope(table, ColumnModes(table, strict, marks), std::move(map));
+	if (!scope.Needed())
+		return {ChecksumLocalTable(table), {}};
+	TargetSide side;
+	side.checksum = ChecksumMappedBack(table);
+	side.leftovers = scope.LeftoverText();
+	return side;
+}
+
+/* Why a verification failed, for the table's state. */
+std::string
+FailureText(const Verification &v, const std::string &leftovers)
+{
+	std::string text = "verification failed: source has " + std::to_string(v.source_rows) + " rows, target " +
+					   std::to_string(v.target_rows);
+	if (v.source_rows == v.target_rows && v.source_checksum != v.target_checksum)
+		text += ", checksums differ";
+	if (!leftovers.empty())
+		text += "; Supabase user IDs left on the target: " + leftovers;
+	return text;
 }
 
 /* Records the outcome in cutover.verification and the table's state (verified or failed), in the caller's
  * transaction. */
 void
-Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &v)
+Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &v, const std::string &leftovers)
 {
 	/* The record belongs to the extension: it is written as the extension's owner, whoever verifies. */
 	pg::AsExtensionOwner owner(fcinfo);
@@ -181,39 +179,43 @@ Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &
 				 {TEXTOID, v.target_checksum},
 				 {BOOLOID, std::string(v.ok ? "true" : "false")},
 				 {FLOAT8OID, std::to_string(v.seconds)}});
-	spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, rows, source_checksum, "
-				"target_checksum, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-				"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = EXCLUDED.status, rows = EXCLUDED.rows, "
-				"source_checksum = EXCLUDED.source_checksum, target_checksum = EXCLUDED.target_checksum, "
-				"last_error = EXCLUDED.last_error, updated_at = pg_catalog.now()",
-				false,
-				{{TEXTOID, table.schema},
-				 {TEXTOID, table.name},
-				 {TEXTOID, std::string(v.ok ? "verified" : "failed")},
-				 {INT8OID, std::to_string(v.target_rows)},
-				 {TEXTOID, v.source_checksum},
-				 {TEXTOID, v.target_checksum},
-				 {TEXTOID,
-				  v.ok ? std::optional<std::string>()
-					   : std::optional<std::string>("verification failed: source has " + std::to_string(v.source_rows) +
-													" rows, target " + std::to_string(v.target_rows) +
-													(v.source_rows == v.target_rows ? ", checksums differ" : ""))}});
+	spi.Execute(
+		"INSERT INTO cutover.table_state AS s (table_schema, table_name, status, rows, source_checksum, "
+		"target_checksum, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+		"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = EXCLUDED.status, rows = EXCLUDED.rows, "
+		"source_checksum = EXCLUDED.source_checksum, target_checksum = EXCLUDED.target_checksum, "
+		"last_error = EXCLUDED.last_error, updated_at = pg_catalog.now()",
+		false,
+		{{TEXTOID, table.schema},
+		 {TEXTOID, table.name},
+		 {TEXTOID, std::string(v.ok ? "verified" : "failed")},
+		 {INT8OID, std::to_string(v.target_rows)},
+		 {TEXTOID, v.source_checksum},
+		 {TEXTOID, v.target_checksum},
+		 {TEXTOID, v.ok ? std::optional<std::string>() : std::optional<std::string>(FailureText(v, leftovers))}});
 }
 
 /* Compares the two sides, records the result (cutover.verification and the state) and returns it. */
 Verification
 Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_rows, std::string source_checksum,
-		 const TableChecksum &target, std::chrono::steady_clock::time_point started)
+		 const TargetSide &side, std::chrono::steady_clock::time_point started)
 {
+	const TableChecksum &target = side.checksum;
 	Verification v;
 	v.table_name = table.qualified;
 	v.source_rows = source_rows;
 	v.source_checksum = std::move(source_checksum);
 	v.target_rows = target.rows;
 	v.target_checksum = target.checksum;
-	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum;
+	/* a Supabase ID left on the target fails the table even where the source holds the same ID */
+	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum && side.leftovers.empty();
 	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-	Record(fcinfo, table, v);
+	Record(fcinfo, table, v, side.leftovers);
+	if (!side.leftovers.empty())
+		pg::Call([&] {
+			ereport(WARNING, (errmsg("table %s holds Supabase user IDs that were not rewritten", v.table_name.c_str()),
+							  errdetail("%s", side.leftovers.c_str())));
+		});
 	return v;
 }
 
@@ -229,8 +231,7 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 
 	/* Source and target at the same time: the source query runs while this backend scans the target. */
 	source.Send(core::SourceChecksumSql(table.scan, table.columns));
-	TableChecksum target =
-		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
+	TargetSide target = ChecksumTarget(fcinfo, table, user_id_columns);
 	SourceResult result;
 	try {
 		result = source.Wait();
@@ -276,8 +277,7 @@ VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std
 			throw Error(ERRCODE_UNDEFINED_COLUMN,
 						"table " + table.qualified + " has no column " + pg::QuoteIdentifier(name), "",
 						"Name only columns of the table as holding user IDs.");
-	TableChecksum target =
-		user_id_columns.empty() ? ChecksumLocalTable(table) : ChecksumUnmapped(fcinfo, table, user_id_columns);
+	TargetSide target = ChecksumTarget(fcinfo, table, user_id_columns);
 	return Conclude(fcinfo, table, source_rows, source_checksum, target, started);
 }
 

@@ -26,7 +26,8 @@ SELECT table_name, ok FROM cutover.verification WHERE table_name = 'ar.t' ORDER 
 -- a failed import after it leaves the verified state alone
 SELECT migrate_import_failed('ar.t', 'archive file x, line 1, table ar.t: refused');
 SELECT status FROM cutover.table_state WHERE table_schema = 'ar' AND table_name = 't';
--- without the user-ID column, or with another row count: not ok, and the state says why
+-- without naming the user-ID column: it is mapped back by value all the same; another row count: not ok, and
+-- the state says why
 SELECT ok FROM migrate_verify_checksum('ar.t', :src_rows, :'src_checksum');
 SELECT ok, target_rows FROM migrate_verify_checksum('ar.t', 4, :'src_checksum', ARRAY['who']);
 SELECT status, last_error FROM cutover.table_state WHERE table_schema = 'ar' AND table_name = 't';

@@ -161,7 +161,7 @@ SELECT migrate_remap_column('event_logs', 'actor_domain_domain');
 SELECT migrate_remap_column('event_logs', 'Actor Quoted');
 SELECT migrate_remap_column('public.partitioned_logs', 'actor');
 SELECT migrate_remap_column('"Audit Schema"."Audit ""Log"""', 'actor');
-SELECT table_schema, table_name, column_name, remap FROM cutover.remap_column
+SELECT table_schema, table_name, column_name, mode FROM cutover.remap_column
 ORDER BY table_schema COLLATE "C", table_name COLLATE "C", column_name COLLATE "C";
 
 -- Not a table: 42809 (a view, a materialized view, a sequence, an index); no such table: regclass's 42P01.
@@ -197,18 +197,42 @@ SELECT count(*) AS marked FROM cutover.remap_column;
 SELECT changed_at AS first_changed_at FROM cutover.remap_column WHERE table_name = 'event_logs' AND column_name = 'actor' \gset
 SELECT migrate_remap_column('event_logs', 'actor', false);
 SELECT migrate_remap_column('event_logs', 'actor', remap => false);
-SELECT table_name, column_name, remap, changed_at > :'first_changed_at' AS changed FROM cutover.remap_column
+SELECT table_name, column_name, mode, changed_at > :'first_changed_at' AS changed FROM cutover.remap_column
 WHERE table_name = 'event_logs' AND column_name = 'actor';
 SELECT migrate_remap_column('event_logs', 'actor', true);
-SELECT table_name, column_name, remap FROM cutover.remap_column WHERE column_name = 'actor' ORDER BY table_name COLLATE "C";
+SELECT table_name, column_name, mode FROM cutover.remap_column WHERE column_name = 'actor' ORDER BY table_name COLLATE "C";
 -- a column never marked can be marked false (a foreign key says user ID, but it is not one)
 SELECT migrate_remap_column('event_logs', 'actor_text', false);
-SELECT count(*) AS marked, count(*) FILTER (WHERE NOT remap) AS not_remapped FROM cutover.remap_column;
+SELECT count(*) AS marked, count(*) FILTER (WHERE mode = 'off') AS kept_out FROM cutover.remap_column;
 -- marks in a transaction that is rolled back are gone
 BEGIN;
 SELECT migrate_remap_column('event_logs', 'actors', false);
 ROLLBACK;
-SELECT remap FROM cutover.remap_column WHERE table_name = 'event_logs' AND column_name = 'actors';
+SELECT mode FROM cutover.remap_column WHERE table_name = 'event_logs' AND column_name = 'actors';
+
+-- The modes by name: embedded (also IDs inside longer text: strings, json, jsonb, types printed as text), off
+-- (kept out, any type), user_ids, and value, which takes the mark away (every column is remapped by value).
+SELECT migrate_remap_column('event_logs', 'actor_names', 'embedded');
+SELECT migrate_remap_column('event_logs', 'payload', 'embedded');
+SELECT migrate_remap_column('event_logs', 'raw', 'off');
+SELECT migrate_remap_column('event_logs', 'actor_text', 'user_ids');
+SELECT table_name, column_name, mode FROM cutover.remap_column
+WHERE column_name IN ('actor_names', 'payload', 'raw', 'actor_text') ORDER BY column_name;
+SELECT migrate_remap_column('event_logs', 'payload', 'value');
+SELECT count(*) AS payload_marks FROM cutover.remap_column WHERE column_name = 'payload';
+-- a mode that does not exist (22023, the modes in the hint); embedded in a type that holds no text (42804)
+SELECT regress.error_text($$SELECT migrate_remap_column('event_logs', 'actor', 'strict')$$);
+SELECT regress.error_of($$SELECT migrate_remap_column('event_logs', 'actor', '')$$);
+SELECT regress.error_of($$SELECT migrate_remap_column('event_logs', 'n', 'embedded')$$);
+SELECT regress.error_of($$SELECT migrate_remap_column('event_logs', 'raw', 'embedded')$$);
+SELECT regress.error_of($$SELECT migrate_remap_column('event_logs', 'ids', 'user_ids')$$);
+SELECT migrate_remap_column('event_logs', 'raw', 'value');
+-- a table already loaded keeps what the pull wrote: a NOTICE says so and names migrate_reset
+INSERT INTO cutover.table_state (table_schema, table_name, status) VALUES ('public', 'event_logs', 'loaded');
+SELECT migrate_remap_column('event_logs', 'actor_names', 'off');
+DELETE FROM cutover.table_state WHERE table_name = 'event_logs';
+SELECT migrate_remap_column('event_logs', 'actor_names', true);
+SELECT migrate_remap_column('event_logs', 'actor_text', false);
 
 --
 -- Only the extension's owner reads or changes the map and the marks: another role gets 42501 from every
@@ -240,7 +264,7 @@ RESET ROLE;
 SELECT count(*) = :mappings_before AS map_unchanged,
        NOT EXISTS (SELECT FROM cutover.id_map WHERE source_id = 'aaaaaaaa-0000-0000-0000-000000000021') AS not_added
 FROM cutover.id_map;
-SELECT table_name, column_name, remap FROM cutover.remap_column WHERE column_name = 'actor' ORDER BY table_name COLLATE "C";
+SELECT table_name, column_name, mode FROM cutover.remap_column WHERE column_name = 'actor' ORDER BY table_name COLLATE "C";
 
 DROP OWNED BY regress_cutover_idmap;
 DROP ROLE regress_cutover_idmap;

@@ -87,8 +87,14 @@ SELECT (SELECT upper(md5('stack-' || md5('user-2')::uuid)::uuid::text)) = actor 
 SELECT id, member_ids FROM members WHERE id IN (1, 2) ORDER BY id;
 SELECT count(*) AS legacy_mapped FROM legacy_accounts a JOIN cutover.id_map m ON m.target_id::text = a.user_ref;
 SELECT count(*) AS legacy_sessions_mapped FROM legacy_sessions s JOIN legacy_accounts a USING (user_ref);
--- values that are not user IDs came as they are (jsonb with user IDs inside is not rewritten)
+-- jsonb without marks: its user IDs rewritten by value ("owner", "notify"), everything else as it was
 SELECT (SELECT array_agg(settings ORDER BY id) FROM sites) = (SELECT array_agg(settings ORDER BY id) FROM pull_source.sites) AS settings_same;
+SELECT count(*) AS owners_mapped FROM sites s JOIN cutover.id_map m ON m.target_id::text = s.settings ->> 'owner';
+SELECT count(*) AS notified_mapped FROM sites s, jsonb_array_elements_text(s.settings -> 'notify') AS n(id)
+JOIN cutover.id_map m ON m.target_id::text = n.id;
+SELECT count(*) AS notify_entries FROM pull_source.sites s, jsonb_array_elements_text(s.settings -> 'notify') AS n(id);
+SELECT (SELECT array_agg(settings - 'owner' - 'notify' ORDER BY id) FROM sites) =
+       (SELECT array_agg(settings - 'owner' - 'notify' ORDER BY id) FROM pull_source.sites) AS other_settings_same;
 
 -- Generated columns are computed by the target; identity columns (GENERATED ALWAYS) keep the source's values
 -- and their sequence is not consumed.

@@ -31,92 +31,82 @@ Read16(const char *at)
 	return static_cast<std::uint16_t>((bytes[0] << 8) | bytes[1]);
 }
 
-std::uint64_t
-Read64(const char *at)
-{
-	return (std::uint64_t(Read32(at)) << 32) | Read32(at + 4);
-}
-
-void
-Write64(char *at, std::uint64_t value)
-{
-	for (int i = 7; i >= 0; i--) {
-		at[i] = static_cast<char>(value & 0xff);
-		value >>= 8;
-	}
-}
-
-std::string
-UuidText(const char *bytes)
-{
-	char text[36];
-	FormatUuid(Read64(bytes), Read64(bytes + 8), text);
-	return std::string(text, 36);
-}
-
-constexpr const char *kUnmapped = "has no target ID";
+constexpr std::uint32_t kJsonbVersion = 1;
 
 } // namespace
 
 bool
-BinaryCopyRemapper::RemapField(const core::RemapField &field, char *value, std::size_t size, RemapFailure &failure)
+BinaryRemappable(ValueType type)
 {
-	auto fail = [&](std::string shown, const char *reason, bool unmapped) {
-		failure = {field.column, std::move(shown), reason, unmapped};
+	return type.element != ValueClass::Other;
+}
+
+bool
+BinaryCopyRemapper::RemapElement(const core::RemapField &field, char *value, std::size_t size, IdPlace place,
+								 RemapFailure &failure)
+{
+	auto fail = [&](const char *reason) {
+		failure = {field.column, "", "", reason, false};
 		return false;
 	};
-	auto remap_uuid = [&](char *bytes) {
-		std::uint64_t high, low;
-		if (!map_.FindValue(Read64(bytes), Read64(bytes + 8), high, low))
-			return fail(UuidText(bytes), kUnmapped, true);
-		Write64(bytes, high);
-		Write64(bytes + 8, low);
+	bool ok = true;
+	switch (field.type.element) {
+	case ValueClass::None:
+	case ValueClass::Other:
 		return true;
-	};
-	auto remap_text = [&](char *text, std::size_t length) {
-		bool is_uuid = false;
-		const char *reason = RemapUuidTextInPlace(text, length, map_, is_uuid);
-		if (reason != nullptr)
-			return fail(std::string(text, length), reason, std::strcmp(reason, kUnmapped) == 0);
-		return true; /* text that is no UUID ('system') stays */
-	};
-
-	switch (field.kind) {
-	case UserIdKind::None:
-		return true;
-	case UserIdKind::Uuid:
+	case ValueClass::Uuid:
 		if (size != 16)
-			return fail("", "is no binary uuid", false);
-		return remap_uuid(value);
-	case UserIdKind::Text:
-		return remap_text(value, size);
-	case UserIdKind::UuidArray:
-	case UserIdKind::TextArray: {
-		/* array_send: ndim, has-nulls flag, element type, (length, lower bound) per dimension, elements */
-		if (size < 12)
-			return fail("", "is no binary array", false);
-		std::uint32_t ndim = Read32(value);
-		std::size_t at = 12 + 8 * std::size_t(ndim);
-		if (ndim > 6 || at > size)
-			return fail("", "is no binary array", false);
-		while (at < size) {
-			if (size - at < 4)
-				return fail("", "is a truncated binary array", false);
-			auto length = static_cast<std::int32_t>(Read32(value + at));
-			at += 4;
-			if (length < 0)
-				continue; /* a NULL element */
-			if (std::size_t(length) > size - at)
-				return fail("", "is a truncated binary array", false);
-			bool ok = field.kind == UserIdKind::UuidArray
-						  ? (length == 16 ? remap_uuid(value + at) : fail("", "is no binary uuid[]", false))
-						  : remap_text(value + at, std::size_t(length));
-			if (!ok)
-				return false;
-			at += std::size_t(length);
-		}
-		return true;
+			return fail("is no binary uuid");
+		ok = rewriter_.BinaryUuid(value, field, place);
+		break;
+	case ValueClass::String:
+	case ValueClass::Json: {
+		Span span(value, size);
+		ok = rewriter_.Scalar(span, field, field.type.element, place);
+		break;
 	}
+	case ValueClass::Jsonb: {
+		/* jsonb_send: a version byte, then the document's text */
+		if (size < 1 || static_cast<unsigned char>(value[0]) != kJsonbVersion)
+			return fail("is no binary jsonb of version 1");
+		Span span(value + 1, size - 1);
+		ok = rewriter_.Scalar(span, field, field.type.element, place);
+		break;
+	}
+	}
+	if (!ok)
+		failure = rewriter_.failure();
+	return ok;
+}
+
+bool
+BinaryCopyRemapper::RemapField(const core::RemapField &field, char *value, std::size_t size, RemapFailure &failure)
+{
+	if (!field.type.array)
+		return RemapElement(field, value, size, IdPlace::Value, failure);
+	auto fail = [&](const char *reason) {
+		failure = {field.column, "", "", reason, false};
+		return false;
+	};
+	/* array_send: ndim, has-nulls flag, element type, (length, lower bound) per dimension, elements */
+	if (size < 12)
+		return fail("is no binary array");
+	std::uint32_t ndim = Read32(value);
+	std::size_t at = 12 + 8 * std::size_t(ndim);
+	if (ndim > 6 || at > size)
+		return fail("is no binary array");
+	while (at < size) {
+		if (size - at < 4)
+			return fail("is a truncated binary array");
+		auto length = static_cast<std::int32_t>(Read32(value + at));
+		at += 4;
+		if (length < 0)
+			continue; /* a NULL element */
+		if (std::size_t(length) > size - at)
+			return fail("is a truncated binary array");
+		if (!RemapElement(field, value + at, std::size_t(length), IdPlace::ArrayElement, failure))
+			return false;
+		at += std::size_t(length);
 	}
 	return true;
 }
@@ -125,7 +115,7 @@ bool
 BinaryCopyRemapper::Remap(char *data, std::size_t size, RemapFailure &failure)
 {
 	auto malformed = [&](const char *what) {
-		failure = {"", "", what, false};
+		failure = {"", "", "", what, false};
 		return false;
 	};
 	std::size_t at = 0;
@@ -165,7 +155,7 @@ BinaryCopyRemapper::Remap(char *data, std::size_t size, RemapFailure &failure)
 			at += value_size;
 		}
 		if (next != fields_.end()) {
-			failure = {next->column, "", "is missing from the tuple", false};
+			failure = {next->column, "", "", "is missing from the tuple", false};
 			return false;
 		}
 	}

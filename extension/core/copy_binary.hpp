@@ -1,15 +1,12 @@
 /*
  * copy_binary.hpp: user IDs rewritten inside COPY binary-format data, as the pull streams a table whose columns
- * all have built-in types. Pure C++: only the user-ID fields are looked at.
+ * all have built-in types. Pure C++: only the fields of columns that can hold a user ID are looked at.
  *
  * A binary COPY stream is a header, then one tuple per CopyData message (the first message also carries the
  * header), then a trailer. A tuple is a 16-bit field count and, per field, a 32-bit length (-1 for NULL) and
- * the value in its type's binary form. User IDs never change length (16 bytes for a uuid, 36 characters for a
- * UUID written as text), so fields are rewritten in place. The rules are those of copy_text.hpp:
- *   uuid       the 16 bytes replaced by the target ID's;
- *   text       a UUID in any letter case replaced, in capitals when it was written in capitals; other text kept;
- *   uuid[]     element by element (array_send's form: dimensions, then each element with its length);
- *   text[]     the elements that are UUIDs, as for text.
+ * the value in its type's binary form: 16 bytes for a uuid, the text itself for text, varchar, char and json,
+ * a version byte and the text for jsonb, and for an array its dimensions and then each element with its
+ * length. User IDs never change length, so they are rewritten in place, by the rules of remap.hpp.
  */
 #pragma once
 
@@ -17,14 +14,17 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/copy_text.hpp"
+#include "core/remap.hpp"
 
 namespace pgc::core {
+
+/* Whether a field of this type can travel in binary with its IDs rewritten (Other types only as text). */
+bool BinaryRemappable(ValueType type);
 
 class BinaryCopyRemapper
 {
   public:
-	BinaryCopyRemapper(const std::vector<RemapField> &fields, const IdMap &map) : fields_(fields), map_(map) {}
+	BinaryCopyRemapper(const std::vector<RemapField> &fields, const IdMap &map) : fields_(fields), rewriter_(map) {}
 
 	/*
 	 * Rewrites one CopyData message in place. Returns false with `failure` filled on an unmapped or malformed
@@ -41,9 +41,11 @@ class BinaryCopyRemapper
 
   private:
 	bool RemapField(const core::RemapField &field, char *value, std::size_t size, RemapFailure &failure);
+	bool RemapElement(const core::RemapField &field, char *value, std::size_t size, IdPlace place,
+					  RemapFailure &failure);
 
 	const std::vector<core::RemapField> &fields_;
-	const IdMap &map_;
+	Rewriter rewriter_;
 	bool header_seen_ = false;
 	bool trailer_seen_ = false;
 	std::uint64_t tuples_ = 0;

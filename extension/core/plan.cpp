@@ -167,9 +167,7 @@ PlanOneTable(const Catalog &catalog, const std::string &schema, const std::strin
 bool
 CanHoldUserIds(const std::string &base_type)
 {
-	static const std::set<std::string> types = {"uuid",	  "text",	"character varying",
-												"uuid[]", "text[]", "character varying[]"};
-	return types.count(base_type) > 0;
+	return HoldsWholeIds(ValueTypeOf(base_type));
 }
 
 std::vector<TablePlan>
@@ -201,11 +199,11 @@ PlanLoad(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &ke
 					component_level[c] = std::max(component_level[c], component_level[component[w]] + 1);
 
 	/* User-ID columns: from the root, along foreign keys, to a fixpoint. */
-	std::map<ColumnKey, bool> marked;
+	std::map<ColumnKey, bool> marked; /* true: a user-ID column by hand; false: kept out of the foreign keys' */
 	for (const auto &mark : marks)
 		for (std::size_t t = 0; t < n; t++)
 			if (tables[t].schema == mark.schema && tables[t].name == mark.table)
-				marked[{t, mark.column}] = mark.remap;
+				marked[{t, mark.column}] = mark.mode == RemapMode::Strict;
 	std::map<ColumnKey, std::string> user_ids;
 	for (std::size_t t = 0; t < n; t++)
 		if (tables[t].schema == root.schema && tables[t].name == root.table)
@@ -250,7 +248,7 @@ PlanLoad(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &ke
 			plan.user_ids.push_back({column.name, found->second});
 			if (!CanHoldUserIds(column.base_type))
 				plan.problems.push_back("column " + column.name + " holds user IDs but has type " + column.type +
-										"; only uuid, text, varchar and arrays of them can be remapped");
+										"; only uuid, text, varchar, char, citext and arrays of them can be remapped");
 		}
 		for (const auto &[column, remap] : marked)
 			if (column.first == t && remap && FindColumn(tables[t], column.second) == nullptr)

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/remap.hpp"
+
 namespace pgc::core {
 
 struct PlanColumn {
@@ -36,12 +38,16 @@ struct ForeignKey {
 	std::vector<std::string> to_columns;
 };
 
-/* A column marked by hand: remap = true adds it, false keeps it out even when a foreign key leads to users. */
+/*
+ * A column marked by hand (migrate_remap_column): Strict makes it a user-ID column, Off keeps it out even when a
+ * foreign key leads to users (and the columns reached through it too), Embedded opts it in for IDs inside
+ * longer strings.
+ */
 struct RemapMark {
 	std::string schema;
 	std::string table;
 	std::string column;
-	bool remap = true;
+	RemapMode mode = RemapMode::Strict;
 };
 
 struct UserIdColumn {
@@ -86,7 +92,7 @@ const char *CatalogKeysSql();
 /* The catalog from the rows of those two queries. */
 Catalog BuildCatalog(const TextRows &table_rows, const TextRows &key_rows);
 
-/* Whether a column of this (base) type can hold user IDs: uuid, text, varchar, or an array of them. */
+/* Whether a column of this (base) type can be a user-ID column: uuid or a string type, or an array of them. */
 bool CanHoldUserIds(const std::string &base_type);
 
 /*

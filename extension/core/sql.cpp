@@ -14,98 +14,10 @@ namespace {
 std::string
 ValueOf(const std::string &alias, const Column &column)
 {
-	return column.expression.empty() ? alias + "." + column.quoted : column.expression;
-}
-
-/*
- * A user ID that is not in the map cannot have come out of a pull (the pull stops on unmapped IDs), so it must
- * not pass for a source ID either, as a Supabase ID left in place would: it is hashed with this prefix.
- */
-constexpr const char *kUnmapped = "'unmapped '";
-
-constexpr const char *kUuidPattern = "'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'";
-
-/* A uuid mapped back, as text (which prints as the uuid does). */
-std::string
-UnmapUuidSql(const std::string &value, const std::string &map)
-{
-	return "CASE WHEN " + map + ".source_id IS NOT NULL THEN " + map + ".source_id::text ELSE " + kUnmapped + " || " +
-		   value + "::text END";
-}
-
-/*
- * A text user ID mapped back: in capitals when the target text has capital letters and no small ones (the
- * pull writes by the same rule); text that is no UUID ('system') stays as it is.
- */
-std::string
-UnmapTextSql(const std::string &value, const std::string &map)
-{
-	return "CASE WHEN " + map + ".source_id IS NOT NULL THEN CASE WHEN " + value + " ~ '[A-F]' AND " + value +
-		   " !~ '[a-f]' THEN upper(" + map + ".source_id::text) ELSE " + map + ".source_id::text END WHEN " + value +
-		   " ~ " + kUuidPattern + " THEN " + kUnmapped + " || " + value + " ELSE " + value + "::text END";
-}
-
-/* An array mapped back element by element (u.e), order kept; NULL stays NULL. */
-std::string
-UnmapArraySql(const std::string &value, const std::string &element, const std::string &map_table,
-			  const std::string &map, const std::string &join_condition)
-{
-	return "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT " + element + " FROM unnest(" + value +
-		   ") WITH ORDINALITY AS u(e, o) LEFT JOIN " + map_table + " AS " + map + " ON " + join_condition +
-		   " ORDER BY u.o) END";
+	return alias + "." + column.quoted;
 }
 
 } // namespace
-
-UserIdKind
-UserIdKindOf(const std::string &base_type)
-{
-	if (base_type == "uuid")
-		return UserIdKind::Uuid;
-	if (base_type == "text" || base_type == "character varying")
-		return UserIdKind::Text;
-	if (base_type == "uuid[]")
-		return UserIdKind::UuidArray;
-	if (base_type == "text[]" || base_type == "character varying[]")
-		return UserIdKind::TextArray;
-	return UserIdKind::None;
-}
-
-std::string
-UnmapUserIds(const std::string &alias, std::vector<Column> &columns, const std::vector<std::string> &user_id_columns,
-			 const std::string &map_table)
-{
-	std::string joins;
-	int maps = 0;
-	for (auto &column : columns) {
-		if (std::find(user_id_columns.begin(), user_id_columns.end(), column.name) == user_id_columns.end())
-			continue;
-		std::string value = alias + "." + column.quoted;
-		std::string map = "m" + std::to_string(++maps);
-		switch (UserIdKindOf(column.base_type)) {
-		case UserIdKind::Uuid:
-			joins += " LEFT JOIN " + map_table + " AS " + map + " ON " + map + ".target_id = " + value;
-			column.expression = UnmapUuidSql(value, map);
-			break;
-		case UserIdKind::Text:
-			joins +=
-				" LEFT JOIN " + map_table + " AS " + map + " ON " + map + ".target_id::text = lower(" + value + ")";
-			column.expression = UnmapTextSql(value, map);
-			break;
-		case UserIdKind::UuidArray:
-			column.expression =
-				UnmapArraySql(value, UnmapUuidSql("u.e", map), map_table, map, map + ".target_id = u.e");
-			break;
-		case UserIdKind::TextArray:
-			column.expression =
-				UnmapArraySql(value, UnmapTextSql("u.e", map), map_table, map, map + ".target_id::text = lower(u.e)");
-			break;
-		case UserIdKind::None:
-			break; /* a type that cannot hold user IDs: migrate_plan reports it as a problem */
-		}
-	}
-	return joins;
-}
 
 void
 SortColumnsByName(std::vector<Column> &columns)

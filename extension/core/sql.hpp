@@ -11,32 +11,14 @@
 namespace pgc::core {
 
 /*
- * A column as the checksum sees it: its name, the same name quoted as an SQL identifier, its base type as
- * format_type prints it, and, when set, the expression that stands for its value in the row (otherwise
- * alias.quoted).
+ * A column as the checksum sees it: its name, the same name quoted as an SQL identifier, and its base type as
+ * format_type prints it.
  */
 struct Column {
 	std::string name;
 	std::string quoted;
 	std::string base_type = {};
-	std::string expression = {};
 };
-
-/* How a column holding user IDs stores them. */
-enum class UserIdKind { None, Uuid, Text, UuidArray, TextArray };
-
-/* The kind for a base type: uuid, text or varchar, or an array of one of them; None otherwise. */
-UserIdKind UserIdKindOf(const std::string &base_type);
-
-/*
- * Maps the user-ID columns of a target table back to source IDs for the checksum: sets each one's
- * expression and returns the LEFT JOINs of `map_table` (target_id -> source_id) the expressions read. A
- * UUID with no mapping is hashed as "unmapped <uuid>", so it never equals a source row (a Supabase ID left
- * in place fails verification); a UUID written in capitals maps back in capitals, as the pull writes it;
- * text that is no UUID and NULLs stay as they are.
- */
-std::string UnmapUserIds(const std::string &alias, std::vector<Column> &columns,
-						 const std::vector<std::string> &user_id_columns, const std::string &map_table);
 
 /* Sorts columns by name in byte order (memcmp order), the canonical column order. */
 void SortColumnsByName(std::vector<Column> &columns);

@@ -16,7 +16,11 @@ using pgc::core::BinaryCopyRemapper;
 using pgc::core::IdMap;
 using pgc::core::RemapFailure;
 using pgc::core::RemapField;
-using pgc::core::UserIdKind;
+using pgc::test::kStrict;
+using pgc::test::kText;
+using pgc::test::kTextArray;
+using pgc::test::kUuid;
+using pgc::test::kUuidArray;
 
 using pgc::test::kA;
 using pgc::test::kA2;
@@ -99,10 +103,10 @@ Map()
 TEST(BinaryCopyRemapper, UuidTextAndArraysAcrossMessages)
 {
 	IdMap map = Map();
-	std::vector<RemapField> fields = {{1, UserIdKind::Uuid, "owner"},
-									  {2, UserIdKind::Text, "actor"},
-									  {3, UserIdKind::UuidArray, "members"},
-									  {4, UserIdKind::TextArray, "tags"}};
+	std::vector<RemapField> fields = {{1, kUuid, kStrict, "owner"},
+									  {2, kText, kStrict, "actor"},
+									  {3, kUuidArray, kStrict, "members"},
+									  {4, kTextArray, kStrict, "tags"}};
 	BinaryCopyRemapper remapper(fields, map);
 	std::string first = Header() + Tuple({Field(Be32(7)), Field(UuidBytes(kA)), Field(Upper(kB)),
 										  Field(Array(2950, {Field(UuidBytes(kB)), kNull, Field(UuidBytes(kA))}, true)),
@@ -127,7 +131,7 @@ TEST(BinaryCopyRemapper, UuidTextAndArraysAcrossMessages)
 TEST(BinaryCopyRemapper, EmptyTableIsHeaderAndTrailer)
 {
 	IdMap map = Map();
-	std::vector<RemapField> fields = {{0, UserIdKind::Uuid, "id"}};
+	std::vector<RemapField> fields = {{0, kUuid, kStrict, "id"}};
 	BinaryCopyRemapper remapper(fields, map);
 	std::string only = Header() + kTrailer;
 	RemapFailure failure;
@@ -141,7 +145,7 @@ TEST(BinaryCopyRemapper, EmptyTableIsHeaderAndTrailer)
 TEST(BinaryCopyRemapper, FailuresNameColumnValueAndRow)
 {
 	IdMap map = Map();
-	std::vector<RemapField> fields = {{0, UserIdKind::Uuid, "owner"}, {1, UserIdKind::Text, "actor"}};
+	std::vector<RemapField> fields = {{0, kUuid, kStrict, "owner"}, {1, kText, kStrict, "actor"}};
 	RemapFailure failure;
 	{
 		BinaryCopyRemapper remapper(fields, map);
@@ -175,7 +179,7 @@ TEST(BinaryCopyRemapper, FailuresNameColumnValueAndRow)
 TEST(BinaryCopyRemapper, MalformedDataIsRefused)
 {
 	IdMap map = Map();
-	std::vector<RemapField> fields = {{0, UserIdKind::Uuid, "owner"}, {1, UserIdKind::UuidArray, "members"}};
+	std::vector<RemapField> fields = {{0, kUuid, kStrict, "owner"}, {1, kUuidArray, kStrict, "members"}};
 	RemapFailure failure;
 	auto refused = [&](std::string data) {
 		BinaryCopyRemapper remapper(fields, map);

@@ -17,7 +17,11 @@ using pgc::core::IsCanonicalUuid;
 using pgc::core::RemapCopyLine;
 using pgc::core::RemapFailure;
 using pgc::core::RemapField;
-using pgc::core::UserIdKind;
+using pgc::test::kStrict;
+using pgc::test::kText;
+using pgc::test::kTextArray;
+using pgc::test::kUuid;
+using pgc::test::kUuidArray;
 
 using pgc::test::kA;
 using pgc::test::kA2;
@@ -68,7 +72,7 @@ TEST(IsCanonicalUuid, Forms)
 
 TEST(RemapCopyLine, UuidColumnsAnywhereInTheLine)
 {
-	std::vector<RemapField> fields = {{0, UserIdKind::Uuid, "id"}, {2, UserIdKind::Uuid, "owner"}};
+	std::vector<RemapField> fields = {{0, kUuid, kStrict, "id"}, {2, kUuid, kStrict, "owner"}};
 	EXPECT_EQ(Remapped(kA + "\tname\t" + kB, fields), kA2 + "\tname\t" + kB2);
 	EXPECT_EQ(Remapped(kA + "\tname\t\\N", fields), kA2 + "\tname\t\\N");
 	/* other fields stay byte for byte, escapes included */
@@ -77,7 +81,7 @@ TEST(RemapCopyLine, UuidColumnsAnywhereInTheLine)
 
 TEST(RemapCopyLine, TextKeepsLetterCaseAndNonUuidText)
 {
-	std::vector<RemapField> fields = {{1, UserIdKind::Text, "actor"}};
+	std::vector<RemapField> fields = {{1, kText, kStrict, "actor"}};
 	EXPECT_EQ(Remapped("1\t" + kA + "\tx", fields), "1\t" + kA2 + "\tx");
 	EXPECT_EQ(Remapped("1\t" + Upper(kA) + "\tx", fields), "1\t" + Upper(kA2) + "\tx");
 	EXPECT_EQ(Remapped("1\tsystem\tx", fields), "1\tsystem\tx");
@@ -87,7 +91,7 @@ TEST(RemapCopyLine, TextKeepsLetterCaseAndNonUuidText)
 
 TEST(RemapCopyLine, UuidArrays)
 {
-	std::vector<RemapField> fields = {{1, UserIdKind::UuidArray, "member_ids"}};
+	std::vector<RemapField> fields = {{1, kUuidArray, kStrict, "member_ids"}};
 	EXPECT_EQ(Remapped("1\t{" + kA + "," + kB + "}", fields), "1\t{" + kA2 + "," + kB2 + "}");
 	EXPECT_EQ(Remapped("1\t{" + kA + ",NULL," + kA + "}", fields), "1\t{" + kA2 + ",NULL," + kA2 + "}");
 	EXPECT_EQ(Remapped("1\t{}", fields), "1\t{}");
@@ -97,7 +101,7 @@ TEST(RemapCopyLine, UuidArrays)
 
 TEST(RemapCopyLine, TextArraysLeaveQuotedElements)
 {
-	std::vector<RemapField> fields = {{0, UserIdKind::TextArray, "actor_ids"}};
+	std::vector<RemapField> fields = {{0, kTextArray, kStrict, "actor_ids"}};
 	EXPECT_EQ(Remapped("{" + kA + ",system," + Upper(kB) + "}", fields), "{" + kA2 + ",system," + Upper(kB2) + "}");
 	/* quoted elements: a comma, a quote and a backslash inside (COPY doubles the backslashes) */
 	std::string quoted = "{\"a,b\",\"say \\\\\"" + kA + "\\\\\"\"," + kA + ",\"x\\\\\\\\\"}";
@@ -106,48 +110,84 @@ TEST(RemapCopyLine, TextArraysLeaveQuotedElements)
 	EXPECT_EQ(Remapped("{NULL,\"\"," + kB + "}", fields), "{NULL,\"\"," + kB2 + "}");
 }
 
-TEST(RemapCopyLine, OtherUuidFormsInTextAreRefused)
+TEST(RemapCopyLine, EverySpellingUuidInReadsIsRewrittenTheSameWay)
 {
-	/* what uuid_in also reads: braces, no hyphens, hyphens after other groups of four; mapped or not */
+	/* what uuid_in also reads: braces, no hyphens, both; in small or capital letters, the spelling kept */
 	std::string bare = kA.substr(0, 8) + kA.substr(9, 4) + kA.substr(14, 4) + kA.substr(19, 4) + kA.substr(24);
-	for (const std::string &form : {"{" + kA + "}", bare, Upper(bare), "{" + bare + "}",
-									bare.substr(0, 4) + "-" + bare.substr(4), "{" + kUnknown + "}"}) {
-		auto f = Failure("1\t" + form + "\tx", {{1, UserIdKind::Text, "actor"}});
+	std::string bare2 = kA2.substr(0, 8) + kA2.substr(9, 4) + kA2.substr(14, 4) + kA2.substr(19, 4) + kA2.substr(24);
+	std::vector<RemapField> fields = {{1, kText, kStrict, "actor"}};
+	std::vector<std::pair<std::string, std::string>> forms = {
+		{"{" + kA + "}", "{" + kA2 + "}"},
+		{bare, bare2},
+		{Upper(bare), Upper(bare2)},
+		{"{" + bare + "}", "{" + bare2 + "}"},
+		{Upper("{" + kA + "}"), Upper("{" + kA2 + "}")},
+		{kA + "   ", kA2 + "   "}, /* char(n) pads with blanks: the ID is the value */
+	};
+	for (const auto &[form, rewritten] : forms) {
+		EXPECT_EQ(Remapped("1\t" + form + "\tx", fields), "1\t" + rewritten + "\tx") << form;
+		/* by value, too, and as an array element (braces are quoted there) */
+		EXPECT_EQ(Remapped("1\t" + form + "\tx", {{1, kText, pgc::core::RemapMode::Value, "actor"}}),
+				  "1\t" + rewritten + "\tx")
+			<< form;
+		bool quoted = form[0] == '{' || form.back() == ' ';
+		std::string element = quoted ? "\"" + form + "\"" : form;
+		std::string element2 = quoted ? "\"" + rewritten + "\"" : rewritten;
+		EXPECT_EQ(Remapped("{system," + element + "}", {{0, kTextArray, kStrict, "actor_ids"}}),
+				  "{system," + element2 + "}")
+			<< form;
+	}
+}
+
+TEST(RemapCopyLine, SpellingsNoTargetIdCanKeepAreRefused)
+{
+	std::string bare = kA.substr(0, 8) + kA.substr(9, 4) + kA.substr(14, 4) + kA.substr(19, 4) + kA.substr(24);
+	/* hyphens after other groups of four: uuid_in reads it, no target ID can be written so */
+	for (const std::string &form :
+		 {bare.substr(0, 4) + "-" + bare.substr(4), "{" + bare.substr(0, 4) + "-" + bare.substr(4) + "}"}) {
+		auto f = Failure("1\t" + form + "\tx", {{1, kText, kStrict, "actor"}});
 		EXPECT_EQ(f.column, "actor") << form;
 		EXPECT_EQ(f.value, form);
 		EXPECT_FALSE(f.unmapped) << form;
-		EXPECT_NE(f.reason.find("another form"), std::string::npos) << f.reason;
-		if (form[0] != '{') { /* in an array, braces are quoted: such an element is kept as it is */
-			EXPECT_EQ(Failure("{system," + form + "}", {{0, UserIdKind::TextArray, "actor_ids"}}).value, form);
-		}
+		EXPECT_NE(f.reason.find("hyphens in other places"), std::string::npos) << f.reason;
+		/* by value: refused only when it is a user's ID */
+		f = Failure("1\t" + form + "\tx", {{1, kText, pgc::core::RemapMode::Value, "actor"}});
+		EXPECT_EQ(f.value, form);
 	}
+	std::string unknown = kUnknown.substr(0, 4) + "-" + kUnknown.substr(4, 4) + kUnknown.substr(9, 4);
+	unknown += kUnknown.substr(14, 4) + kUnknown.substr(19, 4) + kUnknown.substr(24);
+	EXPECT_EQ(Remapped("1\t" + unknown + "\tx", {{1, kText, pgc::core::RemapMode::Value, "actor"}}),
+			  "1\t" + unknown + "\tx");
 	/* text that uuid_in does not read stays as it is */
-	std::vector<RemapField> fields = {{1, UserIdKind::Text, "actor"}};
+	std::vector<RemapField> fields = {{1, kText, kStrict, "actor"}};
 	for (const std::string &kept :
 		 {bare.substr(1), bare + "0", "-" + bare, bare.substr(0, 4) + "--" + bare.substr(4), bare + "-", "{" + bare,
-		  bare.substr(0, 3) + "-" + bare.substr(3), bare.substr(0, 31) + "g", " " + kA, kA + " "})
+		  bare.substr(0, 3) + "-" + bare.substr(3), bare.substr(0, 31) + "g", " " + kA})
 		EXPECT_EQ(Remapped("1\t" + kept + "\tx", fields), "1\t" + kept + "\tx") << kept;
 }
 
 TEST(RemapCopyLine, UnmappedIdsNameColumnAndValue)
 {
-	auto f = Failure("1\t" + kUnknown, {{1, UserIdKind::Uuid, "owner"}});
+	auto f = Failure("1\t" + kUnknown, {{1, kUuid, kStrict, "owner"}});
 	EXPECT_EQ(f.column, "owner");
 	EXPECT_EQ(f.value, kUnknown);
-	f = Failure("1\t" + Upper(kUnknown), {{1, UserIdKind::Text, "actor"}});
+	f = Failure("1\t" + Upper(kUnknown), {{1, kText, kStrict, "actor"}});
 	EXPECT_EQ(f.column, "actor");
 	EXPECT_EQ(f.value, Upper(kUnknown));
-	f = Failure("{" + kA + "," + kUnknown + "}", {{0, UserIdKind::UuidArray, "member_ids"}});
+	f = Failure("{" + kA + "," + kUnknown + "}", {{0, kUuidArray, kStrict, "member_ids"}});
 	EXPECT_EQ(f.value, kUnknown);
-	f = Failure("{system," + kUnknown + "}", {{0, UserIdKind::TextArray, "actor_ids"}});
+	f = Failure("{system," + kUnknown + "}", {{0, kTextArray, kStrict, "actor_ids"}});
 	EXPECT_EQ(f.value, kUnknown);
-	f = Failure("1\tnot-a-uuid", {{1, UserIdKind::Uuid, "owner"}});
-	EXPECT_EQ(f.value, "not-a-uuid");
+	/* a uuid column prints nothing else: other text is no uuid output, and refused */
+	f = Failure("1\tnot-a-uuid", {{1, kUuid, kStrict, "owner"}});
+	EXPECT_EQ(f.column, "owner");
+	EXPECT_TRUE(f.value.empty());
+	EXPECT_NE(f.reason.find("not a value as its type prints it"), std::string::npos);
 }
 
 TEST(RemapCopyLine, LetterCaseRules)
 {
-	std::vector<RemapField> fields = {{0, UserIdKind::Text, "actor"}};
+	std::vector<RemapField> fields = {{0, kText, kStrict, "actor"}};
 	/* capitals only when the source has capital letters and no small ones */
 	IdMap map;
 	const std::string digits_source = "11111111-2222-4333-8444-555555555555";
@@ -167,19 +207,19 @@ TEST(RemapCopyLine, LetterCaseRules)
 
 TEST(RemapCopyLine, ArrayElementsThatOnlyContainAUuid)
 {
-	std::vector<RemapField> text = {{0, UserIdKind::TextArray, "tags"}};
+	std::vector<RemapField> text = {{0, kTextArray, kStrict, "tags"}};
 	/* array_out leaves "user:<uuid>" unquoted: it is an element of its own, not a UUID */
 	EXPECT_EQ(Remapped("{user:" + kA + "," + kA + "}", text), "{user:" + kA + "," + kA2 + "}");
 	EXPECT_EQ(Remapped("{[x]=" + kA + "}", text), "{[x]=" + kA + "}");
 	/* a dimension header, negative bounds included, is copied as it is */
-	std::vector<RemapField> uuids = {{0, UserIdKind::UuidArray, "member_ids"}};
+	std::vector<RemapField> uuids = {{0, kUuidArray, kStrict, "member_ids"}};
 	EXPECT_EQ(Remapped("[-1:0]={" + kA + "," + kB + "}", uuids), "[-1:0]={" + kA2 + "," + kB2 + "}");
 	EXPECT_EQ(Remapped("[1:1][0:1]={{" + kA + "," + kB + "}}", uuids), "[1:1][0:1]={{" + kA2 + "," + kB2 + "}}");
 }
 
 TEST(RemapCopyLine, MissingFieldIsAFailure)
 {
-	auto f = Failure("1\t2", {{3, UserIdKind::Uuid, "owner"}});
+	auto f = Failure("1\t2", {{3, kUuid, kStrict, "owner"}});
 	EXPECT_EQ(f.column, "owner");
 	EXPECT_EQ(f.reason, "is missing from the line");
 }
@@ -223,7 +263,7 @@ TEST(IdMap, GrowsAndKeepsEveryPairIncludingTheNilUuid)
 	EXPECT_FALSE(is_uuid);
 	std::string out;
 	RemapFailure failure;
-	ASSERT_TRUE(RemapCopyLine(nil + "\t" + uuid(9, 1), {{0, UserIdKind::Uuid, "a"}, {1, UserIdKind::Text, "b"}}, map,
-							  out, failure));
+	ASSERT_TRUE(RemapCopyLine(nil + "\t" + uuid(9, 1), {{0, kUuid, kStrict, "a"}, {1, kText, kStrict, "b"}}, map, out,
+							  failure));
 	EXPECT_EQ(out, kA + "\t" + uuid(9, 2));
 }

@@ -16,6 +16,7 @@ using pgc::core::ForeignKey;
 using pgc::core::PlanLoad;
 using pgc::core::PlanTable;
 using pgc::core::RemapMark;
+using pgc::core::RemapMode;
 using pgc::core::TablePlan;
 
 /* A Supabase-like graph: auth.users (not planned), profiles -> users, organizations <-> profiles (a cycle),
@@ -139,8 +140,9 @@ TEST(PlanLoad, UserIdColumnsFollowForeignKeysThroughProfiles)
 TEST(PlanLoad, MarksAddColumnsAndKeepThemOut)
 {
 	Graph g = Supabase();
-	std::vector<RemapMark> marks = {
-		{"public", "logs", "actor", true}, {"public", "logs", "actors", true}, {"public", "profiles", "id", false}};
+	std::vector<RemapMark> marks = {{"public", "logs", "actor", RemapMode::Strict},
+									{"public", "logs", "actors", RemapMode::Strict},
+									{"public", "profiles", "id", RemapMode::Off}};
 	auto p = ByName(g, PlanLoad(g.tables, g.keys, marks));
 	EXPECT_EQ(UserIdNames(p["logs"]), (std::vector<std::string>{"actor", "actors"}));
 	EXPECT_EQ(p["logs"].user_ids[0].reason, "marked by hand");
@@ -153,7 +155,8 @@ TEST(PlanLoad, MarksAddColumnsAndKeepThemOut)
 TEST(PlanLoad, ProblemsNameTheColumn)
 {
 	Graph g = Supabase();
-	std::vector<RemapMark> marks = {{"public", "logs", "missing", true}, {"public", "areas", "site_id", true}};
+	std::vector<RemapMark> marks = {{"public", "logs", "missing", RemapMode::Strict},
+									{"public", "areas", "site_id", RemapMode::Strict}};
 	auto p = ByName(g, PlanLoad(g.tables, g.keys, marks));
 	ASSERT_EQ(p["logs"].problems.size(), 1u);
 	EXPECT_NE(p["logs"].problems[0].find("missing"), std::string::npos);
@@ -184,9 +187,11 @@ TEST(PlanLoad, LongChainAndTwoIndependentCycles)
 
 TEST(CanHoldUserIds, SupportedTypes)
 {
-	for (const char *type : {"uuid", "text", "character varying", "uuid[]", "text[]", "character varying[]"})
+	for (const char *type : {"uuid", "text", "character varying", "uuid[]", "text[]", "character varying[]",
+							 "character(36)", "character", "public.citext", "extensions.citext[]", "name"})
 		EXPECT_TRUE(pgc::core::CanHoldUserIds(type)) << type;
-	for (const char *type : {"bigint", "integer", "jsonb", "bytea", "character(36)"})
+	/* json and jsonb hold IDs inside, which remapping by value reaches without a user-ID column */
+	for (const char *type : {"bigint", "integer", "jsonb", "json", "bytea", "\"char\"", "timestamp with time zone"})
 		EXPECT_FALSE(pgc::core::CanHoldUserIds(type)) << type;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/checksum.hpp"
+#include "core/remap.hpp"
 
 namespace pgc::test {
 
@@ -33,6 +34,17 @@ inline const std::string kA2 = "c2d4e6f8-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
 inline const std::string kB = "0b9f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 inline const std::string kB2 = "11111111-2222-4333-8444-555555555555";
 inline const std::string kUnknown = "99999999-9999-4999-8999-999999999999";
+
+/* Column types of the remapping tests. */
+inline constexpr core::ValueType kUuid{core::ValueClass::Uuid, false};
+inline constexpr core::ValueType kText{core::ValueClass::String, false};
+inline constexpr core::ValueType kUuidArray{core::ValueClass::Uuid, true};
+inline constexpr core::ValueType kTextArray{core::ValueClass::String, true};
+inline constexpr core::ValueType kJson{core::ValueClass::Json, false};
+inline constexpr core::ValueType kJsonb{core::ValueClass::Jsonb, false};
+inline constexpr core::RemapMode kStrict = core::RemapMode::Strict;
+inline constexpr core::RemapMode kByValue = core::RemapMode::Value;
+inline constexpr core::RemapMode kEmbedded = core::RemapMode::Embedded;
 
 /* `s` in capitals (ASCII). */
 inline std::string
