@@ -23,7 +23,7 @@ OBJS = $(EXT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o)
 DATA_built = extension/pg_cutover--$(EXTVERSION).sql
 DATA = extension/pg_cutover.control $(filter-out $(DATA_built),$(wildcard extension/pg_cutover--*--*.sql))
 
-REGRESS = checksum types source verify errors idmap users state plan pull pull_edges archive diff
+REGRESS = checksum types source verify errors idmap users state plan pull pull_edges archive diff remap_values
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 EXTRA_CLEAN = test/unit/unittest tmp_check results regression.diffs regression.out
 

@@ -103,6 +103,46 @@ ReadPlan(const pg::Connection &target, const Settings &settings)
 	return tables;
 }
 
+/*
+ * The places of the target that still hold Supabase user IDs (migrate_audit_ids), in words, one per line; those
+ * outside columns kept out on purpose are problems.
+ */
+struct Leftovers {
+	json rows = json::array();
+	std::string text;
+	int problems = 0;
+	std::string problem_places; /* "public.t.c $.a; ..." */
+};
+
+Leftovers
+AuditUserIds(const pg::Connection &target, const Settings &settings)
+{
+	Out().Info("looking for Supabase user IDs left anywhere in the target (migrate_audit_ids)");
+	pg::Result audit = target.Exec("SELECT table_name, column_name, json_path, kind, ids, example_key, example_id, "
+								   "remap FROM migrate_audit_ids($1::text[])",
+								   {SchemasLiteral(settings.schemas)});
+	Leftovers left;
+	left.rows = RowsJson(audit);
+	for (int row = 0; row < audit.Rows(); row++) {
+		bool kept_out = audit.Text(row, 7) == "off";
+		std::string place = audit.Text(row, 0) + "." + audit.Text(row, 1) +
+							(audit.IsNull(row, 2) ? "" : " " + audit.Text(row, 2)) + " (" + audit.Text(row, 3) + ")";
+		left.text += "  " + place + ": " + audit.Text(row, 4) + " Supabase user ID" +
+					 (audit.Text(row, 4) == "1" ? "" : "s") + ", such as " + audit.Text(row, 6) +
+					 (audit.IsNull(row, 5) ? "" : " in row " + audit.Text(row, 5)) +
+					 (kept_out ? " (column kept out on purpose)" : "") + "\n";
+		if (!kept_out) {
+			left.problems++;
+			left.problem_places += (left.problem_places.empty() ? "" : "; ") + place;
+		}
+	}
+	if (!left.text.empty())
+		left.text = "\nSupabase user IDs left in the target:\n" + left.text;
+	else
+		left.text = "\nno Supabase user ID left in the target\n";
+	return left;
+}
+
 /* A pull worker: its own connection to the target, one migrate_pull at a time. */
 struct Worker {
 	pg::Connection conn;
@@ -386,12 +426,19 @@ RunVerify(const Settings &settings)
 		table << row.at("table_name").get<std::string>() << ": " << (row.at("ok") == "t" ? "ok" : "DIFFERENT")
 			  << " (source " << row.at("source_rows").get<std::string>() << " rows, target "
 			  << row.at("target_rows").get<std::string>() << " rows)\n";
-	Out().Result(rows, table.str());
-	if (bad > 0) {
+	/* whatever the checksums say: no Supabase user ID may be left where nobody decided to keep it */
+	Leftovers left = AuditUserIds(target, settings);
+	Out().Result({{"tables", rows}, {"user_ids_left", left.rows}}, table.str() + left.text);
+	if (bad > 0)
 		Out().Error(std::to_string(bad) + " tables differ between source and target");
-		return kExitProblem;
-	}
-	return kExitOk;
+	if (left.problems > 0)
+		Out().Error(std::to_string(left.problems) +
+					(left.problems == 1 ? " place in the target still holds" : " places in the target still hold") +
+					" Supabase user IDs: " + left.problem_places +
+					". Rewrite them (an ID inside longer text: migrate_remap_column(table, column, 'embedded'), "
+					"then migrate_reset and pull the table again), or keep them on purpose with "
+					"migrate_remap_column(table, column, false)");
+	return bad > 0 || left.problems > 0 ? kExitProblem : kExitOk;
 }
 
 int

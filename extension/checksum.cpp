@@ -131,11 +131,14 @@ AddRow(ChecksumState *state, FunctionCallInfo fcinfo, core::Checksum &sum)
 	});
 }
 
-/* The same for a whole row of a table (argument `argument`), its user IDs mapped back in the active scope. */
+/*
+ * The same for a whole row of a table (argument `argument`), its user IDs mapped back in the active scope of
+ * the aggregate `name`.
+ */
 void
-AddUnmappedRow(ChecksumState *state, FunctionCallInfo fcinfo, int argument, core::Checksum &sum)
+AddUnmappedRow(ChecksumState *state, FunctionCallInfo fcinfo, int argument, core::Checksum &sum, const char *name)
 {
-	UnmapScope &scope = UnmapScope::Active("the aggregate");
+	UnmapScope &scope = UnmapScope::Active(name);
 	if (PG_ARGISNULL(argument))
 		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the row to checksum must not be NULL");
 	HeapTupleHeader row = pg::Call([&] { return PG_GETARG_HEAPTUPLEHEADER(argument); });
@@ -299,7 +302,7 @@ PGC_FUNCTION(migrate_unmapped_checksum_agg_transfn)
 	MemoryContext context = AggregateContext(fcinfo, "migrate_unmapped_checksum_agg_transfn");
 	ChecksumState *state =
 		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
-	AddUnmappedRow(state, fcinfo, 1, state->sum);
+	AddUnmappedRow(state, fcinfo, 1, state->sum, "migrate_unmapped_checksum_agg");
 	PG_RETURN_POINTER(state);
 }
 
@@ -319,7 +322,7 @@ PGC_FUNCTION(migrate_unmapped_bucket_agg_transfn)
 		throw Error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "bucket " + std::to_string(bucket) + " is negative");
 	if (bucket >= state->nbuckets)
 		GrowBuckets(state, bucket, context);
-	AddUnmappedRow(state, fcinfo, 2, state->buckets[bucket]);
+	AddUnmappedRow(state, fcinfo, 2, state->buckets[bucket], "migrate_unmapped_bucket_agg");
 	PG_RETURN_POINTER(state);
 }
 

@@ -446,6 +446,11 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 					"table " + table.qualified + " has row-level security that applies to this role", "",
 					"Pull as the table's owner, a superuser or a role with BYPASSRLS.");
 
+	/* only tables are loaded (a view or a partition has no state of its own to skip by) */
+	if ((table.relkind != RELKIND_RELATION && table.relkind != RELKIND_PARTITIONED_TABLE) ||
+		pg::Call([&] { return get_rel_relispartition(relid); }))
+		throw Error(ERRCODE_WRONG_OBJECT_TYPE, table.qualified + " is not a table pg_cutover can load",
+					"Tables and partitioned tables are pulled; a partition is pulled with its partitioned table.");
 	PullResult result;
 	{
 		pg::AsExtensionOwner owner(fcinfo);

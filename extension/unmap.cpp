@@ -63,6 +63,8 @@ ReadMapBack(pg::Spi &spi)
 RowReader::RowReader(const pg::TableInfo &table, const std::vector<core::RemapMode> &modes)
 	: table_(table.qualified), context_(CurrentMemoryContext)
 {
+	Oid relid = table.relid;
+	row_type_expected_ = pg::Call([&] { return get_rel_type_id(relid); });
 	for (std::size_t i = 0; i < table.columns.size(); i++) {
 		Column column;
 		column.name = table.columns[i].name;
@@ -77,6 +79,9 @@ RowReader::Deform(HeapTupleHeader row)
 {
 	Oid type = HeapTupleHeaderGetTypeId(row);
 	int32 typmod = HeapTupleHeaderGetTypMod(row);
+	/* the rows of the table being read, and no others: nothing else is read back through the map */
+	if (type != row_type_expected_)
+		throw Error(ERRCODE_WRONG_OBJECT_TYPE, "pg_cutover reads rows of table " + table_ + " here, and no others");
 	if (desc_ == nullptr || type != row_type_ || typmod != row_typmod_) {
 		MemoryContext context = context_;
 		desc_ = pg::Call([&] {

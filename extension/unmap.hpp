@@ -83,6 +83,7 @@ class RowReader
 
   private:
 	std::string table_;
+	Oid row_type_expected_; /* the table's row type: rows of any other are refused */
 	std::vector<Column> columns_;
 	MemoryContext context_;
 	TupleDesc desc_ = nullptr;

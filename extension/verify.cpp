@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -26,6 +27,10 @@
 #include "source.hpp"
 #include "unmap.hpp"
 #include "verify.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+}
 
 namespace pgc {
 
@@ -115,6 +120,24 @@ UserIdColumns(FunctionCallInfo fcinfo, SourceConnection &source, const pg::Table
 
 namespace {
 
+/* Why the rows of `table` are not stored ones (a view, a foreign table or partition), or nothing. */
+std::optional<std::string>
+NotStoredRows(const pg::TableInfo &table)
+{
+	if (table.relkind == RELKIND_RELATION || table.relkind == RELKIND_MATVIEW)
+		return std::nullopt;
+	if (table.relkind != RELKIND_PARTITIONED_TABLE)
+		return table.relkind == RELKIND_VIEW ? "it is a view" : "it is a foreign table";
+	pg::Spi spi;
+	spi.Execute("SELECT p.relid::pg_catalog.regclass::pg_catalog.text "
+				"FROM pg_catalog.pg_partition_tree($1) AS p JOIN pg_catalog.pg_class AS c ON c.oid = p.relid "
+				"WHERE c.relkind NOT IN ('r', 'p') ORDER BY 1 LIMIT 1",
+				true, {{REGCLASSOID, std::to_string(table.relid)}});
+	if (spi.Rows() == 0)
+		return std::nullopt;
+	return "its partition " + spi.GetText(0, 0) + " is a foreign table";
+}
+
 /* What the target side of a verification found: its checksum and the Supabase IDs left on it, in words. */
 struct TargetSide {
 	TableChecksum checksum;
@@ -138,6 +161,22 @@ ChecksumTarget(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::v
 		pg::Spi spi;
 		marks = ReadRemapMarks(spi);
 		map = ReadMapBack(spi);
+	}
+	/*
+	 * Only stored rows are read back: a view's functions, or a foreign table's, would run while the map is open
+	 * to the functions that read rows back. Nothing was pulled into them, so they are compared as they are,
+	 * unless user-ID columns are named for them.
+	 */
+	if (std::optional<std::string> problem = NotStoredRows(table)) {
+		bool named = !strict.empty() || std::any_of(marks.begin(), marks.end(), [&](const core::RemapMark &mark) {
+			return mark.schema == table.schema && mark.table == table.name && mark.mode != core::RemapMode::Off;
+		});
+		if (named)
+			throw Error(ERRCODE_WRONG_OBJECT_TYPE,
+						"the user IDs of " + table.qualified + " cannot be mapped back: " + *problem,
+						"Only the rows of tables and materialized views are read back through the ID map.",
+						"Verify the tables behind it, or verify it without user-ID columns.");
+		return {ChecksumLocalTable(table), {}};
 	}
 	UnmapScope scope(table, ColumnModes(table, strict, marks), std::move(map));
 	if (!scope.Needed())

@@ -184,8 +184,7 @@ DROP ROLE regress_cutover_planter;
 DROP TABLE planted_target;
 --
 -- A view's own code never runs with the extension owner's rights: mapping user IDs back reads the ID map as
--- the owner, but the rows with the caller's own rights, so the view's function runs as its own role and
--- cannot make it a superuser.
+-- the owner, so a view (or a foreign table) is refused there (42809) before any of its rows is read.
 --
 CREATE ROLE regress_cutover_viewer;
 CREATE SCHEMA regress_viewer AUTHORIZATION regress_cutover_viewer;
@@ -201,7 +200,6 @@ END
 $$;
 CREATE VIEW regress_viewer.v AS SELECT regress_viewer.escalate() AS who;
 SELECT regress.error_of($$SELECT * FROM migrate_verify_checksum('regress_viewer.v', 1, repeat('0', 64), ARRAY['who'])$$);
-SELECT target_rows, ok FROM migrate_verify_checksum('regress_viewer.v', 1, repeat('0', 64), ARRAY['who']);
 RESET ROLE;
 SELECT rolsuper AS viewer_became_superuser FROM pg_roles WHERE rolname = 'regress_cutover_viewer';
 DROP SCHEMA regress_viewer CASCADE;

@@ -16,7 +16,7 @@ constexpr const char *kUnmappedReason = "has no target ID";
 constexpr const char *kWithoutUserReason = "is the ID of a Supabase user who has no Stack Auth user yet (no target ID)";
 constexpr const char *kMixedCaseReason = "is written in mixed letter case that a target ID cannot keep";
 constexpr const char *kOtherFormReason =
-	"is a UUID written with hyphens in other places than 8-4-4-4-12, which a target ID cannot keep";
+	"is written with hyphens in other places than 8-4-4-4-12, which a target ID cannot keep";
 constexpr const char *kEscapedReason = "is written with escape sequences that a target ID cannot keep";
 
 bool
