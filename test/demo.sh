@@ -5,11 +5,14 @@
 #                         the client, start a source and a target cluster under /tmp/pg_cutover_demo, load the
 #                         Supabase-shaped fixture into the source (test/fixtures/supabase.sql and
 #                         supabase_users_bulk.sql: DEMO_USERS users of every kind, default 1,000, and
-#                         DEMO_READINGS sensor readings, default 1,000,000) and the empty application schema into
-#                         the target (supabase_target.sql), start the Stack Auth emulator, then `cutover init`,
-#                         mark the user-ID columns without foreign keys, and `cutover run -j 2`; it ends with
-#                         every table's verification and where everything is, and fails unless every table is
-#                         verified and every user mapped
+#                         DEMO_READINGS sensor readings, default 1,000,000, and ids_anywhere.sql: user IDs where
+#                         no foreign key points) and the empty application schema into the target
+#                         (supabase_target.sql, ids_anywhere.sql), start the Stack Auth emulator, then `cutover
+#                         init`, show where the plan finds user IDs by value, make the operator's three decisions
+#                         on IDs embedded in text or kept on purpose, and `cutover run -j 2`; it ends with every
+#                         table's verification, the Supabase IDs left (only where kept on purpose) and where
+#                         everything is, and fails unless every table is verified, every user mapped and no
+#                         Supabase ID left elsewhere
 #   test/demo.sh stop     stop the emulator and both clusters, and remove /tmp/pg_cutover_demo (`make demo-stop`)
 #
 # As root the clusters run as the postgres user; otherwise as the current user, and the extension must be
@@ -183,8 +186,12 @@ SELECT (SELECT max(id) FROM public.sensor_readings) + g, d.ids[1 + g % cardinali
        timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute', round((20 + 10 * sin(g / 500.0))::numeric, 3)
 FROM generate_series(1, greatest($DEMO_READINGS - (SELECT count(*) FROM public.sensor_readings), 0)) AS g,
      (SELECT array_agg(id ORDER BY id) AS ids FROM public.devices) AS d;
-ANALYZE;
 SQL
+# public.activity: user IDs where no foreign key points (a uuid column, text in every spelling, arrays, jsonb,
+# json, URLs), which the pull finds by value.
+psql_on "$SOURCE_PORT" -d "$DB" <"$root/test/fixtures/ids_anywhere.sql" >/dev/null
+psql_on "$SOURCE_PORT" -d "$DB" <"$root/test/fixtures/ids_anywhere_rows.sql" >/dev/null
+psql_on "$SOURCE_PORT" -d "$DB" -c "ANALYZE"
 # The role the client and the target read the source with: password authentication over TCP, as with a
 # hosted source. BYPASSRLS, or row-level security would hide rows from it. The password never reaches argv.
 SOURCE_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
@@ -206,11 +213,13 @@ SELECT format('%-22s %s rows', t.name, t.n) FROM (
     UNION ALL SELECT 'auth.identities', count(*) FROM auth.identities
     UNION ALL SELECT 'public.profiles', count(*) FROM public.profiles
     UNION ALL SELECT 'public.sites', count(*) FROM public.sites
-    UNION ALL SELECT 'public.sensor_readings', count(*) FROM public.sensor_readings) AS t" | sed 's/^/    /'
+    UNION ALL SELECT 'public.sensor_readings', count(*) FROM public.sensor_readings
+    UNION ALL SELECT 'public.activity', count(*) FROM public.activity) AS t" | sed 's/^/    /'
 
 step "Creating the application's schema, empty, in the target (database $DB)"
 psql_on "$TARGET_PORT" -d postgres -c "CREATE DATABASE $DB"
 psql_on "$TARGET_PORT" -d "$DB" <"$root/test/fixtures/supabase_target.sql" >/dev/null
+psql_on "$TARGET_PORT" -d "$DB" <"$root/test/fixtures/ids_anywhere.sql" >/dev/null
 
 step "Starting the Stack Auth emulator"
 STACK_KEY=ssk_demo_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
@@ -245,12 +254,18 @@ unset SOURCE_PASSWORD STACK_KEY
 
 step "cutover init"
 "$CUTOVER" init | sed 's/^/    /'
-step "Marking the columns that hold user IDs without a foreign key (the runbook's step)"
+step "Where the user IDs are, from a sample of the source (migrate_plan): no column marked, every one found by value"
 psql_on "$TARGET_PORT" -d "$DB" -At <<'SQL' | sed 's/^/    /'
-SELECT migrate_remap_column('event_logs', 'actor');
-SELECT migrate_remap_column('event_logs', 'actor_ids');
-SELECT migrate_remap_column('members', 'member_ids');
-SELECT migrate_remap_column('legacy_accounts', 'user_ref');
+SELECT p.table_name || ' ' || v FROM migrate_plan() AS p, unnest(p.user_id_values) AS v
+WHERE p.table_name IN ('public.activity', 'public.sites', 'public.event_logs');
+SQL
+step "The operator's decisions on what the plan reports (the runbook's step 3)"
+psql_on "$TARGET_PORT" -d "$DB" -At <<'SQL' | sed 's/^/    /'
+-- storage paths must keep the Supabase ID their files were saved under; legacy_owner is an archive
+SELECT migrate_remap_column('activity', 'avatar_url', false);
+SELECT migrate_remap_column('activity', 'legacy_owner', false);
+-- 'user:<id>' references are rewritten too
+SELECT migrate_remap_column('activity', 'link', 'embedded');
 SQL
 
 step "cutover run -j 2   (init, users, plan, pull, verify)"
@@ -276,6 +291,12 @@ echo "    tables verified: $verified of $tables; users mapped: $mapped of $users
 ((verified == tables && tables > 0)) || die "not every table verified"
 ((mapped == users)) || die "not every user mapped"
 
+step "Supabase user IDs left in the target (migrate_audit_ids): only where the operator kept them"
+psql_on "$TARGET_PORT" -d "$DB" -P footer=off -c "
+SELECT table_name, column_name, coalesce(json_path, '') AS json_path, kind, ids, remap FROM migrate_audit_ids()"
+left=$(psql_on "$TARGET_PORT" -d "$DB" -At -c "SELECT count(*) FROM migrate_audit_ids() WHERE remap <> 'off'")
+((left == 0)) || die "Supabase user IDs left outside the columns kept out"
+
 cat <<EOF
 
 Demo ready in $(($(date +%s) - started)) s: every table verified, every user mapped. The clusters and the
@@ -290,6 +311,7 @@ emulator keep running until you stop them.
 On the target, try:
   SELECT * FROM migrate_users() WHERE kind <> 'regular' LIMIT 10;   -- what became of the special users
   SELECT migrate_unmap(id) FROM profiles LIMIT 3;                   -- support's lookup: the Supabase ID
+  SELECT details, raw_event FROM activity LIMIT 2;                  -- IDs rewritten inside jsonb and json
   UPDATE sites SET name = name || ' (edited)' WHERE id = (SELECT min(id) FROM sites);
   SELECT * FROM migrate_verify('sites');                            -- ok = f: the checksums differ
 
