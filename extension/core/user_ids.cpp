@@ -308,6 +308,10 @@ CheckString(Span &span, IdPlace place, const JsonPath &path, const WalkOptions &
 	std::string_view text = span.view();
 	if (options.scalars)
 		visitor.Scalar(place, path);
+	/* most strings are no ID at all: too short, or not starting as one does (a char(n) of blanks) */
+	if (text.size() < 32 ||
+		(!options.embedded && text[0] != '{' && HexValue(static_cast<unsigned char>(text[0])) < 0))
+		return true;
 	std::size_t size = text.size();
 	while (size > 0 && text[size - 1] == ' ')
 		size--;

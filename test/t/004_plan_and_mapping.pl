@@ -14,7 +14,8 @@
 #   3. Mapping-aware migrate_verify: the target loaded with pg_dump --data-only from the source, then every
 #      user-ID column rewritten with migrate_remap (no migrate_pull yet): all ok. One wrong mapping in each
 #      kind of column (uuid, uuid through profiles, text with the upper-cased row, text[], uuid[]), an
-#      unmapped value, a mapping removed from the map, a column unmarked, a Supabase ID left on the target in
+#      unmapped value, a mapping removed from the map, a column kept out (only that column's table: the columns
+#      reached through its foreign keys are still mapped back by value), a Supabase ID left on the target in
 #      place of its Stack Auth ID: that table is not ok.
 use strict;
 use warnings FATAL => 'all';
@@ -193,7 +194,7 @@ SELECT migrate_remap_column('event_logs', 'actor');
 SELECT migrate_remap_column('event_logs', 'actor_ids');
 SELECT migrate_remap_column('members', 'member_ids');
 }),
-	"public.event_logs.actor holds user IDs\npublic.event_logs.actor_ids holds user IDs\npublic.members.member_ids holds user IDs",
+	"public.event_logs.actor holds user IDs only\npublic.event_logs.actor_ids holds user IDs only\npublic.members.member_ids holds user IDs only",
 	'event_logs.actor, event_logs.actor_ids and members.member_ids marked');
 my %marked_user_ids = (
 	%fk_user_ids,
@@ -213,7 +214,8 @@ is_deeply(user_ids_of(@plan), \%marked_user_ids,
 	'legacy_accounts.user_ref marked: legacy_sessions.user_ref found through its foreign key');
 is_deeply([ grep { defined $_->{problem} } @plan ], [], 'with the marks, still no table has a problem');
 
-# profiles.id marked false: out, and the columns reached only through it too.
+# profiles.id marked false: out, and the columns reached only through it too (they are no user-ID columns any
+# more; their values are still rewritten and mapped back by value, which the verification below asserts).
 my %without_profiles = %marked_user_ids;
 delete @without_profiles{qw(public.profiles.id public.organizations.owner_id public.sites.created_by public.devices.installed_by)};
 is_deeply(
@@ -235,7 +237,7 @@ is_deeply([ map { $_->{table_name} } grep { defined $_->{problem} } @plan ], ['p
 	'... and on no other table');
 
 # Refused marks: a type that cannot hold user IDs (42804), an unknown column (42703); nothing recorded.
-my $marks = q{SELECT string_agg(format('%s.%s.%s=%s', table_schema, table_name, column_name, remap), ',' ORDER BY 1)
+my $marks = q{SELECT string_agg(format('%s.%s.%s=%s', table_schema, table_name, column_name, mode), ',' ORDER BY 1)
 FROM cutover.remap_column};
 my $marks_before = $target->safe_psql('postgres', $marks);
 for my $bad (
@@ -445,19 +447,23 @@ is( verify_after("DELETE FROM cutover.id_map WHERE source_id = md5('user-2')::uu
 	'f,f,f,f,f,f,f,f,t,t,t',
 	'user 2 removed from the map: the tables holding user 2 are not ok, the others still are');
 
-# A column unmarked: its target IDs are hashed as they are.
+# A column kept out of remapping (false): its target IDs are hashed as they are, so they match nothing on the
+# source.
 is(verify_after("SELECT migrate_remap_column('event_logs', 'actor', false);", 'event_logs'),
 	'f', 'event_logs.actor unmarked: not ok');
 is(verify_after("SELECT migrate_remap_column('event_logs', 'actor_ids', false);", 'event_logs'),
 	'f', 'event_logs.actor_ids unmarked: not ok');
 is(verify_after("SELECT migrate_remap_column('members', 'member_ids', false);", 'members'),
 	'f', 'members.member_ids unmarked: not ok');
+# Keeping a column out stops only that column from being mapped back: the columns that were user-ID columns
+# through its foreign keys (and leave the plan's user_id_columns with it, above) still hold user IDs, which are
+# mapped back by value, so their tables still verify ok. Only the table of the column kept out fails.
 is( verify_after("SELECT migrate_remap_column('profiles', 'id', false);",
 		'profiles', 'organizations', 'sites', 'devices', 'user_roles'),
-	'f,f,f,f,t',
-	'profiles.id marked false: profiles and the tables reached through it are not ok, user_roles still is');
+	'f,t,t,t,t',
+	'profiles.id marked false: profiles not ok; organizations, sites, devices (mapped back by value) and user_roles still ok');
 is( verify_after("SELECT migrate_remap_column('legacy_accounts', 'user_ref', false);", 'legacy_accounts', 'legacy_sessions'),
-	'f,f', 'legacy_accounts.user_ref unmarked: legacy_accounts and legacy_sessions not ok');
+	'f,t', 'legacy_accounts.user_ref unmarked: legacy_accounts not ok, legacy_sessions (mapped back by value) still ok');
 
 # Nothing above was kept.
 @verified = split /\n/, $target->safe_psql('postgres', 'SELECT table_name, ok FROM migrate_verify_all() ORDER BY table_name');

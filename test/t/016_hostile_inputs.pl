@@ -13,7 +13,8 @@
 #
 # Sections: setup; users (emails equal but for case, invalid bcrypt hashes, oversized and too deeply nested
 # metadata); names that work; bad arguments of every migrate_* function; connection strings; unmapped and
-# malformed user IDs; a source changed outside the frozen window; bytes that are not UTF-8 (a SQL_ASCII source);
+# malformed user IDs (and the other spellings of a user ID, which are rewritten keeping their spelling); a
+# source changed outside the frozen window; bytes that are not UTF-8 (a SQL_ASCII source);
 # the client's own inputs (STACK_API_URL, CUTOVER_SOURCE_URL, --schema, a table on the command line).
 use strict;
 use warnings FATAL => 'all';
@@ -54,7 +55,7 @@ $target->safe_psql('postgres', "SELECT migrate_source('$conninfo')");
 
 # A user of the fixture (n = 1..60) and its ID.
 sub uid { my ($n) = @_; return $source->safe_psql('postgres', "SELECT md5('user-$n')::uuid") }
-my ($user1, $user2) = (uid(1), uid(2));
+my ($user1, $user2, $user3) = (uid(1), uid(2), uid(3));
 my $big_user = 'c0000000-0000-4000-8000-000000000001';     # metadata over the client's 100 KB: skipped
 my $deep_user = 'c0000000-0000-4000-8000-000000000002';    # metadata nested 5,000 deep: Stack Auth refuses it
 
@@ -72,6 +73,8 @@ CREATE TABLE public.hostile_dropped (id integer PRIMARY KEY);
 CREATE TABLE public.hostile_mixed (id integer PRIMARY KEY, actor text);
 CREATE TABLE public.hostile_braces (id integer PRIMARY KEY, actor text);
 CREATE TABLE public.hostile_bare (id integer PRIMARY KEY, actor text);
+CREATE TABLE public.hostile_hyphens (id integer PRIMARY KEY, actor text);
+CREATE TABLE public.hostile_stranger (id integer PRIMARY KEY, actor text);
 CREATE SCHEMA badids;
 SQL
 $source->safe_psql('postgres', $hostile_ddl . <<"SQL");
@@ -86,10 +89,15 @@ INSERT INTO "sch ""; DROP TABLE public.victim; --"."Ta.ble ü" VALUES (1, 'a'), 
 INSERT INTO public.hostile_changed VALUES (1, 'a'), (2, 'b'), (3, 'c');
 INSERT INTO public.hostile_cols VALUES (1, 'a');
 INSERT INTO public.hostile_dropped VALUES (1);
--- one mapped user ID each, then the same user's ID in a shape no target ID can keep
+-- one mapped user ID each, then a user's ID in a shape no target ID can keep (mixed letter case, hyphens in
+-- other places than 8-4-4-4-12), or a UUID in a user-ID column that is no Supabase user at all
 INSERT INTO public.hostile_mixed VALUES (1, '$user1'), (2, overlay('$user2' placing 'A' from 1 for 1));
-INSERT INTO public.hostile_braces VALUES (1, '$user1'), (2, '{$user2}');
-INSERT INTO public.hostile_bare VALUES (1, '$user1'), (2, replace('$user2', '-', ''));
+INSERT INTO public.hostile_hyphens VALUES (1, '$user1'), (2, substr('$user2', 1, 4) || '-' || substr('$user2', 5));
+INSERT INTO public.hostile_stranger VALUES (1, '$user1'), (2, 'c0ffee00-0000-4000-8000-00000000dead');
+-- one mapped user ID each, then users' IDs in the other spellings a target ID can keep: in braces, without
+-- hyphens, each in small letters and in capitals
+INSERT INTO public.hostile_braces VALUES (1, '$user1'), (2, '{$user2}'), (3, upper('{$user3}'));
+INSERT INTO public.hostile_bare VALUES (1, '$user1'), (2, replace('$user2', '-', '')), (3, upper(replace('$user3', '-', '')));
 SQL
 $target->safe_psql('postgres', $hostile_ddl . <<'SQL');
 CREATE TABLE public.hostile_refs (id integer PRIMARY KEY, user_id uuid);
@@ -100,9 +108,13 @@ INSERT INTO public.victim VALUES (1, 1, 'still here');
 -- rows already on the target: a refused pull must leave them
 INSERT INTO public.hostile_refs VALUES (99, NULL);
 INSERT INTO public.hostile_mixed VALUES (99, 'kept');
+INSERT INTO public.hostile_hyphens VALUES (99, 'kept');
+INSERT INTO public.hostile_stranger VALUES (99, 'kept');
 INSERT INTO badids.refs VALUES (99, NULL);
 SELECT migrate_remap_column('public."x""; DROP TABLE victim; --"', 'who''; DROP TABLE victim; --');
 SELECT migrate_remap_column('hostile_mixed', 'actor');
+SELECT migrate_remap_column('hostile_hyphens', 'actor');
+SELECT migrate_remap_column('hostile_stranger', 'actor');
 SELECT migrate_remap_column('hostile_braces', 'actor');
 SELECT migrate_remap_column('hostile_bare', 'actor');
 SQL
@@ -448,7 +460,7 @@ my @sql_cases = (
 	{ name => q{migrate_pull('only_on_target')}, sql => q{SELECT * FROM migrate_pull('only_on_target')},
 	  sqlstate => '42P01', names => ['public.only_on_target', 'does not exist on the source'] },
 	{ name => q{migrate_pull('victim_view')}, sql => q{SELECT * FROM migrate_pull('victim_view')},
-	  sqlstate => '42809', names => ['public.victim_view'] },
+	  sqlstate => '42809', names => [ 'public.victim_view', 'is not a table pg_cutover can load' ] },
 	{ name => q{migrate_map_put('not-a-uuid', ...)},
 	  sql => q{SELECT migrate_map_put('not-a-uuid', 'e0000000-0000-4000-8000-000000000009')}, sqlstate => '22P02',
 	  names => ['not-a-uuid'] },
@@ -523,6 +535,18 @@ for my $case (@sql_cases)
 {
 	sql_case(%$case);
 }
+# A view without user IDs is compared as it is (nothing mapped back): victim_view shows victim's one row, so
+# victim's checksum verifies it (and one row too many does not), and the verification leaves the view a state
+# row saying verified. migrate_pull still refuses the view (42809) rather than skip it as verified: a view is
+# no table to load, whatever its state says.
+is($target->safe_psql('postgres', qq{SELECT ok FROM migrate_verify_checksum('victim_view', 2, '$checksum')}), 'f',
+	'a view without user IDs: control: a row count that is not its own is not ok');
+is($target->safe_psql('postgres', qq{SELECT ok FROM migrate_verify_checksum('victim_view', 1, '$checksum')}), 't',
+	'a view without user IDs: compared as it is, ok against the checksum of the table it shows');
+is($target->safe_psql('postgres', q{SELECT status FROM migrate_status() WHERE table_name = 'public.victim_view'}), 'verified',
+	'a view without user IDs: its state says verified');
+sql_case(name => q{migrate_pull('victim_view') (its state says verified)}, sql => q{SELECT * FROM migrate_pull('victim_view')},
+	sqlstate => '42809', names => [ 'public.victim_view', 'is not a table pg_cutover can load' ]);
 # schema names with SQL in them are names: no schema of that name (3F000 where a schema list is the input),
 # no table, nothing run
 sql_case(name => q{migrate_verify_all(ARRAY['public''); DROP TABLE victim; --'])},
@@ -541,37 +565,80 @@ for my $node ($source, $target)
 }
 
 # ================================================================================================ user IDs
-# An unmapped user ID (the user whose metadata was too large) and user IDs in shapes no target ID can keep:
-# the pull is refused naming table, column, value and source row; the rows already there stay; the state too
-# (migrate_pull rolls back with its state: only `cutover pull` writes failed afterwards, in a transaction of its own).
+# An unmapped user ID (the user whose metadata was too large), a UUID in a user-ID column that is no Supabase
+# user, and user IDs in shapes no target ID can keep (mixed letter case, hyphens in other places than
+# 8-4-4-4-12): the pull is refused naming table, column, value, why and source row; nothing of the table is
+# loaded, the rows already there stay; the state too (migrate_pull rolls back with its state: only `cutover
+# pull` writes failed afterwards, in a transaction of its own).
 my $state = q{SELECT coalesce((SELECT status FROM cutover.table_state WHERE table_name = 'hostile_refs'), 'none')};
 my $state_before = $target->safe_psql('postgres', $state);
 sql_case(name => 'migrate_pull of a table holding an unmapped user ID', sql => q{SELECT * FROM migrate_pull('hostile_refs')},
-	sqlstate => 'P0002', names => [ 'column user_id of table public.hostile_refs', $big_user, 'has no target ID', 'source row 2' ]);
+	sqlstate => 'P0002',
+	names => [ 'column user_id of table public.hostile_refs', $big_user,
+		'which is the ID of a Supabase user who has no Stack Auth user yet (no target ID)', 'source row 2' ]);
 is($target->safe_psql('postgres', 'SELECT string_agg(id::text, \',\') FROM hostile_refs'), '99', 'unmapped: the row already there stays');
 is($target->safe_psql('postgres', $state), $state_before, 'unmapped: the state is as it was');
+# A UUID that no Supabase user has: no target ID either, and the message does not call it a user's.
+$r = sql_case(name => 'migrate_pull of a user-ID column holding a UUID that is no user', sql => q{SELECT * FROM migrate_pull('hostile_stranger')},
+	sqlstate => 'P0002',
+	names => [ 'column actor of table public.hostile_stranger holds user ID c0ffee00-0000-4000-8000-00000000dead, which has no target ID',
+		'source row 2' ]);
+unlike(text_of($r), qr/Supabase user who/, 'no user: the error does not say the UUID is a Supabase user\'s');
+is($target->safe_psql('postgres', q{SELECT string_agg(id || ':' || actor, ',') FROM hostile_stranger}), '99:kept',
+	'no user: the row already there stays');
 my $mixed = $source->safe_psql('postgres', 'SELECT actor FROM hostile_mixed WHERE id = 2');
+my $hyphens = $source->safe_psql('postgres', 'SELECT actor FROM hostile_hyphens WHERE id = 2');
+like($hyphens, qr/^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+	'control: hostile_hyphens row 2 is a user ID with hyphens 4-4-4-4-4-12');
 for my $format ('binary', 'text')
 {
 	my $set = $format eq 'text' ? "SET pg_cutover.pull_format = 'text';\n" : '';
 	sql_case(name => "migrate_pull of a UUID in mixed letter case ($format format)",
 		sql => "${set}SELECT * FROM migrate_pull('hostile_mixed')", sqlstate => '22P02',
 		names => [ 'column actor of table public.hostile_mixed', $mixed, 'mixed letter case', 'source row 2' ]);
-	sql_case(name => "migrate_pull of a UUID in braces ($format format)", sql => "${set}SELECT * FROM migrate_pull('hostile_braces')",
-		sqlstate => '22P02', names => [ 'column actor of table public.hostile_braces', "{$user2}", 'another form', 'source row 2' ]);
-	(my $bare = $user2) =~ s/-//g;
-	sql_case(name => "migrate_pull of a UUID without hyphens ($format format)", sql => "${set}SELECT * FROM migrate_pull('hostile_bare')",
-		sqlstate => '22P02', names => [ 'column actor of table public.hostile_bare', $bare, 'another form', 'source row 2' ]);
+	sql_case(name => "migrate_pull of a UUID with hyphens in other places ($format format)",
+		sql => "${set}SELECT * FROM migrate_pull('hostile_hyphens')", sqlstate => '22P02',
+		names => [ 'column actor of table public.hostile_hyphens', $hyphens, 'hyphens in other places than 8-4-4-4-12',
+			'source row 2' ]);
 }
 is($target->safe_psql('postgres', q{SELECT string_agg(id || ':' || actor, ',') FROM hostile_mixed}), '99:kept',
 	'malformed: the row already there stays');
+is($target->safe_psql('postgres', q{SELECT string_agg(id || ':' || actor, ',') FROM hostile_hyphens}), '99:kept',
+	'hyphens in other places: the row already there stays');
+
+# A user ID in braces or without hyphens, in small letters or in capitals, is a user ID a target ID can be
+# written like: rewritten to the user's Stack Auth ID spelled as the source spelled it (braces kept, no hyphens
+# kept, capitals kept), in both COPY formats; the verification maps it back by value, so the table verifies.
+# Each format pulls for real: the table is reset to pending and emptied first (a loaded table would be skipped).
+my ($target1, $target2, $target3) = map { $target->safe_psql('postgres', "SELECT migrate_remap('$_')") } ($user1, $user2, $user3);
+ok($target1 ne $user1 && $target2 ne $user2 && $target3 ne $user3, 'control: users 1, 2 and 3 have Stack Auth IDs of their own');
+my %spelled = (
+	hostile_braces => join(',', "1:$target1", "2:{$target2}", '3:{' . uc($target3) . '}'),
+	hostile_bare => join(',', "1:$target1", '2:' . ($target2 =~ s/-//gr), '3:' . uc($target3 =~ s/-//gr)));
+for my $format ('binary', 'text')
+{
+	my $set = $format eq 'text' ? "SET pg_cutover.pull_format = 'text';\n" : '';
+	for my $table (sort keys %spelled)
+	{
+		my $what = $table eq 'hostile_braces' ? 'in braces' : 'without hyphens';
+		$target->safe_psql('postgres', "SELECT migrate_reset('$table'); DELETE FROM $table;");
+		is($target->safe_psql('postgres', "${set}SELECT status || ':' || rows FROM migrate_pull('$table')"), 'loaded:3',
+			"user IDs $what ($format format): $table pulled");
+		is($target->safe_psql('postgres', "SELECT string_agg(id || ':' || actor, ',' ORDER BY id) FROM $table"),
+			$spelled{$table}, "user IDs $what ($format format): each the user's Stack Auth ID, spelled as on the source");
+		is($target->safe_psql('postgres', "SELECT ok FROM migrate_verify('$table')"), 't',
+			"user IDs $what ($format format): $table verifies");
+	}
+}
+push @cases, 'user IDs in braces, small letters and capitals (binary and text format) -> rewritten keeping braces and case, verified (works)';
+push @cases, 'user IDs without hyphens, small letters and capitals (binary and text format) -> rewritten keeping the spelling, verified (works)';
 
 # The client: cutover pull of a schema whose table holds an unmapped ID (planned first, so its pending state
 # is there before): exit 1, the message names table, column and ID, P0002 is in the log file, and the
 # table's state says failed with the error (written after the pull rolled back); nothing else changes.
 $target->safe_psql('postgres', q{SELECT count(*) FROM migrate_plan(ARRAY['badids'])});
 client_case(name => 'cutover pull --schema badids (an unmapped user ID)', args => [ 'pull', '--schema', 'badids' ], rc => 1,
-	stderr => qr/^error: pulling badids\.refs failed: on the target: column user_id of table badids\.refs holds user ID \Q$big_user\E, which has no target ID \(source row 2\)/m,
+	stderr => qr/^error: pulling badids\.refs failed: on the target: column user_id of table badids\.refs holds user ID \Q$big_user\E, which is the ID of a Supabase user who has no Stack Auth user yet \(no target ID\) \(source row 2\)/m,
 	sqlstate => 'P0002', failed_table => 'badids.refs');
 
 # ================================================================================================ source changed

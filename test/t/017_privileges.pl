@@ -2,8 +2,10 @@
 #
 #   A. A role without the extension owner's rights (intruder: LOGIN, nothing granted) cannot read or change
 #      any table of schema cutover (SELECT, INSERT, UPDATE, DELETE, TRUNCATE: 42501), cannot execute any
-#      function of the extension but the checksum aggregate (42501), and cannot point the extension elsewhere
-#      or borrow its credentials: the foreign server, the user mappings, the schema, the extension (42501).
+#      function of the extension but the checksum aggregates (42501) and the functions that read rows back for
+#      pg_cutover's own verification and audit (which refuse to work outside them: 55000), and cannot point
+#      the extension elsewhere or borrow its credentials: the foreign server, the user mappings, the schema,
+#      the extension (42501).
 #   B. An operator granted what README.md's Privileges section lists (EXECUTE on the functions it calls,
 #      USAGE on the foreign server, rights on the tables it loads, SET on session_replication_role) needs a
 #      user mapping of its own (42704) holding a password (2F003) that the source asks for (2F003 when the
@@ -134,8 +136,12 @@ for my $table (sort keys %first_column)
 	}
 }
 
-# Every function of the extension, called with arguments of the right types: only the checksum aggregate
-# (and its support functions, which take internal arguments) is open to everyone; it only hashes its arguments.
+# Every function of the extension, called with arguments of the right types: only the checksum aggregates
+# (and their support functions, which take internal arguments) are open to everyone, as they only hash their
+# arguments; and the aggregates and functions that read whole rows back (the unmapped ones for migrate_verify,
+# migrate_verify_checksum and migrate_diff, the audit aggregate for migrate_audit_ids), as they work only
+# inside those calls and only on rows of the table those read (55000 anywhere else, below): what they read
+# as the extension's owner (the map, the marks) is never theirs to give out.
 my %dummy = (
 	regclass => q{'public.app_data'::regclass}, text => q{'x'}, 'text[]' => q{'{public}'::text[]},
 	uuid => qq{'$u1'::uuid}, 'uuid[]' => q{'{}'::uuid[]}, interval => q{'1 day'::interval}, boolean => 'true',
@@ -151,10 +157,18 @@ ORDER BY 1});
 my @open = map { $_->[2] } grep { $_->[5] eq 't' } @functions;
 is( join(' ', sort @open),
 	join(' ', sort((map { "migrate_checksum_agg$_" } '', qw(_combinefn _deserialfn _finalfn _serialfn _transfn)),
-		map { "migrate_bucket_agg$_" } '', qw(_finalfn _transfn))),
-	'only the checksum aggregates (whole table, buckets) and their support functions are executable by PUBLIC');
+		(map { "migrate_bucket_agg$_" } '', qw(_finalfn _transfn)),
+		(map { ("migrate_unmapped_${_}_agg", "migrate_unmapped_${_}_agg_transfn") } qw(checksum bucket)),
+		qw(migrate_unmapped_row migrate_unmapped_values migrate_audit_agg migrate_audit_agg_transfn))),
+	'only the checksum aggregates (whole table, buckets), the functions that read rows back for the verification'
+	  . ' and the audit, and their support functions are executable by PUBLIC');
 my @closed = grep { $_->[5] eq 'f' } @functions;
-cmp_ok(scalar @closed, '>=', 26, scalar(@closed) . ' functions of the extension are revoked from PUBLIC');
+cmp_ok(scalar @closed, '>=', 30, scalar(@closed) . ' functions of the extension are revoked from PUBLIC');
+# Among them the audit, the text-mode marks and the type classes, each tried in the loop below.
+my %closed = map { $_->[0] => 1 } @closed;
+is_deeply([ grep { !$closed{$_} } 'migrate_audit_ids(text[])', 'migrate_remap_column(regclass,text,text)',
+		'cutover.value_class(text)', 'migrate_plan(text[],integer)' ],
+	[], 'migrate_audit_ids, migrate_remap_column(regclass, text, text), cutover.value_class and migrate_plan are revoked from PUBLIC');
 for my $function (@closed)
 {
 	my ($signature, $qualified, $name, $kind, $types) = @$function;
@@ -164,6 +178,25 @@ for my $function (@closed)
 }
 allowed('intruder', 'the checksum aggregate over its own values', q{SELECT cutover.migrate_checksum_agg(1, 'x')},
 	$target->safe_psql('postgres', q{SELECT cutover.migrate_checksum_agg(1, 'x')}));
+# The functions that read rows back, called by the intruder on a row of its own holding a mapped user ID:
+# outside pg_cutover's own verification and audit they refuse (55000) before reading the map, and the
+# superuser gets the same refusal, so it is not a privilege that stops them.
+for my $call (
+	[ 'migrate_unmapped_checksum_agg', 'cutover.migrate_unmapped_checksum_agg(r)', 'verification' ],
+	[ 'migrate_unmapped_bucket_agg', 'cutover.migrate_unmapped_bucket_agg(1, r)', 'verification' ],
+	[ 'migrate_unmapped_row', 'cutover.migrate_unmapped_row(r)', 'verification' ],
+	[ 'migrate_unmapped_values', 'cutover.migrate_unmapped_values(r)', 'verification' ],
+	[ 'migrate_audit_agg', q{cutover.migrate_audit_agg('(0,1)'::tid, r)}, 'audit' ])
+{
+	my ($name, $expression, $what) = @$call;
+	my $sql = "SELECT $expression FROM (VALUES (1, '$t1'::uuid)) AS r(id, user_id)";
+	my $message = $what eq 'audit' ? "$name reads rows for migrate_audit_ids only"
+	  : "$name reads rows for pg_cutover's own verification only";
+	refused(role => 'intruder', name => "$name outside pg_cutover's own $what", sql => $sql, sqlstate => '55000',
+		names => [$message]);
+	my $r = sql_error($target, $sql);
+	is("$r->{sqlstate} $r->{message}", "55000 $message", "superuser: $name outside pg_cutover's own $what: 55000 too");
+}
 
 # Where the source is, and the credentials: the intruder can neither change nor read nor borrow them.
 my $target_self = 'host=' . $target->host . ' port=' . $target->port . " dbname=postgres user=$superuser";
@@ -201,7 +234,7 @@ allowed('intruder', 'sees that the superuser has a user mapping, but not its opt
 # The grants README.md lists for a role that verifies and pulls.
 $target->safe_psql('postgres', q{
 GRANT EXECUTE ON FUNCTION migrate_source(text), migrate_verify(regclass), migrate_pull(regclass, text),
-    migrate_plan(text[]), migrate_verify_checksum(regclass, bigint, text, text[]) TO operator;
+    migrate_plan(text[], integer), migrate_verify_checksum(regclass, bigint, text, text[]) TO operator;
 GRANT USAGE ON FOREIGN SERVER cutover_source TO operator;
 GRANT SELECT, INSERT, DELETE ON public.app_data, public.owned TO operator;
 GRANT SET ON PARAMETER session_replication_role TO operator;
