@@ -10,6 +10,8 @@
 #   make bench-pull               test/bench/pull.sh: migrate_pull against a COPY pipe and postgres_fdw
 #   make bench-export             test/bench/export.sh: cutover export against psql COPY TO a file
 #   make bench-diff               test/bench/diff.sh: migrate_diff finding 10 changed rows, against migrate_verify
+#   make bench-remap              test/bench/remap.sh: remapping by value against the build before it, kept-out
+#                                 columns and migrate_checksum; migrate_audit_ids' memory (installs the baseline)
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -58,7 +60,7 @@ test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard ext
 # The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
 CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp extension/core/checksum.cpp \
 	extension/core/md5_batch.cpp extension/core/copy_text.cpp extension/core/plan.cpp extension/core/sql.cpp \
-	extension/core/id_map.cpp extension/core/user_ids.cpp extension/core/remap.cpp
+	extension/core/id_map.cpp extension/core/user_ids.cpp extension/core/remap.cpp extension/core/escapes.cpp
 CLIENT_BINDIR ?= /usr/local/bin
 client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp extension/core/*.hpp)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) \
@@ -73,7 +75,7 @@ install: install-client
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test test-full bench bench-pull bench-export bench-diff
+.PHONY: unittest test test-full bench bench-pull bench-export bench-diff bench-remap
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -105,6 +107,9 @@ bench-export: all
 
 bench-diff: all
 	test/bench/diff.sh
+
+bench-remap: all
+	test/bench/remap.sh
 
 .PHONY: demo demo-stop
 demo:

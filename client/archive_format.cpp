@@ -7,6 +7,8 @@
 #include <cstring>
 #include <numeric>
 
+#include "core/escapes.hpp"
+
 namespace cutover::archive {
 
 namespace {
@@ -16,13 +18,7 @@ constexpr char kHex[] = "0123456789abcdef";
 int
 HexValue(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return pgc::core::HexValue(static_cast<unsigned char>(c));
 }
 
 /* Length of the valid UTF-8 sequence at `p` (at most `left` bytes), or 0 when there is none. */
@@ -58,26 +54,6 @@ Utf8Sequence(const unsigned char *p, std::size_t left)
 		(code >= 0xd800 && code <= 0xdfff))
 		return 0;
 	return len;
-}
-
-void
-AppendUtf8(std::string &out, std::uint32_t code)
-{
-	if (code < 0x80) {
-		out.push_back(static_cast<char>(code));
-	} else if (code < 0x800) {
-		out.push_back(static_cast<char>(0xc0 | (code >> 6)));
-		out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-	} else if (code < 0x10000) {
-		out.push_back(static_cast<char>(0xe0 | (code >> 12)));
-		out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-		out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-	} else {
-		out.push_back(static_cast<char>(0xf0 | (code >> 18)));
-		out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3f)));
-		out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-		out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-	}
 }
 
 /* Whether a byte can be copied into a JSON string as it is (printable ASCII but the quote and backslash). */
@@ -206,55 +182,10 @@ class JsonReader
 				continue;
 			}
 			/* a backslash */
-			if (++pos_ >= text_.size())
-				return Fail("the string does not end (the line is cut short?)");
-			char e = text_[pos_++];
-			switch (e) {
-			case '"':
-			case '\\':
-			case '/':
-				out.push_back(e);
-				break;
-			case 'b':
-				out.push_back('\b');
-				break;
-			case 'f':
-				out.push_back('\f');
-				break;
-			case 'n':
-				out.push_back('\n');
-				break;
-			case 'r':
-				out.push_back('\r');
-				break;
-			case 't':
-				out.push_back('\t');
-				break;
-			case 'u': {
-				std::uint32_t code;
-				if (!Hex4(code))
-					return false;
-				if (code >= 0xd800 && code <= 0xdbff) {
-					std::uint32_t low;
-					if (text_.compare(pos_, 2, "\\u") != 0)
-						return Fail("a lone UTF-16 surrogate");
-					pos_ += 2;
-					if (!Hex4(low))
-						return false;
-					if (low < 0xdc00 || low > 0xdfff)
-						return Fail("a lone UTF-16 surrogate");
-					code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-				} else if (code >= 0xdc00 && code <= 0xdfff) {
-					return Fail("a lone UTF-16 surrogate");
-				}
-				if (code == 0)
-					return Fail("\\u0000: PostgreSQL text cannot hold a zero byte");
-				AppendUtf8(out, code);
-				break;
-			}
-			default:
-				return Fail("an unknown escape \\" + std::string(1, e));
-			}
+			++pos_;
+			std::string problem = pgc::core::DecodeJsonEscape(text_, pos_, out, false);
+			if (!problem.empty())
+				return Fail(problem);
 		}
 	}
 	bool
@@ -265,22 +196,6 @@ class JsonReader
 	}
 
   private:
-	bool
-	Hex4(std::uint32_t &code)
-	{
-		if (pos_ + 4 > text_.size())
-			return Fail("a \\u escape cut short");
-		code = 0;
-		for (int i = 0; i < 4; i++) {
-			int digit = HexValue(text_[pos_ + i]);
-			if (digit < 0)
-				return Fail("a \\u escape with a non-hex digit");
-			code = (code << 4) | static_cast<std::uint32_t>(digit);
-		}
-		pos_ += 4;
-		return true;
-	}
-
 	std::string_view text_;
 	std::string &error_;
 	std::size_t base_;
@@ -324,47 +239,7 @@ ParseCopyLine(std::string_view line, Row &row, std::size_t &count, std::string &
 					error = "a backslash at the end of the line";
 					return false;
 				}
-				char e = line[end++];
-				switch (e) {
-				case 'b':
-					value.text.push_back('\b');
-					break;
-				case 'f':
-					value.text.push_back('\f');
-					break;
-				case 'n':
-					value.text.push_back('\n');
-					break;
-				case 'r':
-					value.text.push_back('\r');
-					break;
-				case 't':
-					value.text.push_back('\t');
-					break;
-				case 'v':
-					value.text.push_back('\v');
-					break;
-				case 'x': {
-					int digits = 0, byte = 0;
-					while (digits < 2 && end < line.size() && HexValue(line[end]) >= 0)
-						byte = byte * 16 + HexValue(line[end++]), digits++;
-					if (digits == 0) {
-						value.text.push_back('x');
-						break;
-					}
-					value.text.push_back(static_cast<char>(byte));
-					break;
-				}
-				default:
-					if (e >= '0' && e <= '7') {
-						int byte = e - '0', digits = 1;
-						while (digits < 3 && end < line.size() && line[end] >= '0' && line[end] <= '7')
-							byte = byte * 8 + (line[end++] - '0'), digits++;
-						value.text.push_back(static_cast<char>(byte & 0xff));
-					} else {
-						value.text.push_back(e); /* \\ and any other character stand for themselves */
-					}
-				}
+				value.text.push_back(pgc::core::DecodeCopyEscape(line, end));
 			}
 		}
 		if (end >= line.size())

@@ -109,7 +109,7 @@ class AuditScope
 			if (reader_.IsNull(column))
 				key.emplace_back();
 			else
-				key.emplace_back(std::string(reader_.Text(column, false)->view()));
+				key.emplace_back(reader_.TextCopy(column)); /* the value being walked stays as it is */
 		}
 		return core::KeyText(key).value_or("NULL");
 	}

@@ -155,6 +155,24 @@ RowReader::Text(std::size_t index, bool copy)
 	return &*span_;
 }
 
+std::string
+RowReader::TextCopy(std::size_t index)
+{
+	Column &column = columns_[index];
+	Datum value = Value(index);
+	switch (column.kind) {
+	case FieldKind::Uuid: {
+		char text[36];
+		PrintUuid(reinterpret_cast<const unsigned char *>(DatumGetPointer(value)), text);
+		return std::string(text, sizeof(text));
+	}
+	case FieldKind::Text:
+		return std::string(TextBytes(value));
+	default:
+		return OutputText(&column.output, value);
+	}
+}
+
 UnmapScope::UnmapScope(const pg::TableInfo &table, const std::vector<core::RemapMode> &modes, core::IdMap map)
 	: reader_(table, modes), map_(std::move(map)), unmapper_(map_, leftovers_), outer_(active_scope)
 {

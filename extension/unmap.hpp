@@ -74,6 +74,8 @@ class RowReader
 	 * held elsewhere (a value stored in the row). Valid until the next call.
 	 */
 	core::Span *Text(std::size_t column, bool copy);
+	/* A column's text as a string of its own (leaves what Text() gave alone). */
+	std::string TextCopy(std::size_t column);
 	/* The qualified name of the table. */
 	const std::string &
 	Table() const

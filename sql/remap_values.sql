@@ -185,6 +185,12 @@ SELECT migrate_remap_column('bad_unmapped', 'j', false);
 SELECT table_name, status, rows FROM migrate_pull('bad_unmapped');
 SELECT table_name, column_name, json_path, kind, ids, remap FROM migrate_audit_ids() WHERE table_name = 'public.bad_unmapped';
 
+-- Two places in one value of a table with a key: the second is counted too after the first named its row.
+CREATE TABLE audit_two (id integer PRIMARY KEY, j jsonb);
+INSERT INTO audit_two VALUES (7, '{"a": "aaaaaaaa-1111-4111-8111-111111111111", "b": ["bbbbbbbb-2222-4222-8222-222222222222"]}'),
+    (8, '{"a": "aaaaaaaa-1111-4111-8111-111111111111", "b": ["BBBBBBBB-2222-4222-8222-222222222222", "cccccccc-3333-4333-8333-333333333333"]}');
+SELECT json_path, kind, ids, example_key, example_id FROM migrate_audit_ids() WHERE table_name = 'public.audit_two';
+DROP TABLE audit_two;
 -- migrate_audit_ids: schemas that do not exist (3F000), NULL (22004); nothing in the map, nothing found.
 SELECT regress.error_of($$SELECT * FROM migrate_audit_ids('{nope}')$$);
 SELECT regress.error_of($$SELECT * FROM migrate_audit_ids('{NULL}')$$);

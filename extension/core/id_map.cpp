@@ -89,12 +89,6 @@ IsNil(Uuid key)
 
 } // namespace
 
-int
-HexValue(unsigned char ch)
-{
-	return kHex.value[ch];
-}
-
 bool
 ParseCanonicalUuid(std::string_view text, Uuid &out, int *cases)
 {

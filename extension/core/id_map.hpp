@@ -74,9 +74,6 @@ void FormatUuid(std::uint64_t high, std::uint64_t low, char (&text)[36]);
 /* Whether `text` is a UUID in the canonical form, in any letter case. */
 bool IsCanonicalUuid(std::string_view text);
 
-/* The value of a hex digit, -1 for any other byte. */
-int HexValue(unsigned char ch);
-
 /*
  * User ID -> user ID, both kept as 128-bit values in an open-addressing table of 32-byte slots (a map of
  * 10,000 users fits in 512 KiB, so a lookup rarely leaves the CPU's cache), plus IDs known to be user IDs that

@@ -226,7 +226,9 @@ Findings::Sorted() const
 std::string
 Thousands(std::int64_t count)
 {
-	std::string digits = std::to_string(count < 0 ? -count : count);
+	/* through unsigned arithmetic: the smallest int64 has no positive twin */
+	std::uint64_t magnitude = count < 0 ? 0 - static_cast<std::uint64_t>(count) : static_cast<std::uint64_t>(count);
+	std::string digits = std::to_string(magnitude);
 	std::string out;
 	for (std::size_t i = 0; i < digits.size(); i++) {
 		if (i > 0 && (digits.size() - i) % 3 == 0)

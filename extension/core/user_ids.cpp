@@ -8,6 +8,7 @@
 #include <cstring>
 #include <set>
 
+#include "core/escapes.hpp"
 #include "core/pure.hpp"
 
 namespace pgc::core {
@@ -31,77 +32,47 @@ std::string
 BareTypeName(std::string_view name)
 {
 	name = Trim(name);
-	std::size_t paren = name.find('(');
-	if (paren != std::string_view::npos) {
-		/* "character varying(20)", "timestamp(3) with time zone": the typmod goes, the words stay */
-		std::size_t close = name.find(')', paren);
-		std::string without(name.substr(0, paren));
-		if (close != std::string_view::npos)
-			without += name.substr(close + 1);
-		return BareTypeName(without);
-	}
-	/* the last dotted part outside quotes */
-	bool quoted = false;
-	std::size_t start = 0;
+	/* the last dotted part outside quotes, and the typmod "(...)" outside quotes taken out */
+	std::string part;
+	bool quoted = false, in_typmod = false, was_quoted = false;
 	for (std::size_t i = 0; i < name.size(); i++) {
-		if (name[i] == '"')
-			quoted = !quoted;
-		else if (name[i] == '.' && !quoted)
-			start = i + 1;
-	}
-	std::string_view last = name.substr(start);
-	if (last.size() >= 2 && last.front() == '"' && last.back() == '"') {
-		std::string unquoted;
-		for (std::size_t i = 1; i + 1 < last.size(); i++) {
-			unquoted.push_back(last[i]);
-			if (last[i] == '"')
+		char ch = name[i];
+		if (quoted) {
+			if (ch == '"' && i + 1 < name.size() && name[i + 1] == '"') {
+				part.push_back('"');
 				i++;
+			} else if (ch == '"') {
+				quoted = false;
+			} else {
+				part.push_back(ch);
+			}
+		} else if (in_typmod) {
+			in_typmod = ch != ')';
+		} else if (ch == '"') {
+			quoted = was_quoted = true;
+		} else if (ch == '(') {
+			in_typmod = true;
+		} else if (ch == '.') {
+			part.clear();
+			was_quoted = false;
+		} else {
+			part.push_back(ch);
 		}
-		return unquoted;
 	}
-	return std::string(last);
+	/* "timestamp(3) with time zone" leaves a double blank where the typmod was */
+	std::string bare;
+	for (char ch : Trim(part))
+		if (!(ch == ' ' && !bare.empty() && bare.back() == ' ') || was_quoted)
+			bare.push_back(ch);
+	return bare;
 }
 
+/* Whether `text` is `word` or starts with it and a blank ("time" in "time with time zone", not "timeline"). */
 bool
-StartsWith(std::string_view text, std::string_view prefix)
+IsWordOf(std::string_view text, std::string_view word)
 {
-	return text.substr(0, prefix.size()) == prefix;
-}
-
-/* Appends the UTF-8 bytes of a code point. */
-void
-AppendUtf8(std::string &out, std::uint32_t code)
-{
-	if (code < 0x80) {
-		out.push_back(static_cast<char>(code));
-	} else if (code < 0x800) {
-		out.push_back(static_cast<char>(0xc0 | (code >> 6)));
-		out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-	} else if (code < 0x10000) {
-		out.push_back(static_cast<char>(0xe0 | (code >> 12)));
-		out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-		out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-	} else {
-		out.push_back(static_cast<char>(0xf0 | (code >> 18)));
-		out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3f)));
-		out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-		out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-	}
-}
-
-bool
-Hex4(std::string_view text, std::size_t at, std::uint32_t &value)
-{
-	if (at + 4 > text.size())
-		return false;
-	value = 0;
-	for (std::size_t i = at; i < at + 4; i++) {
-		int digit = HexValue(static_cast<unsigned char>(text[i]));
-		if (digit < 0)
-			return false;
-		value = (value << 4) | static_cast<std::uint32_t>(digit);
-	}
-	return true;
+	return text == word ||
+		   (text.size() > word.size() && text.substr(0, word.size()) == word && text[word.size()] == ' ');
 }
 
 /*
@@ -119,51 +90,10 @@ UnescapeJson(std::string_view raw, std::string &out, std::vector<std::uint32_t> 
 			i++;
 			continue;
 		}
-		if (i + 1 >= raw.size())
+		std::size_t start = i++, before = out.size();
+		/* json keeps \u0000 (jsonb would have refused it) */
+		if (!DecodeJsonEscape(raw, i, out, true).empty())
 			return false;
-		std::size_t start = i;
-		char ch = raw[i + 1];
-		std::size_t before = out.size();
-		i += 2;
-		switch (ch) {
-		case '"':
-		case '\\':
-		case '/':
-			out.push_back(ch);
-			break;
-		case 'b':
-			out.push_back('\b');
-			break;
-		case 'f':
-			out.push_back('\f');
-			break;
-		case 'n':
-			out.push_back('\n');
-			break;
-		case 'r':
-			out.push_back('\r');
-			break;
-		case 't':
-			out.push_back('\t');
-			break;
-		case 'u': {
-			std::uint32_t code;
-			if (!Hex4(raw, i, code))
-				return false;
-			i += 4;
-			if (code >= 0xd800 && code < 0xdc00 && i + 6 <= raw.size() && raw[i] == '\\' && raw[i + 1] == 'u') {
-				std::uint32_t low;
-				if (Hex4(raw, i + 2, low) && low >= 0xdc00 && low < 0xe000) {
-					code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-					i += 6;
-				}
-			}
-			AppendUtf8(out, code);
-			break;
-		}
-		default:
-			return false;
-		}
 		if (from != nullptr)
 			for (std::size_t k = before; k < out.size(); k++)
 				from->push_back(static_cast<std::uint32_t>(start) | kEscaped);
@@ -182,45 +112,8 @@ UnescapeCopy(std::string_view raw, std::string &out, std::vector<std::uint32_t> 
 			i++;
 			continue;
 		}
-		std::size_t start = i;
-		char ch = raw[i + 1];
-		i += 2;
-		char decoded = ch;
-		if (ch >= '0' && ch <= '7') {
-			int value = ch - '0';
-			for (int k = 0; k < 2 && i < raw.size() && raw[i] >= '0' && raw[i] <= '7'; k++, i++)
-				value = value * 8 + (raw[i] - '0');
-			decoded = static_cast<char>(value & 0xff);
-		} else if (ch == 'x' && i < raw.size() && HexValue(static_cast<unsigned char>(raw[i])) >= 0) {
-			int value = HexValue(static_cast<unsigned char>(raw[i++]));
-			if (i < raw.size() && HexValue(static_cast<unsigned char>(raw[i])) >= 0)
-				value = value * 16 + HexValue(static_cast<unsigned char>(raw[i++]));
-			decoded = static_cast<char>(value);
-		} else {
-			switch (ch) {
-			case 'b':
-				decoded = '\b';
-				break;
-			case 'f':
-				decoded = '\f';
-				break;
-			case 'n':
-				decoded = '\n';
-				break;
-			case 'r':
-				decoded = '\r';
-				break;
-			case 't':
-				decoded = '\t';
-				break;
-			case 'v':
-				decoded = '\v';
-				break;
-			default:
-				break;
-			}
-		}
-		out.push_back(decoded);
+		std::size_t start = i++;
+		out.push_back(DecodeCopyEscape(raw, i));
 		from.push_back(static_cast<std::uint32_t>(start) | kEscaped);
 	}
 }
@@ -309,8 +202,7 @@ CheckString(Span &span, IdPlace place, const JsonPath &path, const WalkOptions &
 	if (options.scalars)
 		visitor.Scalar(place, path);
 	/* most strings are no ID at all: too short, or not starting as one does (a char(n) of blanks) */
-	if (text.size() < 32 ||
-		(!options.embedded && text[0] != '{' && HexValue(static_cast<unsigned char>(text[0])) < 0))
+	if (text.size() < 32 || (!options.embedded && text[0] != '{' && HexValue(static_cast<unsigned char>(text[0])) < 0))
 		return true;
 	std::size_t size = text.size();
 	while (size > 0 && text[size - 1] == ' ')
@@ -327,6 +219,31 @@ CheckString(Span &span, IdPlace place, const JsonPath &path, const WalkOptions &
 		return ScanEmbedded(span, place == IdPlace::JsonValue || place == IdPlace::JsonKey ? path : JsonPath(),
 							visitor);
 	return true;
+}
+
+/*
+ * The closing quote of a string (a JSON string, a quoted array element) whose inside starts at `from`: the
+ * first quote after an even number of backslashes; `size` when there is none. `escaped` says whether a
+ * backslash is inside.
+ */
+std::size_t
+ClosingQuote(const char *text, std::size_t from, std::size_t size, bool &escaped)
+{
+	for (std::size_t at = from;;) {
+		const void *quote = std::memchr(text + at, '"', size - at);
+		if (quote == nullptr)
+			return size;
+		std::size_t end = static_cast<std::size_t>(static_cast<const char *>(quote) - text);
+		if (std::memchr(text + at, '\\', end - at) == nullptr)
+			return end;
+		escaped = true;
+		std::size_t backslashes = 0;
+		while (end - backslashes > from && text[end - backslashes - 1] == '\\')
+			backslashes++;
+		if (backslashes % 2 == 0)
+			return end;
+		at = end + 1;
+	}
 }
 
 /* A JSON string at [start, end) of `span` (inside the quotes), escaped or not. */
@@ -378,16 +295,9 @@ WalkJson(Span &span, const WalkOptions &options, IdVisitor &visitor)
 			expect_key = false;
 			i++;
 		} else if (ch == '"') {
-			std::size_t start = i + 1, end = start;
+			std::size_t start = i + 1;
 			bool escaped = false;
-			while (end < size && text[end] != '"') {
-				if (text[end] == '\\') {
-					escaped = true;
-					end += 2;
-				} else {
-					end++;
-				}
-			}
+			std::size_t end = ClosingQuote(text, start, size, escaped);
 			if (end >= size) {
 				result = WalkResult::Malformed;
 				break;
@@ -442,15 +352,9 @@ WalkArrayLiteral(Span &span, ValueClass element, const WalkOptions &options, IdV
 		}
 		WalkResult result = WalkResult::Done;
 		if (ch == '"') {
-			std::size_t start = i + 1, end = start;
+			std::size_t start = i + 1;
 			bool escaped = false;
-			while (end < size && text[end] != '"') {
-				if (text[end] == '\\') {
-					escaped = true;
-					end++;
-				}
-				end++;
-			}
+			std::size_t end = ClosingQuote(text, start, size, escaped);
 			if (end >= size)
 				return WalkResult::Malformed;
 			if (escaped) {
@@ -648,7 +552,18 @@ ValueTypeOf(std::string_view base_type)
 											   "nummultirange",
 											   "tsmultirange",
 											   "tstzmultirange",
-											   "datemultirange"};
+											   "datemultirange",
+											   "regproc",
+											   "regprocedure",
+											   "regoper",
+											   "regoperator",
+											   "regclass",
+											   "regtype",
+											   "regrole",
+											   "regnamespace",
+											   "regconfig",
+											   "regdictionary",
+											   "regcollation"};
 	if (name == "uuid")
 		type.element = ValueClass::Uuid;
 	else if (strings.count(name) > 0)
@@ -657,9 +572,9 @@ ValueTypeOf(std::string_view base_type)
 		type.element = ValueClass::Json;
 	else if (name == "jsonb")
 		type.element = ValueClass::Jsonb;
-	else if (none.count(name) > 0 || StartsWith(name, "time") || StartsWith(name, "interval") ||
-			 StartsWith(name, "numeric") || StartsWith(name, "decimal") || StartsWith(name, "bit") ||
-			 StartsWith(name, "reg"))
+	else if (none.count(name) > 0 || IsWordOf(name, "time") || IsWordOf(name, "timestamp") ||
+			 IsWordOf(name, "interval") || IsWordOf(name, "numeric") || IsWordOf(name, "decimal") ||
+			 IsWordOf(name, "bit") || IsWordOf(name, "double precision"))
 		type.element = ValueClass::None;
 	else
 		type.element = ValueClass::Other;
@@ -799,6 +714,8 @@ WalkScalar(Span &text, ValueClass element, IdPlace place, const WalkOptions &opt
 	case ValueClass::Other:
 		if (!options.embedded)
 			return WalkResult::Done;
+		if (options.scalars)
+			visitor.Scalar(place, no_path);
 		return ScanEmbedded(text, no_path, visitor) ? WalkResult::Done : WalkResult::Stopped;
 	}
 	return WalkResult::Done;
