@@ -165,6 +165,20 @@ GrowBuckets(ChecksumState *state, int bucket, MemoryContext context)
 	state->nbuckets = count;
 }
 
+/* The bucket of the row (the argument after the state), with room made for it. */
+int
+BucketArgument(ChecksumState *state, FunctionCallInfo fcinfo, MemoryContext context)
+{
+	if (PG_ARGISNULL(1))
+		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the bucket of a row must not be NULL");
+	int bucket = PG_GETARG_INT32(1);
+	if (bucket < 0)
+		throw Error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "bucket " + std::to_string(bucket) + " is negative");
+	if (bucket >= state->nbuckets)
+		GrowBuckets(state, bucket, context);
+	return bucket;
+}
+
 /* The state's checksum with every pending row hashed in. */
 const core::Checksum &
 Settled(ChecksumState *state)
@@ -186,10 +200,12 @@ AggregateContext(FunctionCallInfo fcinfo, const char *function)
 } // namespace
 
 TableChecksum
-ChecksumLocalTable(const pg::TableInfo &table, const std::string &joins)
+ChecksumLocalTable(const pg::TableInfo &table, const std::string &aggregate)
 {
-	std::string sql = "SELECT count(*), cutover.migrate_checksum_agg(" + core::AggregateArguments("t", table.columns) +
-					  ") FROM " + table.scan + " AS t" + joins;
+	std::string call = aggregate.empty()
+						   ? "cutover.migrate_checksum_agg(" + core::AggregateArguments("t", table.columns) + ")"
+						   : aggregate;
+	std::string sql = "SELECT count(*), " + call + " FROM " + table.scan + " AS t";
 	pg::Spi spi;
 	spi.Execute(sql, true);
 	TableChecksum result;
@@ -282,13 +298,7 @@ PGC_FUNCTION(migrate_bucket_agg_transfn)
 	} else {
 		state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
 	}
-	if (PG_ARGISNULL(1))
-		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the bucket of a row must not be NULL");
-	int bucket = PG_GETARG_INT32(1);
-	if (bucket < 0)
-		throw Error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "bucket " + std::to_string(bucket) + " is negative");
-	if (bucket >= state->nbuckets)
-		GrowBuckets(state, bucket, context);
+	int bucket = BucketArgument(state, fcinfo, context);
 	AddRow(state, fcinfo, state->buckets[bucket]);
 	PG_RETURN_POINTER(state);
 }
@@ -315,13 +325,7 @@ PGC_FUNCTION(migrate_unmapped_bucket_agg_transfn)
 	MemoryContext context = AggregateContext(fcinfo, "migrate_unmapped_bucket_agg_transfn");
 	ChecksumState *state =
 		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
-	if (PG_ARGISNULL(1))
-		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the bucket of a row must not be NULL");
-	int bucket = PG_GETARG_INT32(1);
-	if (bucket < 0)
-		throw Error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "bucket " + std::to_string(bucket) + " is negative");
-	if (bucket >= state->nbuckets)
-		GrowBuckets(state, bucket, context);
+	int bucket = BucketArgument(state, fcinfo, context);
 	AddUnmappedRow(state, fcinfo, 2, state->buckets[bucket], "migrate_unmapped_bucket_agg");
 	PG_RETURN_POINTER(state);
 }

@@ -16,9 +16,9 @@ struct TableChecksum {
 };
 
 /*
- * Checksums a local table with the cutover.migrate_checksum_agg aggregate through SPI (parallel query
- * allowed); `joins` are added to its FROM clause.
+ * Checksums a local table (alias t) with the cutover.migrate_checksum_agg aggregate through SPI (parallel query
+ * allowed), or with the aggregate call `aggregate` (cutover.migrate_unmapped_checksum_agg(t.*)).
  */
-TableChecksum ChecksumLocalTable(const pg::TableInfo &table, const std::string &joins = {});
+TableChecksum ChecksumLocalTable(const pg::TableInfo &table, const std::string &aggregate = {});
 
 } // namespace pgc

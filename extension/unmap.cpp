@@ -303,12 +303,7 @@ UnmapScope::LeftoverText() const
 TableChecksum
 ChecksumMappedBack(const pg::TableInfo &table)
 {
-	pg::Spi spi;
-	spi.Execute("SELECT count(*), cutover.migrate_unmapped_checksum_agg(t.*) FROM " + table.scan + " AS t", true);
-	TableChecksum result;
-	result.rows = spi.GetInt64(0, 0);
-	result.checksum = spi.GetText(0, 1);
-	return result;
+	return ChecksumLocalTable(table, "cutover.migrate_unmapped_checksum_agg(t.*)");
 }
 
 } // namespace pgc

@@ -13,15 +13,9 @@ CREATE SCHEMA auth;
 CREATE TABLE auth.users (id uuid PRIMARY KEY);
 INSERT INTO auth.users VALUES ('aaaaaaaa-1111-4111-8111-111111111111'), ('bbbbbbbb-2222-4222-8222-222222222222'),
     ('cccccccc-3333-4333-8333-333333333333'), ('dddddddd-4444-4444-8444-444444444444');
-CREATE DOMAIN user_ref AS text;
-CREATE DOMAIN user_refs AS uuid[];
-CREATE TYPE pair AS (label text, who text);
-CREATE TABLE vals (
-    id integer PRIMARY KEY,
-    u uuid, t text, v varchar(40), c char(40), d user_ref,
-    ua uuid[], ta text[], da user_refs,
-    j jsonb, js json, ja jsonb[],
-    device uuid, url text, tag text, kept text);
+\set ECHO none
+\i test/fixtures/remap_values.sql
+\set ECHO all
 INSERT INTO vals VALUES
  (1, 'aaaaaaaa-1111-4111-8111-111111111111', 'BBBBBBBB-2222-4222-8222-222222222222', 'aaaaaaaa111141118111111111111111',
   '{cccccccc-3333-4333-8333-333333333333}', '{AAAAAAAA111141118111111111111111}',
@@ -38,33 +32,17 @@ INSERT INTO vals VALUES
  (3, 'bbbbbbbb-2222-4222-8222-222222222222', '', 'x', NULL, 'y', NULL, NULL, '{}', '"cccccccc-3333-4333-8333-333333333333"',
   'null', NULL, 'eeeeeeee-5555-4555-8555-555555555557', 'no id here', 'user:', '');
 -- a type of the database (pair): never binary; its IDs only embedded, rewritten once opted in
-CREATE TABLE vals_pair (id integer PRIMARY KEY, p pair);
 INSERT INTO vals_pair VALUES (1, ROW('owner', 'aaaaaaaa-1111-4111-8111-111111111111')), (2, ROW('none', NULL));
 -- the errors: one table per refusal
-CREATE TABLE bad_unmapped (id integer PRIMARY KEY, j jsonb);
 INSERT INTO bad_unmapped VALUES (1, '{"a": "aaaaaaaa-1111-4111-8111-111111111111"}'), (2, '{"x": [{"by": "dddddddd-4444-4444-8444-444444444444"}]}');
-CREATE TABLE bad_mixed (id integer PRIMARY KEY, j json);
 INSERT INTO bad_mixed VALUES (1, '{"by": "aaaaaaaa-1111-4111-8111-11111111111A"}'), (2, '{"by": "Bbbbbbbb-2222-4222-8222-222222222222"}');
-CREATE TABLE bad_escaped (id integer PRIMARY KEY, j json);
 INSERT INTO bad_escaped VALUES (1, '{"by": "\u0061aaaaaaa-1111-4111-8111-111111111111"}');
-CREATE TABLE bad_hyphens (id integer PRIMARY KEY, t text);
 INSERT INTO bad_hyphens VALUES (1, 'aaaa-aaaa-1111-4111-8111-111111111111');
 \c :target_db
 SET client_min_messages = warning;
-CREATE DOMAIN user_ref AS text;
-CREATE DOMAIN user_refs AS uuid[];
-CREATE TYPE pair AS (label text, who text);
-CREATE TABLE vals (
-    id integer PRIMARY KEY,
-    u uuid, t text, v varchar(40), c char(40), d user_ref,
-    ua uuid[], ta text[], da user_refs,
-    j jsonb, js json, ja jsonb[],
-    device uuid, url text, tag text, kept text);
-CREATE TABLE vals_pair (id integer PRIMARY KEY, p pair);
-CREATE TABLE bad_unmapped (id integer PRIMARY KEY, j jsonb);
-CREATE TABLE bad_mixed (id integer PRIMARY KEY, j json);
-CREATE TABLE bad_escaped (id integer PRIMARY KEY, j json);
-CREATE TABLE bad_hyphens (id integer PRIMARY KEY, t text);
+\set ECHO none
+\i test/fixtures/remap_values.sql
+\set ECHO all
 RESET client_min_messages;
 SELECT regress.masked(migrate_source(regress.local_conninfo('cutover_values_src')));
 DELETE FROM cutover.id_map;

@@ -9,23 +9,6 @@ namespace pgc::core {
 
 namespace {
 
-/* The value of each hex digit, -1 for any other byte. */
-struct HexTable {
-	signed char value[256];
-	constexpr HexTable() : value()
-	{
-		for (int i = 0; i < 256; i++)
-			value[i] = -1;
-		for (int i = 0; i < 10; i++)
-			value['0' + i] = static_cast<signed char>(i);
-		for (int i = 0; i < 6; i++) {
-			value['a' + i] = static_cast<signed char>(10 + i);
-			value['A' + i] = static_cast<signed char>(10 + i);
-		}
-	}
-};
-constexpr HexTable kHex;
-
 /* Four hex digits at text[pos] as a code unit; false when cut short or not hex. */
 std::string
 Hex4(std::string_view text, std::size_t &pos, std::uint32_t &code)
@@ -34,7 +17,7 @@ Hex4(std::string_view text, std::size_t &pos, std::uint32_t &code)
 		return "a \\u escape cut short";
 	code = 0;
 	for (std::size_t i = pos; i < pos + 4; i++) {
-		int digit = kHex.value[static_cast<unsigned char>(text[i])];
+		int digit = HexValue(static_cast<unsigned char>(text[i]));
 		if (digit < 0)
 			return "a \\u escape with a non-hex digit";
 		code = (code << 4) | static_cast<std::uint32_t>(digit);
@@ -44,12 +27,6 @@ Hex4(std::string_view text, std::size_t &pos, std::uint32_t &code)
 }
 
 } // namespace
-
-int
-HexValue(unsigned char ch)
-{
-	return kHex.value[ch];
-}
 
 void
 AppendUtf8(std::string &out, std::uint32_t code)

@@ -11,8 +11,36 @@
 
 namespace pgc::core {
 
+/* Letter cases of a hex digit (bits of HexDigits::letter_case): digits have none. */
+constexpr int kSmallLetters = 1;
+constexpr int kCapitalLetters = 2;
+
+/* The value of each hex digit (-1 for any other byte) and its letter case: one table lookup per character. */
+struct HexDigits {
+	signed char value[256];
+	unsigned char letter_case[256];
+	constexpr HexDigits() : value(), letter_case()
+	{
+		for (int i = 0; i < 256; i++)
+			value[i] = -1;
+		for (int i = 0; i < 10; i++)
+			value['0' + i] = static_cast<signed char>(i);
+		for (int i = 0; i < 6; i++) {
+			value['a' + i] = static_cast<signed char>(10 + i);
+			value['A' + i] = static_cast<signed char>(10 + i);
+			letter_case['a' + i] = kSmallLetters;
+			letter_case['A' + i] = kCapitalLetters;
+		}
+	}
+};
+inline constexpr HexDigits kHexDigits;
+
 /* The value of a hex digit, -1 for any other byte. */
-int HexValue(unsigned char ch);
+inline int
+HexValue(unsigned char ch)
+{
+	return kHexDigits.value[ch];
+}
 
 /* Appends the UTF-8 bytes of a code point. */
 void AppendUtf8(std::string &out, std::uint32_t code);

@@ -9,29 +9,6 @@ namespace pgc::core {
 
 namespace {
 
-/*
- * The value of each hex digit, -1 for any other byte, and which letter case it has: one table lookup per
- * character, no branches.
- */
-struct HexTable {
-	signed char value[256];
-	unsigned char letter_case[256];
-	constexpr HexTable() : value(), letter_case()
-	{
-		for (int i = 0; i < 256; i++)
-			value[i] = -1;
-		for (int i = 0; i < 10; i++)
-			value['0' + i] = static_cast<signed char>(i);
-		for (int i = 0; i < 6; i++) {
-			value['a' + i] = static_cast<signed char>(10 + i);
-			value['A' + i] = static_cast<signed char>(10 + i);
-			letter_case['a' + i] = kSmallLetters;
-			letter_case['A' + i] = kCapitalLetters;
-		}
-	}
-};
-constexpr HexTable kHex;
-
 /* Each byte's two hex digits, in small and in capital letters. */
 struct ByteHex {
 	char small[256][2];
@@ -50,20 +27,29 @@ struct ByteHex {
 };
 constexpr ByteHex kByteHex;
 
-/* 32 hex digits at `digits` (no separators) as a UUID; false if any is no hex digit. */
+/* Where the 32 digits of a UUID stand: in 8-4-4-4-12, and without hyphens. */
+constexpr int kCanonicalHigh[16] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17};
+constexpr int kCanonicalLow[16] = {19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+constexpr int kPlainHigh[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+constexpr int kPlainLow[16] = {16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+
+/*
+ * The 128 bits of the hex digits of `text` at the given places, and the letter cases they use; false if any
+ * is no hex digit. The two halves are independent chains, so the CPU works on both at once.
+ */
 bool
-ParsePlain(const char *digits, Uuid &out, int &cases)
+ParseDigits(const char *text, const int (&high)[16], const int (&low)[16], Uuid &out, int &cases)
 {
 	std::uint64_t words[2] = {0, 0};
 	int bad = 0;
 	int letters = 0;
 	for (int i = 0; i < 16; i++) {
-		auto high_char = static_cast<unsigned char>(digits[i]);
-		auto low_char = static_cast<unsigned char>(digits[16 + i]);
-		int high_digit = kHex.value[high_char];
-		int low_digit = kHex.value[low_char];
+		auto high_char = static_cast<unsigned char>(text[high[i]]);
+		auto low_char = static_cast<unsigned char>(text[low[i]]);
+		int high_digit = kHexDigits.value[high_char];
+		int low_digit = kHexDigits.value[low_char];
 		bad |= high_digit | low_digit;
-		letters |= kHex.letter_case[high_char] | kHex.letter_case[low_char];
+		letters |= kHexDigits.letter_case[high_char] | kHexDigits.letter_case[low_char];
 		words[0] = (words[0] << 4) | static_cast<std::uint64_t>(high_digit & 0xf);
 		words[1] = (words[1] << 4) | static_cast<std::uint64_t>(low_digit & 0xf);
 	}
@@ -94,25 +80,9 @@ ParseCanonicalUuid(std::string_view text, Uuid &out, int *cases)
 {
 	if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')
 		return false;
-	/* the two halves are independent chains, so the CPU works on both at once */
-	static constexpr int kHigh[16] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17};
-	static constexpr int kLow[16] = {19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
-	std::uint64_t words[2] = {0, 0};
-	int bad = 0;
 	int letters = 0;
-	for (int i = 0; i < 16; i++) {
-		auto high_char = static_cast<unsigned char>(text[kHigh[i]]);
-		auto low_char = static_cast<unsigned char>(text[kLow[i]]);
-		int high_digit = kHex.value[high_char];
-		int low_digit = kHex.value[low_char];
-		bad |= high_digit | low_digit;
-		letters |= kHex.letter_case[high_char] | kHex.letter_case[low_char];
-		words[0] = (words[0] << 4) | static_cast<std::uint64_t>(high_digit & 0xf);
-		words[1] = (words[1] << 4) | static_cast<std::uint64_t>(low_digit & 0xf);
-	}
-	if (bad < 0)
+	if (!ParseDigits(text.data(), kCanonicalHigh, kCanonicalLow, out, letters))
 		return false;
-	out = {words[0], words[1]};
 	if (cases != nullptr)
 		*cases = letters;
 	return true;
@@ -134,7 +104,7 @@ ParseUuidSpelling(std::string_view text, UuidSpelling &out)
 		return true;
 	}
 	if (text.size() == 32) {
-		if (!ParsePlain(text.data(), out.value, out.cases))
+		if (!ParseDigits(text.data(), kPlainHigh, kPlainLow, out.value, out.cases))
 			return false;
 		out.form = braced ? UuidForm::BracedPlain : UuidForm::Plain;
 		return true;
@@ -143,7 +113,7 @@ ParseUuidSpelling(std::string_view text, UuidSpelling &out)
 	char digits[32];
 	int count = 0;
 	for (std::size_t i = 0; i < text.size(); i++) {
-		if (kHex.value[static_cast<unsigned char>(text[i])] >= 0) {
+		if (HexValue(static_cast<unsigned char>(text[i])) >= 0) {
 			if (count == 32)
 				return false;
 			digits[count++] = text[i];
@@ -151,7 +121,7 @@ ParseUuidSpelling(std::string_view text, UuidSpelling &out)
 			return false;
 		}
 	}
-	if (count != 32 || !ParsePlain(digits, out.value, out.cases))
+	if (count != 32 || !ParseDigits(digits, kPlainHigh, kPlainLow, out.value, out.cases))
 		return false;
 	out.form = UuidForm::Other;
 	return true;

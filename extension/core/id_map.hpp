@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/escapes.hpp"
+
 namespace pgc::core {
 
 /* A UUID's 128 bits, big-endian halves (the first 16 and the last 16 hex digits). */
@@ -27,10 +29,7 @@ struct Uuid {
 	}
 };
 
-/* Letter cases a spelling uses (bits): digits only is 0. */
-constexpr int kSmallLetters = 1;
-constexpr int kCapitalLetters = 2;
-
+/* Letter cases a spelling uses: kSmallLetters | kCapitalLetters (escapes.hpp); digits only is 0. */
 /* How a UUID is written. */
 enum class UuidForm : std::uint8_t {
 	Canonical,	 /* 8-4-4-4-12: 36 characters */

@@ -22,61 +22,19 @@ using pgc::test::kTextArray;
 using pgc::test::kUuid;
 using pgc::test::kUuidArray;
 
+using pgc::test::Be16;
+using pgc::test::Be32;
+using pgc::test::Field;
+using pgc::test::Header;
 using pgc::test::kA;
 using pgc::test::kA2;
 using pgc::test::kB;
 using pgc::test::kB2;
+using pgc::test::kNullField;
 using pgc::test::kUnknown;
+using pgc::test::Tuple;
 using pgc::test::Upper;
-
-std::string
-Be32(std::uint32_t v)
-{
-	return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
-
-std::string
-Be16(std::uint16_t v)
-{
-	return {char(v >> 8), char(v)};
-}
-
-/* The 16 bytes of a uuid. */
-std::string
-UuidBytes(const std::string &text)
-{
-	std::string hex;
-	for (char c : text)
-		if (c != '-')
-			hex += c;
-	std::string out;
-	for (std::size_t i = 0; i < 32; i += 2)
-		out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
-	return out;
-}
-
-std::string
-Field(const std::string &value)
-{
-	return Be32(std::uint32_t(value.size())) + value;
-}
-
-const std::string kNull = Be32(0xffffffffu);
-
-std::string
-Tuple(const std::vector<std::string> &fields)
-{
-	std::string out = Be16(std::uint16_t(fields.size()));
-	for (const auto &field : fields)
-		out += field;
-	return out;
-}
-
-std::string
-Header()
-{
-	return std::string("PGCOPY\n\377\r\n\0", 11) + Be32(0) + Be32(0);
-}
+using pgc::test::UuidBytes;
 
 const std::string kTrailer = Be16(0xffff);
 
@@ -108,18 +66,19 @@ TEST(BinaryCopyRemapper, UuidTextAndArraysAcrossMessages)
 									  {3, kUuidArray, kStrict, "members"},
 									  {4, kTextArray, kStrict, "tags"}};
 	BinaryCopyRemapper remapper(fields, map);
-	std::string first = Header() + Tuple({Field(Be32(7)), Field(UuidBytes(kA)), Field(Upper(kB)),
-										  Field(Array(2950, {Field(UuidBytes(kB)), kNull, Field(UuidBytes(kA))}, true)),
-										  Field(Array(25, {Field("system"), Field(kA)}))});
+	std::string first =
+		Header() + Tuple({Field(Be32(7)), Field(UuidBytes(kA)), Field(Upper(kB)),
+						  Field(Array(2950, {Field(UuidBytes(kB)), kNullField, Field(UuidBytes(kA))}, true)),
+						  Field(Array(25, {Field("system"), Field(kA)}))});
 	std::string expected =
 		Header() + Tuple({Field(Be32(7)), Field(UuidBytes(kA2)), Field(Upper(kB2)),
-						  Field(Array(2950, {Field(UuidBytes(kB2)), kNull, Field(UuidBytes(kA2))}, true)),
+						  Field(Array(2950, {Field(UuidBytes(kB2)), kNullField, Field(UuidBytes(kA2))}, true)),
 						  Field(Array(25, {Field("system"), Field(kA2)}))});
 	RemapFailure failure;
 	ASSERT_TRUE(remapper.Remap(first.data(), first.size(), failure)) << failure.column << " " << failure.reason;
 	EXPECT_EQ(first, expected);
 
-	std::string second = Tuple({Field(Be32(8)), kNull, Field("system"), kNull, Field(Array(25, {}))});
+	std::string second = Tuple({Field(Be32(8)), kNullField, Field("system"), kNullField, Field(Array(25, {}))});
 	std::string kept = second;
 	ASSERT_TRUE(remapper.Remap(second.data(), second.size(), failure));
 	EXPECT_EQ(second, kept); /* NULLs, text that is no UUID and empty arrays stay */
@@ -169,7 +128,7 @@ TEST(BinaryCopyRemapper, FailuresNameColumnValueAndRow)
 	}
 	{
 		BinaryCopyRemapper remapper(fields, map);
-		std::string text_unmapped = Header() + Tuple({kNull, Field(Upper(kUnknown))});
+		std::string text_unmapped = Header() + Tuple({kNullField, Field(Upper(kUnknown))});
 		EXPECT_FALSE(remapper.Remap(text_unmapped.data(), text_unmapped.size(), failure));
 		EXPECT_EQ(failure.value, Upper(kUnknown));
 		EXPECT_TRUE(failure.unmapped);
@@ -187,13 +146,14 @@ TEST(BinaryCopyRemapper, MalformedDataIsRefused)
 	};
 	EXPECT_TRUE(refused("PGCOPZ\n\377\r\n" + std::string(9, '\0')));
 	EXPECT_TRUE(refused(Header().substr(0, 15)));
-	EXPECT_TRUE(refused(Header() + Tuple({Field("short"), kNull})));				   /* no uuid */
-	EXPECT_TRUE(refused(Header() + Tuple({Field(UuidBytes(kA))})));					   /* a field missing */
-	EXPECT_TRUE(refused(Header() + Tuple({Field(UuidBytes(kA)), Be32(40) + "abc"})));  /* truncated */
-	EXPECT_TRUE(refused(Header() + Tuple({kNull, Field(Array(2950, {Field("x")}))}))); /* element size */
-	EXPECT_TRUE(refused(Header() + Tuple({kNull, Field(Array(2950, {Field(UuidBytes(kUnknown))}))}))); /* unmapped */
+	EXPECT_TRUE(refused(Header() + Tuple({Field("short"), kNullField})));					/* no uuid */
+	EXPECT_TRUE(refused(Header() + Tuple({Field(UuidBytes(kA))})));							/* a field missing */
+	EXPECT_TRUE(refused(Header() + Tuple({Field(UuidBytes(kA)), Be32(40) + "abc"})));		/* truncated */
+	EXPECT_TRUE(refused(Header() + Tuple({kNullField, Field(Array(2950, {Field("x")}))}))); /* element size */
+	EXPECT_TRUE(
+		refused(Header() + Tuple({kNullField, Field(Array(2950, {Field(UuidBytes(kUnknown))}))}))); /* unmapped */
 	EXPECT_EQ(failure.value, kUnknown);
-	EXPECT_FALSE(refused(Header() + Tuple({kNull, Field(Array(2950, {Field(UuidBytes(kB))}))})));
+	EXPECT_FALSE(refused(Header() + Tuple({kNullField, Field(Array(2950, {Field(UuidBytes(kB))}))})));
 }
 
 } // namespace

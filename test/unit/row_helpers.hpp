@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cctype>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,59 @@ inline constexpr core::ValueType kJsonb{core::ValueClass::Jsonb, false};
 inline constexpr core::RemapMode kStrict = core::RemapMode::Strict;
 inline constexpr core::RemapMode kByValue = core::RemapMode::Value;
 inline constexpr core::RemapMode kEmbedded = core::RemapMode::Embedded;
+
+/* Binary COPY messages built byte by byte, as the server sends them. */
+inline std::string
+Be32(std::uint32_t v)
+{
+	return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+
+inline std::string
+Be16(std::uint16_t v)
+{
+	return {char(v >> 8), char(v)};
+}
+
+/* The 16 bytes of a uuid given as text (hyphens anywhere). */
+inline std::string
+UuidBytes(const std::string &text)
+{
+	std::string hex;
+	for (char c : text)
+		if (c != '-')
+			hex += c;
+	std::string out;
+	for (std::size_t i = 0; i < 32; i += 2)
+		out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+	return out;
+}
+
+/* A field: its 32-bit length, then its bytes; kNullField for NULL. */
+inline std::string
+Field(const std::string &value)
+{
+	return Be32(std::uint32_t(value.size())) + value;
+}
+
+inline const std::string kNullField = Be32(0xffffffffu);
+
+/* A tuple: its 16-bit field count, then the fields. */
+inline std::string
+Tuple(const std::vector<std::string> &fields)
+{
+	std::string out = Be16(std::uint16_t(fields.size()));
+	for (const auto &field : fields)
+		out += field;
+	return out;
+}
+
+/* The binary COPY header: signature, flags, no extension. */
+inline std::string
+Header()
+{
+	return std::string("PGCOPY\n\377\r\n\0", 11) + Be32(0) + Be32(0);
+}
 
 /* `s` in capitals (ASCII). */
 inline std::string

@@ -67,12 +67,19 @@ using pgc::test::kTextArray;
 using pgc::test::kUuid;
 using pgc::test::kUuidArray;
 
+using pgc::test::Be16;
+using pgc::test::Be32;
+using pgc::test::Field;
+using pgc::test::Header;
 using pgc::test::kA;
 using pgc::test::kA2;
 using pgc::test::kB;
 using pgc::test::kB2;
+using pgc::test::kNullField;
 using pgc::test::kUnknown;
+using pgc::test::Tuple;
 using pgc::test::Upper;
+using pgc::test::UuidBytes;
 
 /* A Supabase user without a Stack Auth user (an ID alone in the pull's map). */
 const std::string kAlone = "a10ea10e-0000-4000-8000-00000000a10e";
@@ -870,51 +877,6 @@ TEST(RemapCopyLineJson, ThreeLayersArrayOfJsonInCopyText)
 }
 
 /* Binary COPY: messages built byte by byte as the server sends them (as in copy_binary_test.cpp) */
-
-std::string
-Be32(std::uint32_t v)
-{
-	return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
-
-std::string
-Be16(std::uint16_t v)
-{
-	return {char(v >> 8), char(v)};
-}
-
-/* The 16 bytes of a uuid. */
-std::string
-UuidBytes(const std::string &text)
-{
-	std::string hex = Plain(text), out;
-	for (std::size_t i = 0; i < 32; i += 2)
-		out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
-	return out;
-}
-
-std::string
-Field(const std::string &value)
-{
-	return Be32(std::uint32_t(value.size())) + value;
-}
-
-const std::string kNullField = Be32(0xffffffffu);
-
-std::string
-Tuple(const std::vector<std::string> &fields)
-{
-	std::string out = Be16(std::uint16_t(fields.size()));
-	for (const auto &field : fields)
-		out += field;
-	return out;
-}
-
-std::string
-Header()
-{
-	return std::string("PGCOPY\n\377\r\n\0", 11) + Be32(0) + Be32(0);
-}
 
 /* jsonb_send: the version byte 1, then the document's text. */
 std::string
