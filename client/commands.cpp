@@ -94,8 +94,9 @@ struct PlannedTable {
 std::vector<PlannedTable>
 ReadPlan(const pg::Connection &target, const Settings &settings)
 {
+	/* the order and the problems only: no sample of the rows (sample_rows 0) */
 	pg::Result plan = target.Exec("SELECT table_name, level, coalesce(row_estimate, 0), coalesce(problem, '') "
-								  "FROM migrate_plan($1::text[]) ORDER BY level, table_name",
+								  "FROM migrate_plan($1::text[], 0) ORDER BY level, table_name",
 								  {SchemasLiteral(settings.schemas)});
 	std::vector<PlannedTable> tables;
 	for (int row = 0; row < plan.Rows(); row++)

@@ -223,8 +223,9 @@ UnmapScope::MappedText(std::size_t index)
 		throw Error(ERRCODE_DATA_CORRUPTED, "column " + pg::QuoteIdentifier(column.name) + " of table " +
 												reader_.Table() + " holds a value that is not what its type prints");
 	/* a key rewritten in a jsonb document: the source printed its keys in jsonb's order of the source IDs */
-	if (keys_moved && column.type.element == core::ValueClass::Jsonb && !column.type.array &&
-		core::SortJsonbKeys(text->view(), sorted_))
+	if (keys_moved && column.type.element == core::ValueClass::Jsonb &&
+		(column.type.array ? core::SortJsonbArrayKeys(text->view(), sorted_)
+						   : core::SortJsonbKeys(text->view(), sorted_)))
 		return sorted_;
 	return text->view();
 }

@@ -22,9 +22,9 @@ INSERT INTO vals VALUES
   '{aaaaaaaa-1111-4111-8111-111111111111,NULL,bbbbbbbb-2222-4222-8222-222222222222}',
   '[0:1][5:6]={{aaaaaaaa-1111-4111-8111-111111111111,"a b"},{"x\"y",CCCCCCCC-3333-4333-8333-333333333333}}',
   '{bbbbbbbb-2222-4222-8222-222222222222}',
-  '{"by": "aaaaaaaa-1111-4111-8111-111111111111", "to": ["bbbbbbbb-2222-4222-8222-222222222222", {"deep": ["CCCCCCCC-3333-4333-8333-333333333333"]}], "cccccccc-3333-4333-8333-333333333333": {"role": "admin"}, "aaaaaaaa-1111-4111-8111-111111111111": 1, "note": "say \"hi\"\n", "n": 1.50, "ok": true, "none": null}',
+  '{"by": "aaaaaaaa-1111-4111-8111-111111111111", "to": ["bbbbbbbb-2222-4222-8222-222222222222", {"deep": ["CCCCCCCC-3333-4333-8333-333333333333"]}], "cccccccc-3333-4333-8333-333333333333": {"role": "admin"}, "aaaaaaaa-1111-4111-8111-111111111111": 1, "3zzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz": 3, "note": "say \"hi\"\n", "n": 1.50, "ok": true, "none": null}',
   E'{ "assignee" :   "bbbbbbbb-2222-4222-8222-222222222222",\n\t"list":["{AAAAAAAA-1111-4111-8111-111111111111}"] , "z": 1, "a": "\\u00e9" }',
-  ARRAY['{"who": "aaaaaaaa-1111-4111-8111-111111111111"}', '["bbbbbbbb-2222-4222-8222-222222222222"]']::jsonb[],
+  ARRAY['{"who": "aaaaaaaa-1111-4111-8111-111111111111", "bbbbbbbb-2222-4222-8222-222222222222": 1, "3zzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz": 2}', '["bbbbbbbb-2222-4222-8222-222222222222"]']::jsonb[],
   'eeeeeeee-5555-4555-8555-555555555555', 'https://cdn.example/avatars/aaaaaaaa-1111-4111-8111-111111111111/a.png',
   'user:bbbbbbbb-2222-4222-8222-222222222222', 'cccccccc-3333-4333-8333-333333333333'),
  (2, NULL, 'system', 'eeeeeeee-5555-4555-8555-555555555555', 'short', NULL, '{}', '{}', NULL, '{}', '[]', '{}',
@@ -68,9 +68,11 @@ SET pg_cutover.pull_format = 'text';
 SELECT table_name, status, rows FROM migrate_pull('vals');
 RESET pg_cutover.pull_format;
 SELECT md5(string_agg(v::text, E'\n' ORDER BY id)) = :'binary_rows' AS text_same_as_binary FROM vals AS v;
--- json kept exactly, whitespace, key order and escapes included; jsonb keys sorted by the target
+-- json kept exactly, whitespace, key order and escapes included; jsonb keys sorted by the target: the Stack
+-- Auth IDs sort before 3zzz… where the Supabase IDs sorted after it, and the verification sorts them back
 SELECT js::text FROM vals WHERE id = 1;
 SELECT jsonb_object_keys(j) FROM vals WHERE id = 1;
+SELECT jsonb_object_keys(ja[1]) FROM vals WHERE id = 1;
 
 -- Verified by value: the checksums equal, nothing left, no row differs.
 SELECT table_name, source_rows, target_rows, ok FROM migrate_verify('vals');

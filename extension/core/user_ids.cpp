@@ -742,4 +742,38 @@ SortJsonbKeys(std::string_view text, std::string &out)
 	return i == text.size();
 }
 
+bool
+SortJsonbArrayKeys(std::string_view text, std::string &out)
+{
+	out.clear();
+	std::string element, sorted;
+	for (std::size_t i = 0; i < text.size();) {
+		if (text[i] != '"') {
+			out.push_back(text[i++]); /* dimensions, braces, commas, unquoted scalars and NULL as they are */
+			continue;
+		}
+		bool escaped = false;
+		std::size_t end = ClosingQuote(text.data(), i + 1, text.size(), escaped);
+		if (end >= text.size())
+			return false;
+		element.clear();
+		for (std::size_t k = i + 1; k < end; k++) {
+			if (text[k] == '\\')
+				k++;
+			element.push_back(text[k]);
+		}
+		if (!SortJsonbKeys(element, sorted))
+			return false;
+		out.push_back('"');
+		for (char ch : sorted) {
+			if (ch == '"' || ch == '\\')
+				out.push_back('\\');
+			out.push_back(ch);
+		}
+		out.push_back('"');
+		i = end + 1;
+	}
+	return true;
+}
+
 } // namespace pgc::core

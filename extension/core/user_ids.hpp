@@ -242,4 +242,7 @@ WalkResult WalkScalar(Span &text, ValueClass element, IdPlace place, const WalkO
  */
 bool SortJsonbKeys(std::string_view text, std::string &out);
 
+/* The same for each element of a jsonb[] as array_out prints it (elements quoted, \ and " escaped). */
+bool SortJsonbArrayKeys(std::string_view text, std::string &out);
+
 } // namespace pgc::core

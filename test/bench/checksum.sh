@@ -102,15 +102,7 @@ F_OUT=$(output "$F")
 
 echo
 echo "pg_cutover checksum benchmark: pgbench_accounts, $ROWS rows (scale $SCALE), $(nproc) CPUs, $("$BINDIR/postgres" --version)"
-# `make bench` builds the tree but times the installed extension: say which build that is.
-INSTALLED_SO=$("$PG_CONFIG" --pkglibdir)/pg_cutover.so
-if [ ! -f "$TREE_SO" ]; then
-	echo "extension: $INSTALLED_SO"
-elif cmp -s "$TREE_SO" "$INSTALLED_SO"; then
-	echo "extension: $INSTALLED_SO (this tree's build)"
-else
-	echo "extension: $INSTALLED_SO (NOT this tree's build: run make install to time it)"
-fi
+report_extension "$TREE_SO"
 echo
 printf '%-58s %6s %12s\n' "query" "runs" "best ms"
 printf '%-58s %6s %12s\n' "(a) SELECT count(*)" "$RUNS" "$(best_ms "$A")"

@@ -1,7 +1,8 @@
 # test/bench/common.sh: sourced by the benchmark scripts. Sets PG_CONFIG, BINDIR, OWNER and as_owner (the
 # clusters run as postgres when the script runs as root, else as the caller), and defines log, need_tools,
-# free_port, bench_workdir, bench_pair, start_cluster, fail and elapsed_ms. BENCH_NAME names the script in
-# messages.
+# free_port, bench_workdir, bench_pair, start_cluster, fail and elapsed_ms, then the pieces the scripts share:
+# the source's users and events, the pulls and their checks, the timed rounds, the peak RSS and the report.
+# BENCH_NAME names the script in messages.
 source "$(dirname "${BASH_SOURCE[0]}")/../pg_config.sh"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 BINDIR=$("$PG_CONFIG" --bindir)
@@ -112,4 +113,182 @@ CONF
 	as_owner "$BINDIR/pg_ctl" -D "$data" -l "$WORK/server-$name.log" -w start >/dev/null ||
 		{ cat "$WORK/server-$name.log" >&2; exit 1; }
 	BENCH_CLUSTERS+=("$data")
+}
+
+# checkpoint_pair: CHECKPOINT on both clusters of the pair and the kernel's dirty pages written out (sync), so that
+# neither a checkpoint nor the write-back of the previous load falls into a timed run.
+checkpoint_pair() {
+	psql_src -q -c CHECKPOINT
+	psql_tgt -q -c CHECKPOINT
+	sync
+}
+
+# users_sql USERS: the SQL of the source's auth.users, USERS users of ID md5('supabase-user-' || i)::uuid.
+users_sql() {
+	cat <<SQL
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, email text);
+INSERT INTO auth.users SELECT md5('supabase-user-' || i)::uuid, 'user' || i || '@example.com'
+FROM generate_series(1, $1) AS i;
+SQL
+}
+
+# events_sql TABLE ROWS USERS: the SQL of a source table TABLE of ROWS rows (id bigint primary key, user_id uuid
+# references auth.users, the USERS users of users_sql in turn, payload text of 52 characters).
+events_sql() {
+	cat <<SQL
+CREATE TABLE $1 (id bigint PRIMARY KEY, user_id uuid, payload text);
+INSERT INTO $1
+SELECT i, md5('supabase-user-' || (1 + i % $3))::uuid, rpad('event ' || i || ' ' || md5(i::text), 52, '.')
+FROM generate_series(1, $2) AS i;
+-- added after the load: one validating scan instead of a trigger per row
+ALTER TABLE $1 ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+SQL
+}
+
+# map_users PSQL...: the users as the client would read them from the source, mapped in one transaction by
+# the database PSQL reaches (migrate_map_put(id, md5('stack-' || id)::uuid, email)); prints the pairs recorded.
+map_users() {
+	psql_src -c "COPY (SELECT id, email FROM auth.users) TO STDOUT" |
+		"$@" -q -At -1 -c "CREATE TEMP TABLE supabase_users (id uuid, email text)" \
+			-c "COPY supabase_users FROM STDIN" \
+			-c "SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) FROM supabase_users"
+}
+
+# run_pull PSQL TABLE: migrate_pull(TABLE) in the database PSQL reaches; prints the rows it loaded.
+run_pull() {
+	"$1" -At -c "SELECT rows FROM migrate_pull('$2') WHERE status = 'loaded'"
+}
+
+# verify KEY PSQL TABLE: migrate_verify(TABLE) in the database PSQL reaches must say ok (untimed); kept in
+# VERIFIED[KEY].
+declare -A VERIFIED=()
+verify() {
+	local ok
+	ok=$("$2" -At -c "SELECT ok FROM migrate_verify('$3')")
+	# shellcheck disable=SC2034 # the scripts report it
+	VERIFIED[$1]=$ok
+	[ "$ok" = t ] || fail "migrate_verify('$3') after $1 says '$ok'"
+}
+
+# count_user_ids COLUMN: rows of the target's events whose user_id is the COLUMN (source_id or target_id) of a pair.
+count_user_ids() {
+	psql_tgt -At -c "SELECT count(*) FROM events e WHERE EXISTS (SELECT FROM cutover.id_map m WHERE m.$1 = e.user_id)"
+}
+
+# mark_column out|in SCHEMA TABLE COLUMN: on the target, the column kept out of remapping, or its mark deleted
+# (remapped by value, or as a user-ID column through its foreign key).
+mark_column() {
+	if [ "$1" = out ]; then
+		psql_tgt -q -At -c "SELECT migrate_remap_column('$2.$3', '$4', false)" >/dev/null
+	else
+		psql_tgt -q -c "DELETE FROM cutover.remap_column WHERE (table_schema, table_name, column_name) = ('$2', '$3', '$4')"
+	fi
+}
+
+# take_turns ONE LAST METHOD...: round 0 (untimed, to warm the caches), then rounds 1 to RUNS, each running
+# ONE ROUND METHOD for every METHOD in turn, so that each sees the same machine; in the last round, LAST METHOD
+# right after it (none when LAST is '').
+take_turns() {
+	local one=$1 last=$2 round m
+	shift 2
+	for ((round = 0; round <= RUNS; round++)); do
+		for m in "$@"; do
+			"$one" "$round" "$m"
+			if [ -n "$last" ] && [ "$round" -eq "$RUNS" ]; then
+				"$last" "$m"
+			fi
+		done
+	done
+}
+
+# record_run ROUND KEY LABEL MS [WHAT]: logs a run of LABEL that took MS ms (and did WHAT); round 0 is the
+# warm-up, a later round's MS is kept in BEST[KEY] if it is the least so far.
+declare -A BEST=()
+record_run() {
+	local round=$1 key=$2 label=$3 ms=$4 what=${5+, $5}
+	if [ "$round" -eq 0 ]; then
+		log "  $label warm-up: $ms ms$what"
+		return
+	fi
+	log "  $label run $round: $ms ms$what"
+	if [ -z "${BEST[$key]:-}" ] || awk -v a="$ms" -v b="${BEST[$key]}" 'BEGIN { exit !(a < b) }'; then
+		BEST[$key]=$ms
+	fi
+}
+
+# backend_rss QUERY [SETUP]: after checkpoint_pair, SETUP then QUERY (SQL printing one line) in one session of
+# the target; prints that line and "vmhwm_kb rssanon_kb rssshmem_kb hwm_before_kb" of the backend's
+# /proc/self/status, read after QUERY (hwm_before: VmHWM before QUERY).
+backend_rss() {
+	checkpoint_pair
+	psql_tgt -At -F ' ' <<SQL | tail -n 2 | paste -sd ' '
+${2:-}
+SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+)'))[1] AS hwm_before \gset
+$1
+SELECT (regexp_match(s, 'VmHWM:\s*(\d+)'))[1], (regexp_match(s, 'RssAnon:\s*(\d+)'))[1],
+       (regexp_match(s, 'RssShmem:\s*(\d+)'))[1], :'hwm_before'
+FROM pg_read_file('/proc/self/status') AS s;
+SQL
+}
+
+# report_extension TREE_SO: which pg_cutover.so of pkglibdir was timed, and whether it is this tree's build
+# TREE_SO (`make bench` builds the tree but times the installed extension).
+report_extension() {
+	local installed
+	installed=$("$PG_CONFIG" --pkglibdir)/pg_cutover.so
+	if [ ! -f "$1" ]; then
+		echo "extension: $installed"
+	elif cmp -s "$1" "$installed"; then
+		echo "extension: $installed (this tree's build)"
+	else
+		echo "extension: $installed (NOT this tree's build: run make install to time it)"
+	fi
+}
+
+# rate ROWS MS: rows per second, rounded
+rate() { awk -v r="$1" -v ms="$2" 'BEGIN { printf "%.0f", (ms > 0) ? r / (ms / 1000) : 0 }'; }
+# mb KB: KB as "<n.n> MB"
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+
+# rss_heading LEAD / rss_row LEAD BEFORE HWM SHM ANON: a line of a peak-RSS table: LEAD (its first columns, laid
+# out), then the headings of the memory columns, or VmHWM BEFORE, VmHWM, RssShmem, VmHWM - RssShmem and RssAnon
+# (kB) in MB.
+rss_heading() {
+	printf '%s %14s %14s %14s %18s %16s\n' "$1" "VmHWM before" "VmHWM (peak)" "RssShmem" "VmHWM - RssShmem" "RssAnon at end"
+}
+rss_row() {
+	local hwm=$3 shm=$4
+	printf '%s %14s %14s %14s %18s %16s\n' "$1" "$(mb "$2")" "$(mb "$hwm")" "$(mb "$shm")" "$(mb $((hwm - shm)))" "$(mb "$5")"
+}
+
+# rss_flat WHO CHANGE SMALL_ROWS LARGE_ROWS SMALL_HWM SMALL_SHM LARGE_HWM LARGE_SHM: the peak RSS CHANGE (kB) from
+# SMALL_ROWS to LARGE_ROWS rows, then whether WHO's own memory (VmHWM - RssShmem) grows with table size beyond
+# 10% or 4 MB of noise: no (PASS), or yes (MISS, status 1). The raw VmHWM also grows by the shared buffers touched.
+rss_flat() {
+	local small_hwm=$5 small_shm=$6 large_hwm=$7 large_shm=$8 growth
+	growth=$(((large_hwm - large_shm) - (small_hwm - small_shm)))
+	printf 'peak RSS %s from %s to %s rows: VmHWM %+.1f MB, VmHWM - RssShmem %+.1f MB\n' "$2" "$3" "$4" \
+		"$(awk -v k=$((large_hwm - small_hwm)) 'BEGIN { print k / 1024 }')" "$(awk -v k="$growth" 'BEGIN { print k / 1024 }')"
+	if awk -v g="$growth" -v s=$((small_hwm - small_shm)) 'BEGIN { exit !(g <= 4096 || g <= s * 0.10) }'; then
+		echo "$1 memory grows with table size: no (PASS)"
+	else
+		echo "$1 memory grows with table size: yes (MISS)"
+		return 1
+	fi
+}
+
+# bench_finish MISSES: the end of a script: the failed checks and "correctness: FAILED" (exit 1), else
+# "correctness: ok", then exit 1 if MISSES targets were missed under BENCH_STRICT=1, else 0.
+bench_finish() {
+	if [ "$FAIL" -ne 0 ]; then
+		printf 'FAILED: %s\n' "${FAILURES[@]}"
+		echo "correctness: FAILED"
+		exit 1
+	fi
+	echo "correctness: ok"
+	if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$1" -ne 0 ]; then
+		exit 1
+	fi
+	exit 0
 }

@@ -44,7 +44,6 @@ EVENTS=${BENCH_EVENTS:-2000000}
 EVENTS_SMALL=${BENCH_EVENTS_SMALL:-500000}
 USERS=${BENCH_USERS:-10000}
 RUNS=${BENCH_RUNS:-3}
-STRICT=${BENCH_STRICT:-0}
 ACCOUNTS=$((SCALE * 100000))
 
 need_tools initdb pg_ctl psql pgbench postgres
@@ -71,21 +70,9 @@ as_owner "$BINDIR/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$SRC_PORT" -U "$OW
 	{ cat "$WORK/pgbench.log" >&2; exit 1; }
 log "source: auth.users ($USERS users), events ($EVENTS rows), events_small ($EVENTS_SMALL rows)"
 psql_src -q <<SQL
-CREATE SCHEMA auth;
-CREATE TABLE auth.users (id uuid PRIMARY KEY, email text);
-INSERT INTO auth.users SELECT md5('supabase-user-' || i)::uuid, 'user' || i || '@example.com'
-FROM generate_series(1, $USERS) AS i;
-CREATE TABLE events (id bigint PRIMARY KEY, user_id uuid, payload text);
-CREATE TABLE events_small (id bigint PRIMARY KEY, user_id uuid, payload text);
-INSERT INTO events
-SELECT i, md5('supabase-user-' || (1 + i % $USERS))::uuid, rpad('event ' || i || ' ' || md5(i::text), 52, '.')
-FROM generate_series(1, $EVENTS) AS i;
-INSERT INTO events_small
-SELECT i, md5('supabase-user-' || (1 + i % $USERS))::uuid, rpad('event ' || i || ' ' || md5(i::text), 52, '.')
-FROM generate_series(1, $EVENTS_SMALL) AS i;
--- added after the load: one validating scan instead of a trigger per row
-ALTER TABLE events ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
-ALTER TABLE events_small ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+$(users_sql "$USERS")
+$(events_sql events "$EVENTS" "$USERS")
+$(events_sql events_small "$EVENTS_SMALL" "$USERS")
 VACUUM ANALYZE;
 SQL
 
@@ -107,15 +94,11 @@ CREATE FOREIGN TABLE remote_accounts (aid integer NOT NULL, bid integer, abalanc
     SERVER bench_source OPTIONS (schema_name 'public', table_name 'pgbench_accounts');
 SQL
 psql_tgt -At -c "SELECT migrate_source('host=127.0.0.1 port=$SRC_PORT dbname=bench user=$OWNER')" >&2
-# The users as the client would read them from the source, mapped in one transaction.
-MAPPED=$(psql_src -c "COPY (SELECT id, email FROM auth.users) TO STDOUT" |
-	psql_tgt -q -At -1 -c "CREATE TEMP TABLE supabase_users (id uuid, email text)" \
-		-c "COPY supabase_users FROM STDIN" \
-		-c "SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) FROM supabase_users")
-log "ID map: $MAPPED pairs recorded"
+log "ID map: $(map_users psql_tgt) pairs recorded"
 
 
 # The user-ID columns the pull will remap, as migrate_plan reports them for a table.
+# shellcheck disable=SC2317 # check_load calls it (through take_turns)
 plan_columns() {
 	psql_tgt -At -c "SELECT array_to_string(user_id_columns, ', ') FROM migrate_plan()
 	                 WHERE table_name = 'public.$1'"
@@ -124,117 +107,80 @@ plan_columns() {
 # ---------------------------------------------------------------------------------------------------------
 # Timing.
 # ---------------------------------------------------------------------------------------------------------
-# Both clusters checkpointed and the kernel's dirty pages written out, so that neither a checkpoint nor the
-# write-back of the previous load falls into a timed run.
-checkpoint() {
-	psql_src -q -c CHECKPOINT
-	psql_tgt -q -c CHECKPOINT
-	sync
-}
-
-
 # The timed methods: each prints the number of rows it loaded.
+# shellcheck disable=SC2317 # one calls it (through take_turns)
 run_pipe() {
 	local out
 	out=$(psql_src -c "COPY (SELECT * FROM pgbench_accounts) TO STDOUT" |
 		psql_tgt -1 -c "TRUNCATE pgbench_accounts" -c "COPY pgbench_accounts FROM STDIN")
 	sed -n 's/^COPY \([0-9]*\)$/\1/p' <<<"$out"
 }
+# shellcheck disable=SC2317 # one calls it (through take_turns)
 run_fdw() {
 	local out
 	out=$(psql_tgt -1 -c "TRUNCATE pgbench_accounts" -c "INSERT INTO pgbench_accounts SELECT * FROM remote_accounts")
 	sed -n 's/^INSERT 0 \([0-9]*\)$/\1/p' <<<"$out"
 }
-run_pull() {
-	psql_tgt -At -c "SELECT rows FROM migrate_pull('$1') WHERE status = 'loaded'"
-}
-
-declare -A VERIFIED
-# verify KEY TABLE: migrate_verify must say ok (untimed).
-verify() {
-	local ok
-	ok=$(psql_tgt -At -c "SELECT ok FROM migrate_verify('$2')")
-	VERIFIED[$1]=$ok
-	[ "$ok" = t ] || fail "migrate_verify('$2') after $1 says '$ok'"
-}
-
-# count_user_ids COLUMN: rows of events whose user_id is the COLUMN (source_id or target_id) of a pair.
-count_user_ids() {
-	psql_tgt -At -c "SELECT count(*) FROM events e WHERE EXISTS (SELECT FROM cutover.id_map m WHERE m.$1 = e.user_id)"
-}
-
-# user_id of events kept out of remapping (c') or a user-ID column through its foreign key again (d).
-mark_events() {
-	if [ "$1" = out ]; then
-		psql_tgt -q -At -c "SELECT migrate_remap_column('events', 'user_id', false)" >/dev/null
-	else
-		psql_tgt -q -c "DELETE FROM cutover.remap_column WHERE (table_schema, table_name, column_name) = ('public', 'events', 'user_id')"
-	fi
-}
+# (c), (c') and (d): run_pull (common.sh).
 
 METHODS=(a b c c2 d)
 declare -A LABEL=([a]="(a)" [b]="(b)" [c]="(c)" [c2]="(c')" [d]="(d)")
 declare -A TABLE=([a]=pgbench_accounts [b]=pgbench_accounts [c]=pgbench_accounts [c2]=events [d]=events)
 declare -A EXPECTED=([a]=$ACCOUNTS [b]=$ACCOUNTS [c]=$ACCOUNTS [c2]=$EVENTS [d]=$EVENTS)
-declare -A BEST
 
 # one ROUND METHOD: one run of METHOD, after its table was emptied (and reset, for a pull) and both clusters
 # checkpointed; timed unless ROUND is 0. A run that loads another number of rows than expected is a failure.
+# shellcheck disable=SC2317 # take_turns calls it
 one() {
 	local round=$1 m=$2 table=${TABLE[$2]} t0 t1 ms rows
+	# user_id of events kept out of remapping (c') or a user-ID column through its foreign key again (d)
 	case $m in
-	c2) mark_events out ;;
-	d) mark_events in ;;
+	c2) mark_column out public events user_id ;;
+	d) mark_column in public events user_id ;;
 	esac
 	case $m in
 	a | b) psql_tgt -q -c "TRUNCATE $table" ;;
 	*) psql_tgt -q -c "SELECT migrate_reset('$table')" -c "TRUNCATE $table" >/dev/null ;;
 	esac
-	checkpoint
+	checkpoint_pair
 	t0=$EPOCHREALTIME
 	case $m in
 	a) rows=$(run_pipe) ;;
 	b) rows=$(run_fdw) ;;
-	*) rows=$(run_pull "$table") ;;
+	*) rows=$(run_pull psql_tgt "$table") ;;
 	esac
 	t1=$EPOCHREALTIME
 	ms=$(elapsed_ms "$t0" "$t1")
 	[ "$rows" = "${EXPECTED[$m]}" ] || fail "${LABEL[$m]} run $round loaded '$rows' rows of $table, not ${EXPECTED[$m]}"
-	if [ "$round" -eq 0 ]; then
-		log "  ${LABEL[$m]} warm-up: $ms ms, $rows rows"
-		return
-	fi
-	log "  ${LABEL[$m]} run $round: $ms ms, $rows rows"
-	if [ -z "${BEST[$m]:-}" ] || awk -v a="$ms" -v b="${BEST[$m]}" 'BEGIN { exit !(a < b) }'; then
-		BEST[$m]=$ms
-	fi
+	record_run "$round" "$m" "${LABEL[$m]}" "$ms" "$rows rows"
+}
+
+# check_load METHOD: the load of METHOD in the last round checked (untimed), after it is timed.
+# shellcheck disable=SC2317 # take_turns calls it
+check_load() {
+	local m=$1
+	case $m in
+	c)
+		PLAN_ACCOUNTS=$(plan_columns pgbench_accounts)
+		;;
+	c2)
+		PLAN_EVENTS_OUT=$(plan_columns events)
+		SOURCE_IDS_C2=$(count_user_ids source_id)
+		[ "$SOURCE_IDS_C2" = "$EVENTS" ] || fail "after (c'), $SOURCE_IDS_C2 of $EVENTS events rows hold a source ID"
+		;;
+	d)
+		PLAN_EVENTS=$(plan_columns events)
+		TARGET_IDS_D=$(count_user_ids target_id)
+		[ "$TARGET_IDS_D" = "$EVENTS" ] || fail "after (d), $TARGET_IDS_D of $EVENTS events rows hold a mapped (target) ID"
+		;;
+	esac
+	verify "${LABEL[$m]}" psql_tgt "${TABLE[$m]}"
 }
 
 # Round 0 warms the caches (and the target's shared buffers) untimed; then RUNS rounds, the methods taking
 # turns so that each sees the same machine. In the last round, every load is checked after it is timed.
 log "timing: one untimed round, then the best of $RUNS rounds"
-for ((round = 0; round <= RUNS; round++)); do
-	for m in "${METHODS[@]}"; do
-		one "$round" "$m"
-		[ "$round" -eq "$RUNS" ] || continue
-		case $m in
-		c)
-			PLAN_ACCOUNTS=$(plan_columns pgbench_accounts)
-			;;
-		c2)
-			PLAN_EVENTS_OUT=$(plan_columns events)
-			SOURCE_IDS_C2=$(count_user_ids source_id)
-			[ "$SOURCE_IDS_C2" = "$EVENTS" ] || fail "after (c'), $SOURCE_IDS_C2 of $EVENTS events rows hold a source ID"
-			;;
-		d)
-			PLAN_EVENTS=$(plan_columns events)
-			TARGET_IDS_D=$(count_user_ids target_id)
-			[ "$TARGET_IDS_D" = "$EVENTS" ] || fail "after (d), $TARGET_IDS_D of $EVENTS events rows hold a mapped (target) ID"
-			;;
-		esac
-		verify "${LABEL[$m]}" "${TABLE[$m]}"
-	done
-done
+take_turns one check_load "${METHODS[@]}"
 A_MS=${BEST[a]} B_MS=${BEST[b]} C_MS=${BEST[c]} C2_MS=${BEST[c2]} D_MS=${BEST[d]}
 
 # ---------------------------------------------------------------------------------------------------------
@@ -249,22 +195,14 @@ SORT_MEM=16MB
 # rss TABLE: prints "rows vmhwm_kb rssanon_kb rssshmem_kb hwm_before_kb" (all kB).
 rss() {
 	psql_tgt -q -c "SELECT migrate_reset('$1')" -c "TRUNCATE $1" >/dev/null
-	checkpoint
-	psql_tgt -At -F ' ' <<SQL | tail -n 2 | paste -sd ' '
-SET maintenance_work_mem = '$SORT_MEM';
-SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+)'))[1] AS hwm_before \gset
-SELECT rows FROM migrate_pull('$1') WHERE status = 'loaded';
-SELECT (regexp_match(s, 'VmHWM:\s*(\d+)'))[1], (regexp_match(s, 'RssAnon:\s*(\d+)'))[1],
-       (regexp_match(s, 'RssShmem:\s*(\d+)'))[1], :'hwm_before'
-FROM pg_read_file('/proc/self/status') AS s;
-SQL
+	backend_rss "SELECT rows FROM migrate_pull('$1') WHERE status = 'loaded';" "SET maintenance_work_mem = '$SORT_MEM';"
 }
 log "peak RSS of the target backend during (d): events_small, then events"
 read -r RSS_S_ROWS RSS_S_HWM RSS_S_ANON RSS_S_SHM RSS_S_BEFORE <<<"$(rss events_small)"
 read -r RSS_L_ROWS RSS_L_HWM RSS_L_ANON RSS_L_SHM RSS_L_BEFORE <<<"$(rss events)"
 [ "$RSS_S_ROWS" = "$EVENTS_SMALL" ] || fail "memory run loaded '$RSS_S_ROWS' rows of events_small, not $EVENTS_SMALL"
 [ "$RSS_L_ROWS" = "$EVENTS" ] || fail "memory run loaded '$RSS_L_ROWS' rows of events, not $EVENTS"
-verify "memory run, events_small" events_small
+verify "memory run, events_small" psql_tgt events_small
 
 # ---------------------------------------------------------------------------------------------------------
 # Report.
@@ -273,18 +211,10 @@ echo
 echo "pg_cutover pull benchmark: pgbench_accounts $ACCOUNTS rows (scale $SCALE), events $EVENTS rows, $USERS users mapped," \
 	"$(nproc) CPUs, $("$BINDIR/postgres" --version)"
 echo "two clusters: source over TCP 127.0.0.1:$SRC_PORT, target over its Unix socket; fsync off, autovacuum off, jit off"
-INSTALLED_SO=$("$PG_CONFIG" --pkglibdir)/pg_cutover.so
-if [ ! -f "$TREE_SO" ]; then
-	echo "extension: $INSTALLED_SO"
-elif cmp -s "$TREE_SO" "$INSTALLED_SO"; then
-	echo "extension: $INSTALLED_SO (this tree's build)"
-else
-	echo "extension: $INSTALLED_SO (NOT this tree's build: run make install to time it)"
-fi
+report_extension "$TREE_SO"
 echo "user-ID columns (migrate_plan): pgbench_accounts {${PLAN_ACCOUNTS}}; events during (c') {${PLAN_EVENTS_OUT}}, during (d) {${PLAN_EVENTS}}"
 echo
 
-rate() { awk -v r="$1" -v ms="$2" 'BEGIN { printf "%.0f", (ms > 0) ? r / (ms / 1000) : 0 }'; }
 printf '%-60s %9s %6s %11s %12s\n' "method" "rows" "runs" "best ms" "rows/s"
 row() { printf '%-60s %9s %6s %11s %12s\n' "$1" "$2" "$RUNS" "$3" "$(rate "$2" "$3")"; }
 row "(a)  psql COPY pipe, source -> target" "$ACCOUNTS" "$A_MS"
@@ -318,30 +248,14 @@ check "remap overhead per row, (d) vs (c') (same table)" "$(per_row_overhead "$D
 check "migrate_pull (c) / postgres_fdw (b), rows/s" "$(awk -v b="$B_MS" -v c="$C_MS" 'BEGIN { print b / c }')" ">=" 2.0
 echo
 
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 echo "target backend memory during (d), read from /proc/self/status in the pulling session after the pull" \
 	"(maintenance_work_mem $SORT_MEM for the index build):"
-printf '%-14s %9s %14s %14s %14s %18s %16s\n' "table" "rows" "VmHWM before" "VmHWM (peak)" "RssShmem" "VmHWM - RssShmem" "RssAnon at end"
-for size in S L; do
-	if [ "$size" = S ]; then
-		t=events_small rows=$RSS_S_ROWS hwm=$RSS_S_HWM anon=$RSS_S_ANON shm=$RSS_S_SHM before=$RSS_S_BEFORE
-	else
-		t=events rows=$RSS_L_ROWS hwm=$RSS_L_HWM anon=$RSS_L_ANON shm=$RSS_L_SHM before=$RSS_L_BEFORE
-	fi
-	printf '%-14s %9s %14s %14s %14s %18s %16s\n' "$t" "$rows" "$(mb "$before")" "$(mb "$hwm")" "$(mb "$shm")" \
-		"$(mb $((hwm - shm)))" "$(mb "$anon")"
-done
-# Growth with table size: of the backend's own memory (VmHWM - RssShmem), allowing 10% or 4 MB of noise;
-# the raw VmHWM also grows by the shared buffers the backend touched (the bigger primary key).
-GROWTH_KB=$(((RSS_L_HWM - RSS_L_SHM) - (RSS_S_HWM - RSS_S_SHM)))
-printf 'peak RSS growth from %s to %s rows: VmHWM %+.1f MB, VmHWM - RssShmem %+.1f MB\n' "$RSS_S_ROWS" "$RSS_L_ROWS" \
-	"$(awk -v k=$((RSS_L_HWM - RSS_S_HWM)) 'BEGIN { print k / 1024 }')" "$(awk -v k="$GROWTH_KB" 'BEGIN { print k / 1024 }')"
-if awk -v g="$GROWTH_KB" -v s=$((RSS_S_HWM - RSS_S_SHM)) 'BEGIN { exit !(g <= 4096 || g <= s * 0.10) }'; then
-	echo "backend memory grows with table size: no (PASS)"
-else
-	echo "backend memory grows with table size: yes (MISS)"
+rss_heading "$(printf '%-14s %9s' table rows)"
+rss_row "$(printf '%-14s %9s' events_small "$RSS_S_ROWS")" "$RSS_S_BEFORE" "$RSS_S_HWM" "$RSS_S_SHM" "$RSS_S_ANON"
+rss_row "$(printf '%-14s %9s' events "$RSS_L_ROWS")" "$RSS_L_BEFORE" "$RSS_L_HWM" "$RSS_L_SHM" "$RSS_L_ANON"
+# The raw VmHWM of events also holds the shared buffers of the bigger primary key.
+rss_flat backend growth "$RSS_S_ROWS" "$RSS_L_ROWS" "$RSS_S_HWM" "$RSS_S_SHM" "$RSS_L_HWM" "$RSS_L_SHM" ||
 	MISSES=$((MISSES + 1))
-fi
 echo
 
 for key in "(a)" "(b)" "(c)" "(c')" "(d)" "memory run, events_small"; do
@@ -349,13 +263,4 @@ for key in "(a)" "(b)" "(c)" "(c')" "(d)" "memory run, events_small"; do
 done
 echo "events rows holding a source ID after (c'): $SOURCE_IDS_C2 of $EVENTS"
 echo "events rows holding a mapped (target) ID after (d): $TARGET_IDS_D of $EVENTS"
-if [ "$FAIL" -ne 0 ]; then
-	printf 'FAILED: %s\n' "${FAILURES[@]}"
-	echo "correctness: FAILED"
-	exit 1
-fi
-echo "correctness: ok"
-if [ "$STRICT" = 1 ] && [ "$MISSES" -ne 0 ]; then
-	exit 1
-fi
-exit 0
+bench_finish "$MISSES"

@@ -72,7 +72,6 @@ DOCS=${BENCH_DOCS:-2000000}
 DOCS_SMALL=${BENCH_DOCS_SMALL:-500000}
 USERS=${BENCH_USERS:-10000}
 RUNS=${BENCH_RUNS:-3}
-STRICT=${BENCH_STRICT:-0}
 BASELINE_REF=${BENCH_BASELINE_REF:-e2cb254}
 ACCOUNTS=$((SCALE * 100000))
 PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
@@ -187,16 +186,8 @@ as_owner "$BINDIR/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$SRC_PORT" -U "$OW
 log "source: auth.users ($USERS users), events ($EVENTS rows), audit_bench.docs ($DOCS rows)," \
 	"audit_small.docs_small ($DOCS_SMALL rows)"
 psql_src -q <<SQL
-CREATE SCHEMA auth;
-CREATE TABLE auth.users (id uuid PRIMARY KEY, email text);
-INSERT INTO auth.users SELECT md5('supabase-user-' || i)::uuid, 'user' || i || '@example.com'
-FROM generate_series(1, $USERS) AS i;
-CREATE TABLE events (id bigint PRIMARY KEY, user_id uuid, payload text);
-INSERT INTO events
-SELECT i, md5('supabase-user-' || (1 + i % $USERS))::uuid, rpad('event ' || i || ' ' || md5(i::text), 52, '.')
-FROM generate_series(1, $EVENTS) AS i;
--- added after the load: one validating scan instead of a trigger per row
-ALTER TABLE events ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+$(users_sql "$USERS")
+$(events_sql events "$EVENTS" "$USERS")
 -- Two user IDs a document, found by value only: one at the top, one in an array inside an object.
 CREATE FUNCTION pg_temp.doc(i bigint) RETURNS jsonb LANGUAGE sql IMMUTABLE AS \$\$
     SELECT jsonb_build_object(
@@ -219,14 +210,6 @@ SQL
 # ---------------------------------------------------------------------------------------------------------
 # The target.
 # ---------------------------------------------------------------------------------------------------------
-# map_users PSQL...: the users as the client would read them from the source, mapped in one transaction by
-# the database PSQL reaches; prints the number of pairs recorded.
-map_users() {
-	psql_src -c "COPY (SELECT id, email FROM auth.users) TO STDOUT" |
-		"$@" -q -At -1 -c "CREATE TEMP TABLE supabase_users (id uuid, email text)" \
-			-c "COPY supabase_users FROM STDIN" \
-			-c "SELECT count(*) FILTER (WHERE migrate_map_put(id, md5('stack-' || id)::uuid, email)) FROM supabase_users"
-}
 for db in "${TGT_DBS[@]}"; do
 	log "target database $db: empty tables, pg_cutover$([ "$db" = bench ] || echo _base), migrate_source, ID map"
 	# d: drop, t: create the tables, p: primary keys; no data
@@ -255,43 +238,22 @@ DEFAULT_WORKERS=$(psql_tgt -At -c "SHOW max_parallel_workers_per_gather")
 # ---------------------------------------------------------------------------------------------------------
 # Timing.
 # ---------------------------------------------------------------------------------------------------------
-# Both clusters checkpointed and the kernel's dirty pages written out, so that neither a checkpoint nor the
-# write-back of the previous load falls into a timed run.
-checkpoint() {
-	psql_src -q -c CHECKPOINT
-	psql_tgt -q -c CHECKPOINT
-	sync
-}
-
 # The timed methods: each prints the number of rows it loaded or read (the audit: the IDs it found), and the
-# checksum its checksum after it.
-run_pull() {
-	"$1" -At -c "SELECT rows FROM migrate_pull('$2') WHERE status = 'loaded'"
-}
+# checksum its checksum after it; the pulls: run_pull (common.sh).
+# shellcheck disable=SC2317 # one calls it (through take_turns)
 run_audit() {
 	psql_tgt -At -c "SELECT coalesce(sum(ids), 0) FROM migrate_audit_ids('{audit_bench}')"
 }
 # run_checksum [WORKERS]: with max_parallel_workers_per_gather = WORKERS, or the cluster's default without.
+# shellcheck disable=SC2317 # one calls it (through take_turns)
 run_checksum() {
 	psql_tgt -q -At -F ' ' ${1:+-c "SET max_parallel_workers_per_gather = $1"} \
 		-c "SELECT rows, checksum FROM migrate_checksum('audit_bench.docs')"
 }
 
-declare -A VERIFIED
-# verify KEY PSQL TABLE: migrate_verify must say ok (untimed).
-verify() {
-	local ok
-	ok=$("$2" -At -c "SELECT ok FROM migrate_verify('$3')")
-	VERIFIED[$1]=$ok
-	[ "$ok" = t ] || fail "migrate_verify('$3') after $1 says '$ok'"
-}
-
-# count_user_ids COLUMN: rows of events whose user_id is the COLUMN (source_id or target_id) of a pair.
-count_user_ids() {
-	psql_tgt -At -c "SELECT count(*) FROM events e WHERE EXISTS (SELECT FROM cutover.id_map m WHERE m.$1 = e.user_id)"
-}
 # count_doc_ids COLUMN: "by list": rows of docs whose payload->>'by', and whose payload->'seen'->'list'->>0, is
 # the COLUMN (source_id or target_id) of a pair.
+# shellcheck disable=SC2317 # check_method calls it (through take_turns)
 count_doc_ids() {
 	psql_tgt -At -F ' ' -c "SELECT
 	    count(*) FILTER (WHERE EXISTS (SELECT FROM cutover.id_map m WHERE m.$1::text = d.payload->>'by')),
@@ -299,19 +261,10 @@ count_doc_ids() {
 	FROM audit_bench.docs d"
 }
 # audit SCHEMA: what migrate_audit_ids finds, a line per place: table|column|json path|kind|ids|remap.
+# shellcheck disable=SC2317 # check_method calls it (through take_turns)
 audit() {
 	psql_tgt -At -c "SELECT table_name, column_name, coalesce(json_path, ''), kind, ids, remap
 	                 FROM migrate_audit_ids('{$1}') ORDER BY 1, 2, 3, 4"
-}
-
-# mark out|in SCHEMA TABLE COLUMN: the column kept out of remapping, or its mark deleted (remapped by value, or
-# as a user-ID column through its foreign key).
-mark() {
-	if [ "$1" = out ]; then
-		psql_tgt -q -At -c "SELECT migrate_remap_column('$2.$3', '$4', false)" >/dev/null
-	else
-		psql_tgt -q -c "DELETE FROM cutover.remap_column WHERE (table_schema, table_name, column_name) = ('$2', '$3', '$4')"
-	fi
 }
 
 METHODS=(a b c d e f g h h2)
@@ -322,11 +275,12 @@ declare -A TABLE=([a]=pgbench_accounts [b]=pgbench_accounts [c]=events [d]=event
 # rows loaded or read; the audit's figure is the IDs it finds, two a row
 declare -A EXPECTED=([a]=$ACCOUNTS [b]=$ACCOUNTS [c]=$EVENTS [d]=$EVENTS [e]=$DOCS [f]=$DOCS [g]=$((2 * DOCS))
 	[h]=$DOCS [h2]=$DOCS)
-declare -A BEST CHECKSUM
+declare -A CHECKSUM
 
 # one ROUND METHOD: one run of METHOD, after its table was emptied and reset (for a pull) and both clusters
 # checkpointed; timed unless ROUND is 0. A run that loads or reads another number of rows than expected is a
 # failure.
+# shellcheck disable=SC2317 # take_turns calls it
 one() {
 	local round=$1 m=$2 table=${TABLE[$2]} t0 t1 ms out rows sum
 	case $m in
@@ -334,12 +288,12 @@ one() {
 	a | c | d | e | f) psql_tgt -q -c "SELECT migrate_reset('$table')" -c "TRUNCATE $table" >/dev/null ;;
 	esac
 	case $m in
-	c) mark out public events user_id ;;
-	d) mark in public events user_id ;;
-	e) mark in audit_bench docs payload ;;
-	f) mark out audit_bench docs payload ;;
+	c) mark_column out public events user_id ;;
+	d) mark_column in public events user_id ;;
+	e) mark_column in audit_bench docs payload ;;
+	f) mark_column out audit_bench docs payload ;;
 	esac
-	checkpoint
+	checkpoint_pair
 	t0=$EPOCHREALTIME
 	case $m in
 	b) out=$(run_pull psql_base "$table") ;;
@@ -354,67 +308,60 @@ one() {
 	[ -z "$sum" ] || CHECKSUM[$m]=$sum
 	[ "$rows" = "${EXPECTED[$m]}" ] ||
 		fail "${LABEL[$m]} run $round $([ "$m" = g ] && echo "found '$rows' IDs in" || echo "gave '$rows' rows of") $table, not ${EXPECTED[$m]}"
-	if [ "$round" -eq 0 ]; then
-		log "  ${LABEL[$m]} warm-up: $ms ms, $rows"
-		return
-	fi
-	log "  ${LABEL[$m]} run $round: $ms ms, $rows"
-	if [ -z "${BEST[$m]:-}" ] || awk -v a="$ms" -v b="${BEST[$m]}" 'BEGIN { exit !(a < b) }'; then
-		BEST[$m]=$ms
-	fi
+	record_run "$round" "$m" "${LABEL[$m]}" "$ms" "$rows"
 }
 
 # What the audit must find in docs with payload kept out: each of the two places once per row.
 AUDIT_KEPT_OUT_EXPECTED="audit_bench.docs|payload|\$.by|json value|$DOCS|off
 audit_bench.docs|payload|\$.seen.list[*]|json value|$DOCS|off"
 
+# check_method METHOD: METHOD in the last round checked (untimed), after it is timed.
+# shellcheck disable=SC2317 # take_turns calls it
+check_method() {
+	case $1 in
+	a) verify "(a)" psql_tgt pgbench_accounts ;;
+	b) verify "(b)" psql_base pgbench_accounts ;;
+	c)
+		verify "(c)" psql_tgt events
+		SOURCE_IDS_C=$(count_user_ids source_id)
+		[ "$SOURCE_IDS_C" = "$EVENTS" ] || fail "after (c), $SOURCE_IDS_C of $EVENTS events rows hold a source ID"
+		;;
+	d)
+		verify "(d)" psql_tgt events
+		TARGET_IDS_D=$(count_user_ids target_id)
+		[ "$TARGET_IDS_D" = "$EVENTS" ] || fail "after (d), $TARGET_IDS_D of $EVENTS events rows hold a mapped (target) ID"
+		;;
+	e)
+		verify "(e)" psql_tgt audit_bench.docs
+		read -r DOC_SRC_BY_E DOC_SRC_LIST_E <<<"$(count_doc_ids source_id)"
+		read -r DOC_TGT_BY_E DOC_TGT_LIST_E <<<"$(count_doc_ids target_id)"
+		[ "$DOC_SRC_BY_E $DOC_SRC_LIST_E" = "0 0" ] ||
+			fail "after (e), docs rows with a Supabase ID: $DOC_SRC_BY_E at by, $DOC_SRC_LIST_E at seen.list[0] (not 0)"
+		[ "$DOC_TGT_BY_E $DOC_TGT_LIST_E" = "$DOCS $DOCS" ] ||
+			fail "after (e), docs rows with a mapped ID: $DOC_TGT_BY_E at by, $DOC_TGT_LIST_E at seen.list[0] (not $DOCS)"
+		AUDIT_E=$(audit audit_bench)
+		[ -z "$AUDIT_E" ] || fail "after (e), migrate_audit_ids('{audit_bench}') still finds: $(paste -sd ';' <<<"$AUDIT_E")"
+		;;
+	f)
+		verify "(f)" psql_tgt audit_bench.docs
+		read -r DOC_SRC_BY_F DOC_SRC_LIST_F <<<"$(count_doc_ids source_id)"
+		[ "$DOC_SRC_BY_F $DOC_SRC_LIST_F" = "$DOCS $DOCS" ] ||
+			fail "after (f), docs rows with their source ID: $DOC_SRC_BY_F at by, $DOC_SRC_LIST_F at seen.list[0] (not $DOCS)"
+		AUDIT_F=$(audit audit_bench)
+		[ "$AUDIT_F" = "$AUDIT_KEPT_OUT_EXPECTED" ] ||
+			fail "after (f), migrate_audit_ids('{audit_bench}') finds '$(paste -sd ';' <<<"$AUDIT_F")', not '$(paste -sd ';' <<<"$AUDIT_KEPT_OUT_EXPECTED")'"
+		;;
+	h2)
+		[ "${CHECKSUM[h]:-}" = "${CHECKSUM[h2]:-}" ] ||
+			fail "migrate_checksum of docs with 0 workers '${CHECKSUM[h]:-}', with the default '${CHECKSUM[h2]:-}'"
+		;;
+	esac
+}
+
 # Round 0 warms the caches (and the target's shared buffers) untimed; then RUNS rounds, the methods taking
 # turns so that each sees the same machine. In the last round, every method is checked after it is timed.
 log "timing: one untimed round, then the best of $RUNS rounds"
-for ((round = 0; round <= RUNS; round++)); do
-	for m in "${METHODS[@]}"; do
-		one "$round" "$m"
-		[ "$round" -eq "$RUNS" ] || continue
-		case $m in
-		a) verify "(a)" psql_tgt pgbench_accounts ;;
-		b) verify "(b)" psql_base pgbench_accounts ;;
-		c)
-			verify "(c)" psql_tgt events
-			SOURCE_IDS_C=$(count_user_ids source_id)
-			[ "$SOURCE_IDS_C" = "$EVENTS" ] || fail "after (c), $SOURCE_IDS_C of $EVENTS events rows hold a source ID"
-			;;
-		d)
-			verify "(d)" psql_tgt events
-			TARGET_IDS_D=$(count_user_ids target_id)
-			[ "$TARGET_IDS_D" = "$EVENTS" ] || fail "after (d), $TARGET_IDS_D of $EVENTS events rows hold a mapped (target) ID"
-			;;
-		e)
-			verify "(e)" psql_tgt audit_bench.docs
-			read -r DOC_SRC_BY_E DOC_SRC_LIST_E <<<"$(count_doc_ids source_id)"
-			read -r DOC_TGT_BY_E DOC_TGT_LIST_E <<<"$(count_doc_ids target_id)"
-			[ "$DOC_SRC_BY_E $DOC_SRC_LIST_E" = "0 0" ] ||
-				fail "after (e), docs rows with a Supabase ID: $DOC_SRC_BY_E at by, $DOC_SRC_LIST_E at seen.list[0] (not 0)"
-			[ "$DOC_TGT_BY_E $DOC_TGT_LIST_E" = "$DOCS $DOCS" ] ||
-				fail "after (e), docs rows with a mapped ID: $DOC_TGT_BY_E at by, $DOC_TGT_LIST_E at seen.list[0] (not $DOCS)"
-			AUDIT_E=$(audit audit_bench)
-			[ -z "$AUDIT_E" ] || fail "after (e), migrate_audit_ids('{audit_bench}') still finds: $(paste -sd ';' <<<"$AUDIT_E")"
-			;;
-		f)
-			verify "(f)" psql_tgt audit_bench.docs
-			read -r DOC_SRC_BY_F DOC_SRC_LIST_F <<<"$(count_doc_ids source_id)"
-			[ "$DOC_SRC_BY_F $DOC_SRC_LIST_F" = "$DOCS $DOCS" ] ||
-				fail "after (f), docs rows with their source ID: $DOC_SRC_BY_F at by, $DOC_SRC_LIST_F at seen.list[0] (not $DOCS)"
-			AUDIT_F=$(audit audit_bench)
-			[ "$AUDIT_F" = "$AUDIT_KEPT_OUT_EXPECTED" ] ||
-				fail "after (f), migrate_audit_ids('{audit_bench}') finds '$(paste -sd ';' <<<"$AUDIT_F")', not '$(paste -sd ';' <<<"$AUDIT_KEPT_OUT_EXPECTED")'"
-			;;
-		h2)
-			[ "${CHECKSUM[h]:-}" = "${CHECKSUM[h2]:-}" ] ||
-				fail "migrate_checksum of docs with 0 workers '${CHECKSUM[h]:-}', with the default '${CHECKSUM[h2]:-}'"
-			;;
-		esac
-	done
-done
+take_turns one check_method "${METHODS[@]}"
 
 # ---------------------------------------------------------------------------------------------------------
 # Memory: the peak RSS of the backend that ran migrate_audit_ids, read from /proc/self/status in that same
@@ -424,21 +371,14 @@ done
 # ---------------------------------------------------------------------------------------------------------
 log "docs_small: pulled with payload kept out (untimed)"
 psql_tgt -q -c "SELECT migrate_reset('audit_small.docs_small')" -c "TRUNCATE audit_small.docs_small" >/dev/null
-mark out audit_small docs_small payload
+mark_column out audit_small docs_small payload
 SMALL_ROWS=$(run_pull psql_tgt audit_small.docs_small)
 [ "$SMALL_ROWS" = "$DOCS_SMALL" ] || fail "the pull of docs_small loaded '$SMALL_ROWS' rows, not $DOCS_SMALL"
 verify "docs_small, payload kept out" psql_tgt audit_small.docs_small
 
 # rss_audit SCHEMA: prints "ids vmhwm_kb rssanon_kb rssshmem_kb hwm_before_kb" (all kB) of an audit of SCHEMA.
 rss_audit() {
-	checkpoint
-	psql_tgt -At -F ' ' <<SQL | tail -n 2 | paste -sd ' '
-SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+)'))[1] AS hwm_before \gset
-SELECT coalesce(sum(ids), 0) FROM migrate_audit_ids('{$1}');
-SELECT (regexp_match(s, 'VmHWM:\s*(\d+)'))[1], (regexp_match(s, 'RssAnon:\s*(\d+)'))[1],
-       (regexp_match(s, 'RssShmem:\s*(\d+)'))[1], :'hwm_before'
-FROM pg_read_file('/proc/self/status') AS s;
-SQL
+	backend_rss "SELECT coalesce(sum(ids), 0) FROM migrate_audit_ids('{$1}');"
 }
 log "peak RSS of the target backend during migrate_audit_ids: docs_small, then docs"
 read -r RSS_S_IDS RSS_S_HWM RSS_S_ANON RSS_S_SHM RSS_S_BEFORE <<<"$(rss_audit audit_small)"
@@ -453,21 +393,13 @@ echo
 echo "pg_cutover remap benchmark: pgbench_accounts $ACCOUNTS rows (scale $SCALE), events $EVENTS rows, docs $DOCS rows" \
 	"(docs_small $DOCS_SMALL), $USERS users mapped, $(nproc) CPUs, $("$BINDIR/postgres" --version)"
 echo "two clusters: source over TCP 127.0.0.1:$SRC_PORT, target over its Unix socket; fsync off, autovacuum off, jit off"
-INSTALLED_SO=$PKGLIBDIR/pg_cutover.so
-if [ ! -f "$TREE_SO" ]; then
-	echo "extension: $INSTALLED_SO"
-elif cmp -s "$TREE_SO" "$INSTALLED_SO"; then
-	echo "extension: $INSTALLED_SO (this tree's build)"
-else
-	echo "extension: $INSTALLED_SO (NOT this tree's build: run make install to time it)"
-fi
+report_extension "$TREE_SO"
 echo "build: $BUILD (working tree of $REPO); baseline: $BASELINE_REF ($BASELINE_DESC)," \
 	"$([ -n "$BASE_SKIP" ] && echo "SKIPPED: $BASE_SKIP" || echo "built as pg_cutover_base, $BASE_SO")"
 echo "runs: best of $RUNS by the wall clock around psql, after one untimed round; max_parallel_workers_per_gather:" \
 	"0 for (g) (migrate_audit_ids sets it) and (h), the cluster's default $DEFAULT_WORKERS for (h')"
 echo
 
-rate() { awk -v r="$1" -v ms="$2" 'BEGIN { printf "%.0f", (ms > 0) ? r / (ms / 1000) : 0 }'; }
 printf '%-68s %9s %6s %11s %12s\n' "method" "rows" "runs" "best ms" "rows/s"
 row() {
 	if [ -z "$3" ]; then
@@ -518,31 +450,14 @@ check "(g) / (h): audit / checksum, 0 parallel workers each" "${BEST[g]}" "${BES
 check "(g) / (h'): audit / checksum at the default ($DEFAULT_WORKERS workers)" "${BEST[g]}" "${BEST[h2]}"
 echo
 
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 echo "target backend memory during migrate_audit_ids (payload kept out: every ID found), read from /proc/self/status" \
 	"in the auditing session after the call:"
-printf '%-24s %9s %9s %14s %14s %14s %18s %16s\n' "table" "rows" "IDs found" "VmHWM before" "VmHWM (peak)" "RssShmem" \
-	"VmHWM - RssShmem" "RssAnon at end"
-for size in S L; do
-	if [ "$size" = S ]; then
-		t=audit_small.docs_small rows=$DOCS_SMALL ids=$RSS_S_IDS hwm=$RSS_S_HWM anon=$RSS_S_ANON shm=$RSS_S_SHM before=$RSS_S_BEFORE
-	else
-		t=audit_bench.docs rows=$DOCS ids=$RSS_L_IDS hwm=$RSS_L_HWM anon=$RSS_L_ANON shm=$RSS_L_SHM before=$RSS_L_BEFORE
-	fi
-	printf '%-24s %9s %9s %14s %14s %14s %18s %16s\n' "$t" "$rows" "$ids" "$(mb "$before")" "$(mb "$hwm")" "$(mb "$shm")" \
-		"$(mb $((hwm - shm)))" "$(mb "$anon")"
-done
-# Growth with table size: of the backend's own memory (VmHWM - RssShmem), allowing 10% or 4 MB of noise;
-# the raw VmHWM also grows by the shared buffers the backend touched (the bigger table).
-GROWTH_KB=$(((RSS_L_HWM - RSS_L_SHM) - (RSS_S_HWM - RSS_S_SHM)))
-printf 'peak RSS difference from %s to %s rows: VmHWM %+.1f MB, VmHWM - RssShmem %+.1f MB\n' "$DOCS_SMALL" "$DOCS" \
-	"$(awk -v k=$((RSS_L_HWM - RSS_S_HWM)) 'BEGIN { print k / 1024 }')" "$(awk -v k="$GROWTH_KB" 'BEGIN { print k / 1024 }')"
-if awk -v g="$GROWTH_KB" -v s=$((RSS_S_HWM - RSS_S_SHM)) 'BEGIN { exit !(g <= 4096 || g <= s * 0.10) }'; then
-	echo "audit memory grows with table size: no (PASS)"
-else
-	echo "audit memory grows with table size: yes (MISS)"
-	MISSES=$((MISSES + 1))
-fi
+rss_heading "$(printf '%-24s %9s %9s' table rows 'IDs found')"
+rss_row "$(printf '%-24s %9s %9s' audit_small.docs_small "$DOCS_SMALL" "$RSS_S_IDS")" "$RSS_S_BEFORE" "$RSS_S_HWM" "$RSS_S_SHM" \
+	"$RSS_S_ANON"
+rss_row "$(printf '%-24s %9s %9s' audit_bench.docs "$DOCS" "$RSS_L_IDS")" "$RSS_L_BEFORE" "$RSS_L_HWM" "$RSS_L_SHM" "$RSS_L_ANON"
+# The raw VmHWM of docs also holds the shared buffers of the bigger table.
+rss_flat audit difference "$DOCS_SMALL" "$DOCS" "$RSS_S_HWM" "$RSS_S_SHM" "$RSS_L_HWM" "$RSS_L_SHM" || MISSES=$((MISSES + 1))
 echo
 
 for key in "(a)" "(b)" "(c)" "(d)" "(e)" "(f)" "docs_small, payload kept out"; do
@@ -560,13 +475,4 @@ else
 fi
 echo "migrate_audit_ids('{audit_bench}') after (f): $(paste -sd ';' <<<"$AUDIT_F")"
 echo "migrate_checksum of docs, 0 workers and default: ${CHECKSUM[h]:-none} / ${CHECKSUM[h2]:-none}"
-if [ "$FAIL" -ne 0 ]; then
-	printf 'FAILED: %s\n' "${FAILURES[@]}"
-	echo "correctness: FAILED"
-	exit 1
-fi
-echo "correctness: ok"
-if [ "$STRICT" = 1 ] && [ "$MISSES" -ne 0 ]; then
-	exit 1
-fi
-exit 0
+bench_finish "$MISSES"

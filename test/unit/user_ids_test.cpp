@@ -1564,3 +1564,22 @@ TEST(SampleEvidenceLines, EmbeddedIdsInACompositeCountTheValuesSampled)
 }
 
 } // namespace
+
+namespace {
+
+/* A jsonb[] as array_out prints it: each quoted element sorted again, its escapes kept; NULL and scalars stay. */
+TEST(SortJsonbArrayKeys, EachElementInJsonbOrder)
+{
+	std::string out;
+	ASSERT_TRUE(pgc::core::SortJsonbArrayKeys(
+		R"({"{\"zz\": 1, \"a\": {\"y\": 2, \"b\": \"say \\\"hi\\\"\"}}",NULL,1,"[\"x\"]"})", out));
+	EXPECT_EQ(out, R"({"{\"a\": {\"b\": \"say \\\"hi\\\"\", \"y\": 2}, \"zz\": 1}",NULL,1,"[\"x\"]"})");
+	/* dimensions and nesting as they were */
+	ASSERT_TRUE(pgc::core::SortJsonbArrayKeys(R"([0:1]={"{\"b\": 1, \"a\": 2}","{}"})", out));
+	EXPECT_EQ(out, R"([0:1]={"{\"a\": 2, \"b\": 1}","{}"})");
+	/* an element that is no JSON, or a quote that does not end */
+	EXPECT_FALSE(pgc::core::SortJsonbArrayKeys(R"({"{\"a\": "})", out));
+	EXPECT_FALSE(pgc::core::SortJsonbArrayKeys(R"({"{}})", out));
+}
+
+} // namespace
