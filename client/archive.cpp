@@ -805,14 +805,8 @@ ImportTable(const pg::Connection &target, const ManifestTable &table, const std:
 		names.push_back(column.name);
 		if (column.generated)
 			continue;
-		core::RemapMode mode =
-			std::find(table.user_ids.begin(), table.user_ids.end(), column.name) != table.user_ids.end()
-				? core::RemapMode::Strict
-				: core::RemapMode::Value;
-		for (const auto &mark : marks)
-			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
-				mode = mark.mode;
-		remaps.push_back({column.name, column.base_type, mode});
+		remaps.push_back({column.name, column.base_type,
+						  core::ColumnMode(marks, table.schema, table.name, column.name, table.user_ids)});
 		column_list += (loaded.empty() ? "" : ", ") + pg::QuoteIdentifier(target, column.name);
 		loaded.push_back(i);
 	}

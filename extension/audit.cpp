@@ -154,11 +154,7 @@ AuditTable(Oid relid, const std::vector<core::RemapMark> &marks, const core::IdM
 	std::vector<core::RemapMode> modes;
 	bool any = false;
 	for (const auto &column : table.columns) {
-		core::RemapMode mode = core::RemapMode::Value;
-		for (const auto &mark : marks)
-			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
-				mode = mark.mode;
-		modes.push_back(mode);
+		modes.push_back(core::ColumnMode(marks, table.schema, table.name, column.name));
 		any = any || core::ValueTypeOf(column.base_type).element != core::ValueClass::None;
 	}
 	if (!any)

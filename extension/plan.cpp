@@ -58,6 +58,9 @@ std::vector<std::string>
 SampleTable(SourceConnection &source, const core::PlanTable &table, const core::TablePlan &plan,
 			const std::vector<core::RemapMark> &marks, const core::IdMap &ids, int rows)
 {
+	std::vector<std::string> user_id_columns;
+	for (const auto &user_id : plan.user_ids)
+		user_id_columns.push_back(user_id.column);
 	std::vector<std::string> names;
 	std::vector<core::ValueType> types;
 	std::vector<core::RemapMode> modes;
@@ -66,13 +69,7 @@ SampleTable(SourceConnection &source, const core::PlanTable &table, const core::
 		core::ValueType type = core::ValueTypeOf(column.base_type);
 		if (type.element == core::ValueClass::None)
 			continue;
-		core::RemapMode mode = core::RemapMode::Value;
-		for (const auto &user_id : plan.user_ids)
-			if (user_id.column == column.name)
-				mode = core::RemapMode::Strict;
-		for (const auto &mark : marks)
-			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
-				mode = mark.mode;
+		core::RemapMode mode = core::ColumnMode(marks, table.schema, table.name, column.name, user_id_columns);
 		select += (names.empty() ? "" : ", ") + pg::QuoteIdentifier(column.name) + "::text";
 		names.push_back(column.name);
 		types.push_back(type);

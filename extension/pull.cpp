@@ -518,13 +518,8 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	for (const auto &column : target_table->columns) {
 		if (column.generated || !on_source(column.name))
 			continue;
-		core::RemapMode mode = core::RemapMode::Value;
-		if (std::find(user_ids.begin(), user_ids.end(), column.name) != user_ids.end())
-			mode = core::RemapMode::Strict;
-		for (const auto &mark : marks)
-			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
-				mode = mark.mode;
-		remaps.push_back({column.name, column.base_type, mode});
+		remaps.push_back(
+			{column.name, column.base_type, core::ColumnMode(marks, table.schema, table.name, column.name, user_ids)});
 		select += (columns.empty() ? "" : ", ") + pg::QuoteIdentifier(column.name);
 		columns.push_back(column.name);
 	}

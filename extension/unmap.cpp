@@ -29,12 +29,7 @@ ColumnModes(const pg::TableInfo &table, const std::vector<std::string> &strict,
 {
 	std::vector<core::RemapMode> modes;
 	for (const auto &column : table.columns) {
-		core::RemapMode mode = core::RemapMode::Value;
-		if (std::find(strict.begin(), strict.end(), column.name) != strict.end())
-			mode = core::RemapMode::Strict;
-		for (const auto &mark : marks)
-			if (mark.schema == table.schema && mark.table == table.name && mark.column == column.name)
-				mode = mark.mode;
+		core::RemapMode mode = core::ColumnMode(marks, table.schema, table.name, column.name, strict);
 		core::ValueType type = core::ValueTypeOf(column.base_type);
 		if (type.element == core::ValueClass::None ||
 			(type.element == core::ValueClass::Other && mode != core::RemapMode::Embedded))

@@ -164,6 +164,17 @@ PlanOneTable(const Catalog &catalog, const std::string &schema, const std::strin
 	return plans.front();
 }
 
+RemapMode
+ColumnMode(const std::vector<RemapMark> &marks, const std::string &schema, const std::string &table,
+		   const std::string &column, const std::vector<std::string> &user_id_columns)
+{
+	for (const auto &mark : marks)
+		if (mark.schema == schema && mark.table == table && mark.column == column)
+			return mark.mode;
+	bool strict = std::find(user_id_columns.begin(), user_id_columns.end(), column) != user_id_columns.end();
+	return strict ? RemapMode::Strict : RemapMode::Value;
+}
+
 bool
 CanHoldUserIds(const std::string &base_type)
 {

@@ -50,6 +50,13 @@ struct RemapMark {
 	RemapMode mode = RemapMode::Strict;
 };
 
+/*
+ * The remap mode of column schema.table.column: its mark, else Strict for a user-ID column (one of
+ * `user_id_columns`: a foreign key leads to the users), else Value.
+ */
+RemapMode ColumnMode(const std::vector<RemapMark> &marks, const std::string &schema, const std::string &table,
+					 const std::string &column, const std::vector<std::string> &user_id_columns = {});
+
 struct UserIdColumn {
 	std::string column;
 	std::string reason; /* "public.profiles.id (sites_created_by_fkey)", "marked by hand", ... */

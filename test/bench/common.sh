@@ -188,16 +188,23 @@ mark_column() {
 
 # take_turns ONE LAST METHOD...: round 0 (untimed, to warm the caches), then rounds 1 to RUNS, each running
 # ONE ROUND METHOD for every METHOD in turn, so that each sees the same machine; in the last round, LAST METHOD
-# right after it (none when LAST is '').
+# right after it (none when LAST is ''). A METHOD written A/B is a pair that takes turns going first: A then B in
+# odd rounds, B then A in even ones, so that neither always follows the same work.
 take_turns() {
-	local one=$1 last=$2 round m
+	local one=$1 last=$2 round m pair
 	shift 2
 	for ((round = 0; round <= RUNS; round++)); do
-		for m in "$@"; do
-			"$one" "$round" "$m"
-			if [ -n "$last" ] && [ "$round" -eq "$RUNS" ]; then
-				"$last" "$m"
+		for pair in "$@"; do
+			local order=("${pair%%/*}")
+			if [ "$pair" != "${pair#*/}" ]; then
+				if ((round % 2 == 1)); then order+=("${pair#*/}"); else order=("${pair#*/}" "${order[0]}"); fi
 			fi
+			for m in "${order[@]}"; do
+				"$one" "$round" "$m"
+				if [ -n "$last" ] && [ "$round" -eq "$RUNS" ]; then
+					"$last" "$m"
+				fi
+			done
 		done
 	done
 }
