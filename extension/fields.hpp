@@ -79,19 +79,4 @@ AppendField(Sink &text, FieldKind kind, FmgrInfo *output, Datum value)
 	}
 }
 
-/* A std::string as a sink of AppendField. */
-struct StringSink {
-	std::string text;
-	void
-	Append(const char *data, std::size_t len)
-	{
-		text.append(data, len);
-	}
-	void
-	Push(char ch)
-	{
-		text.push_back(ch);
-	}
-};
-
 } // namespace pgc

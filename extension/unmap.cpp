@@ -255,9 +255,10 @@ UnmapScope::AppendRow(core::RowSink &sink, HeapTupleHeader row)
 std::string
 UnmapScope::RowText(HeapTupleHeader row)
 {
-	StringSink sink;
+	std::string text;
+	core::StringSink sink{text};
 	Print(sink, row);
-	return std::move(sink.text);
+	return text;
 }
 
 std::vector<std::optional<std::string>>

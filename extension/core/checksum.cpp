@@ -187,24 +187,6 @@ FieldNeedsQuotes(std::string_view value)
 	return value.empty() || FirstQuoteTrigger(value) < value.size();
 }
 
-namespace {
-
-struct StringSink {
-	std::string &row;
-	void
-	Append(const char *data, std::size_t len)
-	{
-		row.append(data, len);
-	}
-	void
-	Push(char ch)
-	{
-		row.push_back(ch);
-	}
-};
-
-} // namespace
-
 void
 AppendRowField(std::string &row, std::string_view value)
 {

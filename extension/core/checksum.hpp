@@ -67,6 +67,21 @@ AppendRowFieldTo(Sink &sink, std::string_view value)
 	sink.Push('"');
 }
 
+/* A std::string as a sink of AppendRowFieldTo (and of the extension's AppendField). */
+struct StringSink {
+	std::string &text;
+	void
+	Append(const char *data, std::size_t len)
+	{
+		text.append(data, len);
+	}
+	void
+	Push(char ch)
+	{
+		text.push_back(ch);
+	}
+};
+
 /* AppendRowFieldTo for a std::string. */
 void AppendRowField(std::string &row, std::string_view value);
 

@@ -16,25 +16,7 @@ using pgc::core::BinaryCopyRemapper;
 using pgc::core::IdMap;
 using pgc::core::RemapFailure;
 using pgc::core::RemapField;
-using pgc::test::kStrict;
-using pgc::test::kText;
-using pgc::test::kTextArray;
-using pgc::test::kUuid;
-using pgc::test::kUuidArray;
-
-using pgc::test::Be16;
-using pgc::test::Be32;
-using pgc::test::Field;
-using pgc::test::Header;
-using pgc::test::kA;
-using pgc::test::kA2;
-using pgc::test::kB;
-using pgc::test::kB2;
-using pgc::test::kNullField;
-using pgc::test::kUnknown;
-using pgc::test::Tuple;
-using pgc::test::Upper;
-using pgc::test::UuidBytes;
+using namespace pgc::test; /* the shared COPY rows, maps and column kinds of row_helpers.hpp */
 
 const std::string kTrailer = Be16(0xffff);
 

@@ -17,18 +17,7 @@ using pgc::core::IsCanonicalUuid;
 using pgc::core::RemapCopyLine;
 using pgc::core::RemapFailure;
 using pgc::core::RemapField;
-using pgc::test::kStrict;
-using pgc::test::kText;
-using pgc::test::kTextArray;
-using pgc::test::kUuid;
-using pgc::test::kUuidArray;
-
-using pgc::test::kA;
-using pgc::test::kA2;
-using pgc::test::kB;
-using pgc::test::kB2;
-using pgc::test::kUnknown;
-using pgc::test::Upper;
+using namespace pgc::test; /* the shared COPY rows, maps and column kinds of row_helpers.hpp */
 
 IdMap
 Map()

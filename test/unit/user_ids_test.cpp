@@ -57,29 +57,7 @@ using pgc::core::UuidSpelling;
 using pgc::core::ValueClass;
 using pgc::core::ValueType;
 using pgc::core::ValueTypeOf;
-using pgc::test::kByValue;
-using pgc::test::kEmbedded;
-using pgc::test::kJson;
-using pgc::test::kJsonb;
-using pgc::test::kStrict;
-using pgc::test::kText;
-using pgc::test::kTextArray;
-using pgc::test::kUuid;
-using pgc::test::kUuidArray;
-
-using pgc::test::Be16;
-using pgc::test::Be32;
-using pgc::test::Field;
-using pgc::test::Header;
-using pgc::test::kA;
-using pgc::test::kA2;
-using pgc::test::kB;
-using pgc::test::kB2;
-using pgc::test::kNullField;
-using pgc::test::kUnknown;
-using pgc::test::Tuple;
-using pgc::test::Upper;
-using pgc::test::UuidBytes;
+using namespace pgc::test; /* the shared COPY rows, maps and column kinds of row_helpers.hpp */
 
 /* A Supabase user without a Stack Auth user (an ID alone in the pull's map). */
 const std::string kAlone = "a10ea10e-0000-4000-8000-00000000a10e";
