@@ -3,6 +3,8 @@
 #   make && sudo make install     build and install the extension
 #   make test                     every suite (installs missing Debian packages when run as root)
 #   make test-full                the same with the randomized crash test whole (20 kills, not 5)
+#   make test-pg17 / test-pg18    the version matrix alone: the extension against PostgreSQL 17 or 18
+#                                 (test/pgversions.sh fetches a throwaway toolchain into build/pgN)
 #   make installcheck             pg_regress against a throwaway instance (not as root)
 #   make unittest                 GoogleTest over extension/core/
 #   make prove_installcheck       TAP tests with two real clusters (not as root)
@@ -67,15 +69,19 @@ client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp extension/core/*.hpp)
 		-DCUTOVER_VERSION='"$(EXTVERSION)"' -Iextension -Iclient -I$(shell $(PG_CONFIG) --includedir) \
 		-o $@ $(CLIENT_SRCS) -lpq -lcurl -lcrypto -pthread
 include test/stack_auth_emulator/emulator.mk
-all: client/cutover $(STACK_AUTH_EMULATOR)
 EXTRA_CLEAN += client/cutover
+# EXTENSION_ONLY=1: `make` and `make install` of the extension alone (the version matrix's builds against
+# PostgreSQL 17 and 18, whose client is the same as 15's).
+ifndef EXTENSION_ONLY
+all: client/cutover $(STACK_AUTH_EMULATOR)
+install: install-client
+endif
 
 .PHONY: install-client
-install: install-client
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test test-full bench bench-pull bench-export bench-diff bench-remap
+.PHONY: unittest test test-full test-pg17 test-pg18 bench bench-pull bench-export bench-diff bench-remap
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -95,6 +101,12 @@ test:
 
 test-full:
 	CUTOVER_KILLS=20 MAKE='$(MAKE)' bash test/run-all.sh
+
+# The version matrix alone: the extension built against a throwaway PostgreSQL 17 or 18 (test/pgversions.sh,
+# under build/), pg_regress on it and the TAP files of pull, verification, diff and cutover run with it as
+# the target.
+test-pg%:
+	CUTOVER_ONLY_MATRIX=1 PG_MATRIX='$*' MAKE='$(MAKE)' bash test/run-all.sh
 
 bench: all
 	test/bench/checksum.sh

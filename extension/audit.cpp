@@ -17,6 +17,7 @@
 #include "core/diff.hpp"
 #include "core/remap.hpp"
 #include "guard.hpp"
+#include "pg/compat.hpp"
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
@@ -190,7 +191,7 @@ PGC_FUNCTION(migrate_audit_agg_transfn)
 {
 	int64 rows = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
 	if (!PG_ARGISNULL(2)) {
-		HeapTupleHeader row = pg::Call([&] { return PG_GETARG_HEAPTUPLEHEADER(2); });
+		HeapTupleHeader row = pg::Call([&] { return pg::RowArgument(fcinfo, 2); });
 		ItemPointer ctid = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<ItemPointer>(PG_GETARG_POINTER(1));
 		AuditScope::Active().Count(row, ctid);
 	}

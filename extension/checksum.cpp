@@ -19,6 +19,7 @@
 #include "core/sql.hpp"
 #include "fields.hpp"
 #include "guard.hpp"
+#include "pg/compat.hpp"
 #include "pg/datum.hpp"
 #include "pg/spi.hpp"
 #include "unmap.hpp"
@@ -141,7 +142,7 @@ AddUnmappedRow(ChecksumState *state, FunctionCallInfo fcinfo, int argument, core
 	UnmapScope &scope = UnmapScope::Active(name);
 	if (PG_ARGISNULL(argument))
 		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the row to checksum must not be NULL");
-	HeapTupleHeader row = pg::Call([&] { return PG_GETARG_HEAPTUPLEHEADER(argument); });
+	HeapTupleHeader row = pg::Call([&] { return pg::RowArgument(fcinfo, argument); });
 	HashRow(state, sum, [&](core::RowSink &text) { scope.AppendRow(text, row); });
 }
 

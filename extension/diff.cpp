@@ -35,6 +35,7 @@
 #include "core/diff.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
+#include "pg/compat.hpp"
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
@@ -118,7 +119,7 @@ FindKey(const pg::TableInfo &table)
 	for (uint64_t row = 0; row < spi.Rows(); row++) {
 		KeyColumnInfo column{spi.GetText(row, 0), spi.GetText(row, 1), spi.GetText(row, 2), spi.GetText(row, 3) == "t"};
 		Oid collation = static_cast<Oid>(std::stoul(spi.GetText(row, 4)));
-		column.byte_ordered = column.collatable && pg::Call([&] { return lc_collate_is_c(collation); });
+		column.byte_ordered = column.collatable && pg::Call([&] { return pg::CollationIsC(collation); });
 		key.push_back(std::move(column));
 	}
 	if (key.empty())

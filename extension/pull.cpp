@@ -21,6 +21,7 @@
 #include "core/preflight.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
+#include "pg/compat.hpp"
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
@@ -36,11 +37,12 @@ extern "C" {
 #include "catalog/pg_index.h"
 #include "commands/copy.h"
 #include "executor/executor.h"
+#include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
-#include "mb/pg_wchar.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -331,14 +333,7 @@ CopyIntoTable(Oid relid, const std::vector<std::string> &columns, bool binary)
 	}
 	pg::Call([&] {
 		ParseNamespaceItem *item = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
-		item->p_rte->requiredPerms = ACL_INSERT;
-		ListCell *cell;
-		foreach (cell, names) {
-			AttrNumber attnum = attnameAttNum(rel, strVal(lfirst(cell)), false);
-			item->p_rte->insertedCols =
-				bms_add_member(item->p_rte->insertedCols, attnum - FirstLowInvalidHeapAttributeNumber);
-		}
-		ExecCheckRTPerms(pstate->p_rtable, true);
+		pg::CheckInsertPrivilege(pstate, item, rel, names);
 	});
 	/* the source sends the target database's encoding (source.cpp), whatever the caller's client_encoding */
 	List *options = pg::Call([&] {
@@ -416,8 +411,7 @@ void
 RebuildIndexes(Oid relid)
 {
 	pg::Call([&] {
-		ReindexParams params = {};
-		reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+		pg::ReindexTable(relid);
 		CommandCounterIncrement();
 	});
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/user_ids.hpp"
+#include "pg/compat.hpp"
 #include "pg/datum.hpp"
 #include "unmap.hpp"
 
@@ -319,7 +320,7 @@ PGC_FUNCTION(migrate_value_class)
 PGC_FUNCTION(migrate_unmapped_row)
 {
 	UnmapScope &scope = UnmapScope::Active("migrate_unmapped_row");
-	HeapTupleHeader row = pg::Call([&] { return PG_GETARG_HEAPTUPLEHEADER(0); });
+	HeapTupleHeader row = pg::Call([&] { return pg::RowArgument(fcinfo, 0); });
 	std::string row_text = scope.RowText(row);
 	return pg::TextDatum(row_text);
 }
@@ -328,7 +329,7 @@ PGC_FUNCTION(migrate_unmapped_row)
 PGC_FUNCTION(migrate_unmapped_values)
 {
 	UnmapScope &scope = UnmapScope::Active("migrate_unmapped_values");
-	HeapTupleHeader row = pg::Call([&] { return PG_GETARG_HEAPTUPLEHEADER(0); });
+	HeapTupleHeader row = pg::Call([&] { return pg::RowArgument(fcinfo, 0); });
 	std::vector<std::optional<std::string>> values = scope.Values(row);
 	int count = static_cast<int>(values.size());
 	Datum *elements = static_cast<Datum *>(pg::Call([&] { return palloc(sizeof(Datum) * (count + 1)); }));

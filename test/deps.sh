@@ -35,6 +35,13 @@ for pkg in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
 	[[ $status == installed ]] || missing+=("$pkg")
 done
+# The version matrix (test/pgversions.sh) fetches PostgreSQL 17 and 18 servers with npm: Debian's nodejs and
+# npm unless a node and npm are already on PATH (from another source, whose packages Debian's npm would
+# conflict with).
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+	missing+=(nodejs npm)
+	packages+=(nodejs npm)
+fi
 
 if ((${#missing[@]} == 0)); then
 	echo "deps.sh: all ${#packages[@]} packages installed"

@@ -61,7 +61,7 @@ $source->safe_psql('postgres', 'ALTER ROLE migrator BYPASSRLS');
 is($source->safe_psql('postgres', 'SELECT count(*) FROM auth.users'), $total, "the source holds $total users");
 
 # The target without the extension: `cutover init` creates it.
-my $target = PostgreSQL::Test::Cluster->new('target');
+my $target = new_node('target', 'target');
 $target->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
 $target->append_conf('postgresql.conf', "TimeZone = 'Asia/Kolkata'\nDateStyle = 'German, DMY'");
 $target->start;

@@ -22,7 +22,7 @@ my $key = new_secret('ssk-run');
 my $password = new_secret('run-pw');
 
 my $source = new_source('source', $password);
-my $target = PostgreSQL::Test::Cluster->new('target');
+my $target = new_node('target', 'target');
 $target->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
 $target->start;
 $source->safe_psql('postgres', fixture_sql('supabase.sql') . "\nALTER ROLE migrator BYPASSRLS;");

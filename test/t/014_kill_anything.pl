@@ -66,7 +66,7 @@ ANALYZE;
 is($source->safe_psql('postgres', 'SELECT count(*) FROM auth.users'), $users, "the source holds $users users");
 
 # Every statement logged, so that a secret in any SQL text would be in the log.
-my $target = PostgreSQL::Test::Cluster->new('target');
+my $target = new_node('target', 'target');
 $target->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
 $target->append_conf('postgresql.conf', "log_statement = 'all'\nlog_min_error_statement = error\n");
 $target->start;

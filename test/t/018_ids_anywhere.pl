@@ -25,7 +25,7 @@ my $key = new_secret('ssk-ids');
 my $password = new_secret('ids-pw');
 
 my $source = new_source('source', $password);
-my $target = PostgreSQL::Test::Cluster->new('target');
+my $target = new_node('target', 'target');
 $target->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
 $target->start;
 $source->safe_psql('postgres',

@@ -20,7 +20,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(
-  new_source new_target new_secret source_conninfo fixture_sql
+  new_node new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free db_fingerprint
   start_emulator emulator_control run_client start_client end_client
   prepend_hba setup_big reset_big cancel_ok
@@ -38,12 +38,23 @@ sub new_secret
 	return join '', $label, '-', map { sprintf '%02x', int(rand(256)) } 1 .. 8;
 }
 
+# A node of the given role ('source' or 'target'), not yet initialized. CUTOVER_SOURCE_PG and CUTOVER_TARGET_PG
+# name another PostgreSQL installation (bin/ and lib/, as test/pgversions.sh makes them) for the nodes of that
+# role: the version matrix runs a PostgreSQL 17 or 18 target, or a 17 source. Unset: the PostgreSQL of PATH.
+sub new_node
+{
+	my ($name, $role) = @_;
+	die "new_node: role must be source or target, not $role" unless $role =~ /^(source|target)$/;
+	my $install = $ENV{ $role eq 'source' ? 'CUTOVER_SOURCE_PG' : 'CUTOVER_TARGET_PG' };
+	return PostgreSQL::Test::Cluster->new($name, $install ? (install_path => $install) : ());
+}
+
 # The source: password (SCRAM) authentication for role migrator over TCP on 127.0.0.1, trust otherwise.
 # Returns the started node. $password is set for migrator without the statement reaching the server log.
 sub new_source
 {
 	my ($name, $password, %params) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = new_node($name, 'source');
 	$node->init(extra => [ '--encoding=UTF8', '--locale=C.UTF-8' ]);
 	$node->append_conf('postgresql.conf', join "\n",
 		"listen_addresses = '127.0.0.1'",
@@ -68,7 +79,7 @@ sub new_source
 sub new_target
 {
 	my ($name, %params) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = new_node($name, 'target');
 	$node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
 	$node->append_conf('postgresql.conf', join "\n",
 		"log_statement = 'all'",
