@@ -358,7 +358,8 @@ fi
 # version into build/pgN of the suite directory (as the tester: nothing is installed on the machine), the
 # extension is built against it in a copy of the sources there and installed into it, then pg_regress runs on
 # it and the TAP files of MATRIX_TAP (pull, verification, diff, cutover run) run with a target of that version
-# and a PostgreSQL 15 source; for 18, `cutover run` also from a PostgreSQL 17 source. A version whose
+# and a PostgreSQL 15 source; for 18, `cutover run` also from a 17 source to the 18 target and from an 18
+# source to the 15 target. A version whose
 # toolchain cannot be fetched (registry unreachable) is skipped with a line saying so, in the summary too.
 # fetch_toolchain N: test/pgversions.sh N in the suite directory; false (and N skipped or failed) if it fails.
 fetch_toolchain() {
@@ -404,9 +405,11 @@ for v in ${PG_MATRIX-17 18}; do
 	fi
 	((${#regress_tests[@]} > 0)) && regress_suite "pg_regress (PostgreSQL $v)" "$tree/src" "$matrix_config" "${regress_tests[@]}"
 	((have_tap_files == 0)) || tap_suite "TAP (PostgreSQL $v target, 15 source)" "$MATRIX_TAP" CUTOVER_TARGET_PG="$tree/pg"
+	# cutover run between versions: from a 17 source to an 18 target, and from an 18 source to the 15 target
 	if [[ $v == 18 ]] && ((have_tap_files == 1)); then
 		tap_suite "TAP (PostgreSQL 18 target, 17 source)" test/t/012_cutover_run.pl \
 			CUTOVER_TARGET_PG="$tree/pg" CUTOVER_SOURCE_PG="$suite_dir/build/pg17/pg"
+		tap_suite "TAP (PostgreSQL 15 target, 18 source)" test/t/012_cutover_run.pl CUTOVER_SOURCE_PG="$tree/pg"
 	fi
 done
 
