@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "diff_report.hpp"
+#include "json_values.hpp"
 #include "output.hpp"
 
 namespace cutover {
@@ -29,7 +30,7 @@ SchemasLiteral(const std::vector<std::string> &schemas)
 	return pg::ArrayLiteral(std::vector<std::optional<std::string>>(schemas.begin(), schemas.end()));
 }
 
-/* A result as rows of JSON (column name -> text or null), and as an aligned text table. */
+/* A result as rows of JSON (column name -> the value in JSON of its type), and as an aligned text table. */
 json
 RowsJson(const pg::Result &result)
 {
@@ -37,7 +38,7 @@ RowsJson(const pg::Result &result)
 	for (int row = 0; row < result.Rows(); row++) {
 		json object = json::object();
 		for (int column = 0; column < result.Columns(); column++)
-			object[result.Name(column)] = result.IsNull(row, column) ? json() : json(result.Text(row, column));
+			object[result.Name(column)] = ValueJson(result.Type(column), result.Optional(row, column));
 		rows.push_back(object);
 	}
 	return rows;
@@ -303,8 +304,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 			});
 			if (other_level)
 				break;
-			worker.conn.Send("SELECT table_name, status, rows, round(seconds::numeric, 3) FROM "
-							 "migrate_pull($1::regclass, $2)",
+			worker.conn.Send("SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS seconds "
+							 "FROM migrate_pull($1::regclass, $2)",
 							 {plan[next].name, snapshot});
 			worker.table = next++;
 			Out().Event("pull started", {{"table", plan[*worker.table].name}});
@@ -355,10 +356,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 			if (!done)
 				continue;
 			rows_done += static_cast<std::uint64_t>(done->Int(0, 2));
-			results.push_back({{"table", done->Text(0, 0)},
-							   {"status", done->Text(0, 1)},
-							   {"rows", done->Int(0, 2)},
-							   {"seconds", done->Text(0, 3)}});
+			results.push_back(RowsJson(*done).at(0));
 			Out().Event("pull finished", results.back());
 		}
 		if (total_rows < rows_done + in_progress)
@@ -390,7 +388,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	std::ostringstream table;
 	for (const auto &result : results)
 		table << result.at("table").get<std::string>() << ": " << result.at("status").get<std::string>() << ", "
-			  << result.at("rows").get<long long>() << " rows in " << result.at("seconds").get<std::string>() << " s\n";
+			  << result.at("rows").dump() << " rows in " << result.at("seconds").dump() << " s\n";
 	if (fks.Rows() > 0)
 		table << "\nforeign keys violated after the load:\n" << RowsTable(fks);
 	Out().Result(out, table.str());
@@ -424,9 +422,9 @@ RunVerify(const Settings &settings)
 	}
 	progress.Finish();
 	for (const auto &row : rows)
-		table << row.at("table_name").get<std::string>() << ": " << (row.at("ok") == "t" ? "ok" : "DIFFERENT")
-			  << " (source " << row.at("source_rows").get<std::string>() << " rows, target "
-			  << row.at("target_rows").get<std::string>() << " rows)\n";
+		table << row.at("table_name").get<std::string>() << ": " << (row.at("ok") == true ? "ok" : "DIFFERENT")
+			  << " (source " << row.at("source_rows").dump() << " rows, target " << row.at("target_rows").dump()
+			  << " rows)\n";
 	/* whatever the checksums say: no Supabase user ID may be left where nobody decided to keep it */
 	Leftovers left = AuditUserIds(target, settings);
 	Out().Result({{"tables", rows}, {"user_ids_left", left.rows}}, table.str() + left.text);

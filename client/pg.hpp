@@ -61,6 +61,12 @@ class Result
 		return PQnfields(result_.get());
 	}
 	std::string Name(int column) const;
+	/* The column's type (its pg_type OID). */
+	unsigned
+	Type(int column) const
+	{
+		return PQftype(result_.get(), column);
+	}
 	bool
 	IsNull(int row, int column) const
 	{

@@ -188,7 +188,17 @@ $target->safe_psql('postgres', q{SELECT migrate_remap_column('activity', 'avatar
 $r = cutover('verify', '--json');
 is($r->{rc}, 0, 'verify once every place is decided: exit 0') or diag($r->{stderr});
 my $verified = decode_json($r->{stdout});
-is(scalar(grep { $_->{ok} eq 't' } @{ $verified->{tables} }), scalar(@{ $verified->{tables} }), 'verify --json: every table ok');
+is(scalar(grep { JSON::PP::is_bool($_->{ok}) && $_->{ok} } @{ $verified->{tables} }),
+	scalar(@{ $verified->{tables} }), 'verify --json: every table ok, as a JSON true');
+# JSON types, not psql's text forms: a script's `select(.ok == false)` and arithmetic must work on them.
+my ($activity) = grep { $_->{table_name} eq 'public.activity' } @{ $verified->{tables} };
+is(JSON::PP->new->canonical->encode([ @$activity{qw(source_rows target_rows)} ]), '[2000,2000]',
+	'verify --json: row counts are JSON numbers');
+ok(!ref($activity->{seconds}) && JSON::PP->new->encode([ $activity->{seconds} ]) =~ /^\[[0-9.e+-]+\]$/,
+	'verify --json: seconds is a JSON number');
+my ($kept) = grep { $_->{column_name} eq 'avatar_url' } @{ $verified->{user_ids_left} };
+is(JSON::PP->new->encode([ $kept->{ids}, $kept->{json_path} ]), '[2000,null]',
+	'verify --json: the audit counts IDs as a number, an absent JSON path as null');
 is(scalar(@{ $verified->{user_ids_left} }), 2, 'verify --json: the two places kept out, listed');
 $left = supabase_ids_in_dump();
 is_deeply($left, { 'public.activity.avatar_url' => 2000, 'public.activity.legacy_owner' => 2000 },
