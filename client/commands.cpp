@@ -500,6 +500,31 @@ RunStatus(const Settings &settings)
 }
 
 int
+RunReset(const Settings &settings, const std::vector<std::string> &tables)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	target.Exec("BEGIN");
+	std::vector<std::string> reset;
+	for (const auto &table : tables) {
+		if (target.Exec("SELECT pg_catalog.to_regclass($1)", {table}).IsNull(0, 0))
+			throw std::invalid_argument("cutover reset: no table " + table + " in the target (nothing was reset)");
+		pg::Result names = target.Exec("SELECT * FROM migrate_reset($1::regclass)", {table});
+		for (int row = 0; row < names.Rows(); row++)
+			if (std::find(reset.begin(), reset.end(), names.Text(row, 0)) == reset.end())
+				reset.push_back(names.Text(row, 0));
+	}
+	target.Exec(settings.dry_run ? "ROLLBACK" : "COMMIT");
+	std::ostringstream text;
+	for (const auto &name : reset)
+		text << name << (settings.dry_run ? ": would be pending again\n" : ": pending again\n");
+	if (!settings.dry_run && !reset.empty())
+		text << "pull them again with `cutover pull` (or `cutover run`)\n";
+	Out().Result({{"reset", reset}, {"dry_run", settings.dry_run}}, text.str());
+	return kExitOk;
+}
+
+int
 RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 {
 	struct Step {

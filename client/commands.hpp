@@ -37,6 +37,9 @@ int RunPull(const Settings &settings, int jobs, bool snapshot);
 int RunVerify(const Settings &settings);
 int RunDiff(const Settings &settings, const std::string &table, long long max_rows);
 int RunStatus(const Settings &settings);
+/* migrate_reset of each table, in one transaction: the table and every table whose foreign keys lead to it
+ * back to pending, to be pulled again. With --dry-run, says which and changes nothing. */
+int RunReset(const Settings &settings, const std::vector<std::string> &tables);
 /* init (when a source is given), users, plan, pull, verify: stops at the first step that fails. */
 int RunAll(const Settings &settings, const UsersOptions &users, int jobs);
 

@@ -6,12 +6,16 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <algorithm>
+#include <set>
 #include <sstream>
+#include <vector>
 
 #include "archive.hpp"
 #include "commands.hpp"
 #include "output.hpp"
 #include "stack_json.hpp"
+#include "text.hpp"
 #include "users.hpp"
 
 using namespace cutover;
@@ -34,6 +38,61 @@ constexpr const char *kExitCodes = R"(
 Exit codes: 0 done; 1 the step found a problem (a table differs, `diff` found differing rows, a user
 was not created, a key is violated); 2 bad flags or settings, nothing done; 3 a database or Stack Auth
 could not be reached; 130 interrupted (run the same command again).)";
+
+/* Shown under every command's own options: the global ones are taken before or after the command. */
+constexpr const char *kGlobalOptions = R"(
+Global options (before or after the command):
+  --target CONNINFO    target database (default: the PG* environment variables)
+  --source CONNINFO    source database (default: $CUTOVER_SOURCE_URL)
+  --schema NAME ...    schemas to move (default: public)
+  --json               print results as JSON on stdout
+  --log-file FILE      append every event to FILE, one JSON object per line
+  -q, --quiet          print only errors and results
+  -n, --dry-run        show what would be done; change nothing anywhere
+  -V, --version        print the version and exit
+  -h, --help           print this help and exit)";
+
+constexpr const char *kTryHelp = "Try \"cutover --help\" for more information.";
+
+/* An integer option's check, in words ("must be a whole number from 1 to 64"), with nothing of it in --help. */
+CLI::Validator
+Between(long long low, long long high)
+{
+	return CLI::Validator(
+		[low, high](std::string &value) -> std::string {
+			std::size_t used = 0;
+			long long number = 0;
+			try {
+				number = std::stoll(value, &used);
+			} catch (const std::exception &) {
+				used = 0;
+			}
+			if (used == 0 || used != value.size() || number < low || number > high)
+				return "must be a whole number from " + std::to_string(low) + " to " + std::to_string(high) +
+					   ", not \"" + value + "\"";
+			return "";
+		},
+		"");
+}
+
+/* The first word of the command line that is no option nor an option's value: the command, as typed. */
+std::string
+CommandWord(const std::vector<std::string> &args)
+{
+	const std::set<std::string> with_value = {"--target", "--source", "--log-file"};
+	for (std::size_t i = 0; i < args.size(); i++) {
+		const std::string &arg = args[i];
+		if (with_value.count(arg) != 0) {
+			i++;
+		} else if (arg == "--schema") {
+			while (i + 1 < args.size() && args[i + 1].rfind('-', 0) != 0)
+				i++;
+		} else if (arg.rfind('-', 0) != 0) {
+			return arg;
+		}
+	}
+	return "";
+}
 
 std::string
 Environment(const char *name)
@@ -63,7 +122,14 @@ main(int argc, char **argv)
 	app.footer(kExitCodes);
 	app.require_subcommand(1);
 	app.fallthrough(); /* global flags may follow the subcommand */
-	app.set_version_flag("--version", "cutover " CUTOVER_VERSION);
+	app.set_version_flag("-V,--version", "cutover " CUTOVER_VERSION);
+
+	/* `cutover help [COMMAND]` is `cutover [COMMAND] --help` */
+	std::vector<std::string> args(argv + 1, argv + argc);
+	if (!args.empty() && args[0] == "help") {
+		args.erase(args.begin());
+		args.push_back("--help");
+	}
 
 	Settings settings;
 	settings.source = Environment("CUTOVER_SOURCE_URL");
@@ -82,13 +148,28 @@ main(int argc, char **argv)
 	UsersOptions users;
 	std::string providers = "google,github,microsoft";
 	auto add_user_options = [&](CLI::App *command) {
-		command->add_option("--concurrency", users.concurrency, "requests to Stack Auth in flight (default 16)")
-			->check(CLI::Range(1, 256));
-		command->add_option("--rate", users.rate, "at most this many requests per second (default: no limit)")
-			->check(CLI::NonNegativeNumber);
 		command
-			->add_option("--max-attempts", users.policy.max_attempts, "attempts per user before giving up (default 8)")
-			->check(CLI::Range(1, 100));
+			->add_option("--concurrency", users.concurrency, "requests to Stack Auth in flight, 1 to 256 (default 16)")
+			->type_name("N")
+			->check(Between(1, 256));
+		command->add_option("--rate", users.rate, "at most this many requests per second (default: no limit)")
+			->type_name("N")
+			->check(CLI::Validator(
+				[](std::string &value) -> std::string {
+					try {
+						std::size_t used = 0;
+						if (std::stod(value, &used) >= 0 && used == value.size())
+							return "";
+					} catch (const std::exception &) {
+					}
+					return "must be a number of 0 or more, not \"" + value + "\"";
+				},
+				""));
+		command
+			->add_option("--max-attempts", users.policy.max_attempts,
+						 "attempts per user before giving up, 1 to 100 (default 8)")
+			->type_name("N")
+			->check(Between(1, 100));
 		command->add_option("--oauth-providers", providers,
 							"OAuth providers configured in the Stack Auth project, comma-separated (default "
 							"google,github,microsoft); other Supabase identities are reported and left out");
@@ -110,7 +191,9 @@ main(int argc, char **argv)
 	add_user_options(users_cmd);
 	auto *pull = app.add_subcommand("pull", "copy every planned table from the source, user IDs rewritten; then "
 											"sequences and foreign-key checks");
-	pull->add_option("-j,--jobs", jobs, "tables pulled at once (default 1)")->check(CLI::Range(1, 64));
+	pull->add_option("-j,--jobs", jobs, "tables pulled at once, 1 to 64 (default 1)")
+		->type_name("N")
+		->check(Between(1, 64));
 	pull->add_flag("--no-snapshot", no_snapshot, "do not read every table from one snapshot of the source");
 	auto *verify = app.add_subcommand("verify", "compare row counts and checksums of every planned table");
 	auto *diff = app.add_subcommand(
@@ -118,7 +201,9 @@ main(int argc, char **argv)
 				"columns), as a table with a summary line; exit 1 when rows differ, 0 when none do");
 	diff->add_option("table", diff_table, "the table (schema-qualified or on the search_path)")->required();
 	diff->add_option("--max-rows", diff_rows, "report at most this many differing rows (default 1000)")
-		->check(CLI::Range(1LL, 2147483646LL));
+		->type_name("N")
+		->check(Between(1, 2147483646));
+	diff->get_option("table")->type_name("TABLE");
 	auto *status = app.add_subcommand("status", "the state of every table and of the users");
 	std::string archive_dir;
 	auto *export_cmd = app.add_subcommand(
@@ -135,13 +220,49 @@ main(int argc, char **argv)
 	auto *run = app.add_subcommand("run", "every step in order: init, users, plan, pull, verify; stops at the first "
 										  "failure");
 	add_user_options(run);
-	run->add_option("-j,--jobs", jobs, "tables pulled at once (default 1)")->check(CLI::Range(1, 64));
+	run->add_option("-j,--jobs", jobs, "tables pulled at once, 1 to 64 (default 1)")
+		->type_name("N")
+		->check(Between(1, 64));
+	std::vector<std::string> reset_tables;
+	auto *reset = app.add_subcommand("reset", "set tables back to pending so that the next pull loads them again: "
+											  "each table and every table whose foreign keys lead to it "
+											  "(migrate_reset); after marking a column with migrate_remap_column");
+	reset->add_option("table", reset_tables, "the tables (schema-qualified or on the search_path)")
+		->required()
+		->type_name("TABLE");
+
+	std::vector<std::string> names;
+	for (CLI::App *command : app.get_subcommands({})) {
+		names.push_back(command->get_name());
+		command->footer(std::string(kGlobalOptions) + "\n" + kExitCodes);
+	}
 
 	try {
-		app.parse(argc, argv);
+		std::vector<std::string> reversed(args.rbegin(), args.rend()); /* CLI11 takes them last first */
+		app.parse(reversed);
+	} catch (const CLI::CallForHelp &) {
+		std::cout << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help("cutover"));
+		return kExitOk;
+	} catch (const CLI::CallForVersion &error) {
+		std::cout << error.what() << "\n";
+		return kExitOk;
 	} catch (const CLI::ParseError &error) {
-		int code = app.exit(error);
-		return code == 0 ? kExitOk : kExitUsage;
+		std::string word = CommandWord(args);
+		if (word.empty() && app.get_subcommands().empty()) {
+			std::cerr << "cutover: no command given\n" << kTryHelp << "\n";
+		} else if (app.get_subcommands().empty() && std::find(names.begin(), names.end(), word) == names.end()) {
+			std::string meant = DidYouMean(word, names);
+			std::cerr << "cutover: \"" << word << "\" is not a command"
+					  << (meant.empty() ? "" : "; did you mean \"" + meant + "\"?") << "\n"
+					  << kTryHelp << "\n";
+		} else if (!app.get_subcommands().empty()) {
+			std::string command = app.get_subcommands().front()->get_name();
+			std::cerr << "cutover " << command << ": " << error.what() << "\nTry \"cutover " << command
+					  << " --help\" for more information.\n";
+		} else {
+			std::cerr << "cutover: " << error.what() << "\n" << kTryHelp << "\n";
+		}
+		return kExitUsage;
 	}
 	users.oauth_providers = SplitList(providers);
 	users.dry_run = settings.dry_run;
@@ -171,6 +292,8 @@ main(int argc, char **argv)
 			return RunExport(settings, archive_dir);
 		if (*import_cmd)
 			return RunImport(settings, archive_dir);
+		if (*reset)
+			return RunReset(settings, reset_tables);
 	} catch (const pg::Error &error) {
 		Out().Error(std::string(error.what()) + (error.detail().empty() ? "" : "\ndetail: " + error.detail()) +
 						(error.hint().empty() ? "" : "\nhint: " + error.hint()),

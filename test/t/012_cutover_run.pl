@@ -62,6 +62,37 @@ is($rc, 2, 'an unknown flag: exit 2');
 is($rc, 2, '--jobs 0: exit 2');
 ($rc, $out, $err) = cutover(['--version']);
 like($out, qr/^cutover \d+\.\d+\.\d+$/m, '--version');
+($rc, $out, $err) = cutover(['-V']);
+like($out, qr/^cutover \d+\.\d+\.\d+$/m, '-V: the version too');
+# A PostgreSQL tool's manners: help as a command, a typo answered with the command meant, options in words.
+($rc, $out, $err) = cutover(['help']);
+is($rc, 0, 'help: exit 0');
+like($out, qr/^Usage: cutover /m, 'help: the usage line');
+like($out, qr/^\s+reset\s+set tables back to pending/m, 'help: lists reset among the commands');
+($rc, $out, $err) = cutover([ 'help', 'verify' ]);
+is($rc, 0, 'help verify: exit 0');
+like($out, qr/^Usage: cutover verify /m, 'help verify: the command\'s usage');
+like($out, qr/Global options.*--target CONNINFO.*--dry-run/s, 'help verify: the global options too');
+my $help_verify = $out;
+($rc, $out, $err) = cutover([ 'verify', '--help' ]);
+is($out, $help_verify, 'verify --help: the same as help verify');
+($rc, $out, $err) = cutover(['verfy']);
+is($rc, 2, 'a mistyped command: exit 2');
+like($err, qr/^cutover: "verfy" is not a command; did you mean "verify"\?\nTry "cutover --help"/,
+	'a mistyped command: the command meant');
+unlike($err, qr/subcommand/i, 'a mistyped command: no parser wording');
+($rc, $out, $err) = cutover(['xyzzy']);
+like($err, qr/"xyzzy" is not a command\n/, 'a word near no command: no guess');
+($rc, $out, $err) = cutover([]);
+is($rc, 2, 'no command: exit 2');
+like($err, qr/^cutover: no command given/, 'no command: says so');
+($rc, $out, $err) = cutover([ 'pull', '-j', '100' ]);
+is($rc, 2, '--jobs 100: exit 2');
+like($err, qr/^cutover pull: --jobs: must be a whole number from 1 to 64, not "100"/, '--jobs 100: the range in words');
+($rc, $out, $err) = cutover([ 'users', '--rate', '-1' ]);
+like($err, qr/--rate: must be a number of 0 or more/, '--rate -1: in words');
+($rc, $out, $err) = cutover([ 'pull', '--help' ]);
+unlike($out, qr/INT|\[1 - 64\]/, 'pull --help: no parser type names');
 ($rc, $out, $err) = cutover(['status']);
 is($rc, 1, 'status before init: exit 1');
 like($err, qr/pg_cutover extension is not installed.*\n.*cutover init/s, 'status before init: says to run init');
@@ -164,6 +195,35 @@ is($rc, 0, 'Stack Auth healthy again: exit 0') or diag($err);
 is(decode_json($out)->{adopted}, $created_unread, 'Stack Auth healthy again: the users created unread are adopted');
 is($emulator_stats->()->{users}, 60, 'Stack Auth healthy again: each user exactly once');
 is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '60', 'Stack Auth healthy again: every user mapped');
+
+# cutover reset: a table and every table whose foreign keys lead to it back to pending, in one transaction.
+my $states = sub {
+	$target->safe_psql('postgres', q{SELECT string_agg(table_name || '=' || status, ',' ORDER BY table_name)
+FROM migrate_status() WHERE table_name IN ('public.organizations', 'public.profiles', 'public.sites')});
+};
+my $states_before = $states->();
+unlike($states_before, qr/pending/, 'reset: the three tables loaded before');
+($rc, $out, $err) = cutover([ 'reset', '--dry-run', 'profiles' ]);
+is($rc, 0, 'reset --dry-run: exit 0') or diag($err);
+like($out, qr/public\.profiles: would be pending again/, 'reset --dry-run: names the table');
+like($out, qr/public\.sites: would be pending again/, 'reset --dry-run: and a table whose foreign keys lead to it');
+is($states->(), $states_before, 'reset --dry-run: nothing changed');
+($rc, $out, $err) = cutover([ '--json', 'reset', 'profiles' ]);
+is($rc, 0, 'reset: exit 0') or diag($err);
+my $reset = decode_json($out);
+my %reset_tables = map { $_ => 1 } @{ $reset->{reset} };
+is(join(',', grep { $reset_tables{$_} } qw(public.organizations public.profiles public.sites)),
+	'public.organizations,public.profiles,public.sites', 'reset --json: the tables set back, as a JSON array');
+is( $target->safe_psql('postgres', q{SELECT count(*) FROM migrate_status() WHERE status = 'pending'}),
+	scalar(keys %reset_tables), 'reset: exactly the tables it names are pending');
+ok(JSON::PP::is_bool($reset->{dry_run}) && !$reset->{dry_run}, 'reset --json: dry_run a JSON false');
+is($states->(), 'public.organizations=pending,public.profiles=pending,public.sites=pending', 'reset: the three pending');
+($rc, $out, $err) = cutover([ 'reset', 'profiles', 'no_such_table' ]);
+is($rc, 2, 'reset of a table that does not exist: exit 2');
+like($err, qr/no_such_table/, 'reset of a table that does not exist: names it');
+($rc, $out, $err) = cutover(['pull']);
+is($rc, 0, 'pull after reset: exit 0') or diag($err);
+unlike($states->(), qr/pending/, 'pull after reset: the three tables loaded again');
 
 # Settings that would expose a secret are refused without showing it.
 ($rc, $out, $err) = cutover(['users'], STACK_API_URL => 'http://stack.example.com');
