@@ -50,24 +50,35 @@ EXTRA_CLEAN += $(OBJS:.o=.d)
 extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
 	cp $< $@
 
+# The client, the unit tests and the emulator are compiled file by file, so that `make -j` spreads them over
+# the cores, and link the extension's own objects of extension/core/ (pure C++, position-independent):
+# each source is compiled once.
+TOOL_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension \
+	-Iclient -I$(shell $(PG_CONFIG) --includedir) -DCUTOVER_VERSION='"$(EXTVERSION)"' -MMD -MP
+client/%.o: client/%.cpp
+	$(CXX) $(TOOL_CXXFLAGS) -c -o $@ $<
+test/unit/%.o: test/unit/%.cpp
+	$(CXX) $(TOOL_CXXFLAGS) -c -o $@ $<
+
 # GoogleTest over the pure C++ core: no server needed.
 # The client's pure parts (no network, no database) are tested with it.
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
 CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp \
 	client/diff_report.cpp client/json_values.cpp)
-test/unit/unittest: $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) $(wildcard extension/core/*.hpp client/*.hpp test/unit/*.hpp)
-	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) -Iextension -Iclient \
-		-o $@ $(UNIT_SRCS) $(CORE_SRCS) $(CLIENT_PURE_SRCS) -lgtest -lgtest_main -pthread -lcrypto
+UNIT_OBJS = $(UNIT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o) $(CLIENT_PURE_SRCS:.cpp=.o)
+test/unit/unittest: $(UNIT_OBJS)
+	$(CXX) -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -pthread -lcrypto
 
 # The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
-CLIENT_SRCS = $(sort $(wildcard client/*.cpp)) extension/core/retry.cpp extension/core/checksum.cpp \
-	extension/core/md5_batch.cpp extension/core/copy_text.cpp extension/core/plan.cpp extension/core/sql.cpp \
-	extension/core/id_map.cpp extension/core/user_ids.cpp extension/core/remap.cpp extension/core/escapes.cpp
+CLIENT_SRCS = $(sort $(wildcard client/*.cpp))
+CLIENT_CORE_OBJS = $(addprefix extension/core/,retry.o checksum.o md5_batch.o copy_text.o plan.o sql.o id_map.o \
+	user_ids.o remap.o escapes.o)
+CLIENT_OBJS = $(CLIENT_SRCS:.cpp=.o) $(CLIENT_CORE_OBJS)
 CLIENT_BINDIR ?= /usr/local/bin
-client/cutover: $(CLIENT_SRCS) $(wildcard client/*.hpp extension/core/*.hpp)
-	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Wshadow $(if $(filter true 1,$(CI)),-Werror) \
-		-DCUTOVER_VERSION='"$(EXTVERSION)"' -Iextension -Iclient -I$(shell $(PG_CONFIG) --includedir) \
-		-o $@ $(CLIENT_SRCS) -lpq -lcurl -lcrypto -pthread
+client/cutover: $(CLIENT_OBJS)
+	$(CXX) -o $@ $(CLIENT_OBJS) -lpq -lcurl -lcrypto -pthread
+-include $(CLIENT_SRCS:.cpp=.d) $(UNIT_SRCS:.cpp=.d)
+EXTRA_CLEAN += $(CLIENT_SRCS:.cpp=.o) $(CLIENT_SRCS:.cpp=.d) $(UNIT_SRCS:.cpp=.o) $(UNIT_SRCS:.cpp=.d)
 include test/stack_auth_emulator/emulator.mk
 EXTRA_CLEAN += client/cutover
 # EXTENSION_ONLY=1: `make` and `make install` of the extension alone (the version matrix's builds against

@@ -16,6 +16,7 @@
 #include "diff_report.hpp"
 #include "json_values.hpp"
 #include "output.hpp"
+#include "stack_auth.hpp"
 
 namespace cutover {
 
@@ -527,6 +528,8 @@ RunReset(const Settings &settings, const std::vector<std::string> &tables)
 int
 RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 {
+	/* Stack Auth's settings proven before the first step, so that a bad key stops the run before it starts */
+	CheckStackAuth(StackAuthSettings::FromEnvironment());
 	struct Step {
 		const char *name;
 		std::function<int()> run;

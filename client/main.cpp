@@ -14,6 +14,7 @@
 #include "archive.hpp"
 #include "commands.hpp"
 #include "output.hpp"
+#include "stack_auth.hpp"
 #include "stack_json.hpp"
 #include "text.hpp"
 #include "users.hpp"
@@ -302,6 +303,9 @@ main(int argc, char **argv)
 	} catch (const std::invalid_argument &error) {
 		Out().Error(error.what());
 		return kExitUsage;
+	} catch (const StackAuthUnreachable &error) {
+		Out().Error(error.what());
+		return kExitUnreachable;
 	} catch (const ResponseError &error) {
 		Out().Error(std::string("Stack Auth: ") + error.what());
 		return kExitProblem;

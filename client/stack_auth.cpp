@@ -3,10 +3,14 @@
  */
 #include "stack_auth.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
+#include "http.hpp"
 #include "output.hpp"
+#include "stack_json.hpp"
 
 namespace cutover {
 
@@ -103,6 +107,38 @@ ListUsersRequest(const StackAuthSettings &settings, const std::optional<std::str
 		request.url += "&cursor=" + *cursor; /* a canonical UUID: nothing to escape */
 	request.headers = Headers(settings, false);
 	return request;
+}
+
+void
+CheckStackAuth(const StackAuthSettings &settings)
+{
+	HttpPool pool(1);
+	std::string problem;
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		if (attempt > 1)
+			std::this_thread::sleep_for(std::chrono::milliseconds(250 * (attempt - 1)));
+		HttpRequest request = ListUsersRequest(settings, std::nullopt, 1);
+		request.timeout = std::chrono::milliseconds(3000);
+		HttpResponse response = pool.Perform(request);
+		if (response.kind == pgc::core::OutcomeKind::Response) {
+			int status = response.status;
+			/* refused: the key, the project or the URL is wrong, and every request would be refused alike */
+			if (status >= 400 && status < 500 && status != 408 && status != 429)
+				throw std::invalid_argument(
+					"Stack Auth at " + settings.api_url +
+					" refused the settings: " + Describe(ParseError(status, response.content_type, response.body)) +
+					". Check STACK_PROJECT_ID, STACK_SECRET_SERVER_KEY (a server key of that project) and "
+					"STACK_API_URL; nothing was sent");
+			/* an answer (a success, or a passing error the requests will retry): Stack Auth is there */
+			return;
+		}
+		/* the connection was made, then lost: Stack Auth is there, the requests retry such losses */
+		if (response.kind == pgc::core::OutcomeKind::NetworkErrorAfterSend && !response.timed_out)
+			return;
+		problem = response.network_error;
+	}
+	throw StackAuthUnreachable("Stack Auth at " + settings.api_url + " could not be reached: " + problem +
+							   " (3 tries); check STACK_API_URL and the network. Nothing was sent");
 }
 
 } // namespace cutover

@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include <stdexcept>
+
 #include <optional>
 #include <string>
 
@@ -25,5 +27,19 @@ struct StackAuthSettings {
 HttpRequest CreateUserRequest(const StackAuthSettings &settings, const nlohmann::json &body);
 /* One page of every user, anonymous and restricted ones included (they are hidden by default). */
 HttpRequest ListUsersRequest(const StackAuthSettings &settings, const std::optional<std::string> &cursor, int limit);
+
+/* Stack Auth could not be reached, or answered only server errors: exit 3. */
+class StackAuthUnreachable : public std::runtime_error
+{
+  public:
+	using std::runtime_error::runtime_error;
+};
+
+/*
+ * Proves the settings with a harmless request (the first user of a list) before anything is sent or
+ * journalled: a refused key or project (4xx) throws std::invalid_argument naming the setting (exit 2); no
+ * answer, or only server errors after three tries within a few seconds, throws StackAuthUnreachable (exit 3).
+ */
+void CheckStackAuth(const StackAuthSettings &settings);
 
 } // namespace cutover

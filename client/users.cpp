@@ -590,10 +590,12 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 	for (int row = 0; row < rows.Rows(); row++)
 		journal.emplace(rows.Text(row, 0), rows.Text(row, 1));
 
-	/* a bad Stack Auth setting stops the run before anything is written (exit 2: nothing done) */
-	std::optional<StackAuthSettings> stack;
-	if (!options.dry_run)
-		stack = StackAuthSettings::FromEnvironment();
+	/*
+	 * A bad Stack Auth setting stops the run before anything is written, a dry run too (exit 2, or 3 when Stack
+	 * Auth cannot be reached): the rehearsal proves the settings the window will use.
+	 */
+	std::optional<StackAuthSettings> stack = StackAuthSettings::FromEnvironment();
+	CheckStackAuth(*stack);
 
 	/* every user planned, so that the email collisions are settled the same way on every run */
 	UserPlanOptions plan_options;

@@ -540,9 +540,11 @@ BEGIN
     SELECT s.status INTO state FROM cutover.table_state s
     WHERE s.table_schema = schema_name AND s.table_name = relation_name;
     IF state IN ('loaded', 'verified', 'loading') THEN
-        RAISE NOTICE 'table % is already %: its rows keep what the pull wrote until it is pulled again', tbl, state
-            USING HINT = format('SELECT * FROM migrate_reset(%L) makes it (and what depends on it) pending again.',
-                                tbl::text);
+        RAISE WARNING 'table % is already %: its rows keep what the pull wrote until it is reset and pulled again',
+            tbl, state
+            USING HINT = format('Run `cutover reset %s` (or SELECT * FROM migrate_reset(%L)): it and what depends on '
+                                'it become pending, and the next `cutover pull` loads them with the mark.',
+                                tbl::text, tbl::text);
     END IF;
     RETURN format('%s.%s %s', tbl, quote_ident(column_name),
                   CASE mode WHEN 'user_ids' THEN 'holds user IDs only'

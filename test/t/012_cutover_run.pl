@@ -116,6 +116,29 @@ is(decode_json($out)->{total}, 60, 'users --dry-run: the 60 users planned');
 is($emulator_stats->()->{creates}, 0, 'users --dry-run: nothing created in Stack Auth');
 is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.id_map'), '0', 'users --dry-run: nothing mapped');
 
+# Stack Auth's settings are proven before anything is sent or journalled, in a dry run too: a wrong key is a
+# settings error (exit 2), not a user's failure; an unreachable Stack Auth is exit 3 within seconds.
+my $wrong_key = new_secret('ssk-wrong');
+($rc, $out, $err) = cutover([ 'users', '--dry-run' ], STACK_SECRET_SERVER_KEY => $wrong_key);
+is($rc, 2, 'users --dry-run with a wrong key: exit 2');
+like($err, qr/refused the settings: HTTP 401 INVALID_SECRET_SERVER_KEY.*STACK_SECRET_SERVER_KEY/s,
+	'users --dry-run with a wrong key: Stack Auth\'s answer and the setting to check');
+($rc, $out, $err) = cutover(['users'], STACK_SECRET_SERVER_KEY => $wrong_key);
+is($rc, 2, 'users with a wrong key: exit 2');
+unlike($err, qr/user [0-9a-f]{8}.*could not be created/, 'users with a wrong key: no user\'s failure');
+is($target->safe_psql('postgres', 'SELECT count(*) FROM migrate_users()'), '0', 'users with a wrong key: nothing journalled');
+is($emulator_stats->()->{creates}, 0, 'users with a wrong key: nothing sent');
+ok(secret_free($out . $err, $wrong_key), 'users with a wrong key: the key is not shown');
+($rc, $out, $err) = cutover(['run'], STACK_SECRET_SERVER_KEY => $wrong_key);
+is($rc, 2, 'run with a wrong key: exit 2 before the first step');
+unlike($err, qr/cutover run: init/, 'run with a wrong key: no step started');
+my $check_started = Time::HiRes::time();
+($rc, $out, $err) = cutover([ 'users', '--dry-run' ], STACK_API_URL => 'http://127.0.0.1:1');
+my $check_took = Time::HiRes::time() - $check_started;
+is($rc, 3, 'users --dry-run with Stack Auth unreachable: exit 3');
+like($err, qr/could not be reached: .*STACK_API_URL/, 'Stack Auth unreachable: says so and names the setting');
+cmp_ok($check_took, '<', 5, sprintf('Stack Auth unreachable: the answer within 5 s (%.1f s)', $check_took));
+
 # The columns that hold user IDs without a foreign key, as the runbook marks them.
 $target->safe_psql('postgres', q{
 SELECT migrate_remap_column('event_logs', 'actor');
