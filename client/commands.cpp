@@ -528,8 +528,11 @@ RunReset(const Settings &settings, const std::vector<std::string> &tables)
 int
 RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 {
-	/* Stack Auth's settings proven before the first step, so that a bad key stops the run before it starts */
+	/* Stack Auth's settings proven before the first step, so that a bad key stops the run before it starts;
+	 * the users step does not ask again */
 	CheckStackAuth(StackAuthSettings::FromEnvironment());
+	UsersOptions checked_users = users;
+	checked_users.stack_auth_checked = true;
 	struct Step {
 		const char *name;
 		std::function<int()> run;
@@ -541,7 +544,7 @@ RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 			 pg::Connection source = ConnectSource(settings);
 			 pg::Connection target = ConnectTarget(settings);
 			 CheckExtension(target);
-			 return RunUsers(source, target, users);
+			 return RunUsers(source, target, checked_users);
 		 }},
 		{"plan", [&] { return RunPlan(settings); }},
 		{"pull", [&] { return RunPull(settings, jobs, true); }},

@@ -4,9 +4,9 @@
  */
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
-#include <algorithm>
 #include <set>
 #include <sstream>
 #include <vector>

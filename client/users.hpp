@@ -21,6 +21,7 @@ struct UsersOptions {
 	int page_size = 500;  /* users per page when listing Stack Auth */
 	bool dry_run = false; /* plan and report, send nothing, write nothing */
 	bool password_sign_in = true;
+	bool stack_auth_checked = false; /* the caller proved the Stack Auth settings already (cutover run) */
 	std::set<std::string> oauth_providers = {"google", "github", "microsoft"};
 	pgc::core::RetryPolicy policy;
 };
