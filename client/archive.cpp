@@ -17,7 +17,6 @@
  */
 #include "archive.hpp"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <unistd.h>
@@ -39,6 +38,7 @@
 #include "core/plan.hpp"
 #include "core/sql.hpp"
 #include "output.hpp"
+#include "sha256.hpp"
 
 namespace cutover {
 
@@ -100,39 +100,6 @@ ReadMarks(const pg::Connection &target)
 	}
 	return marks;
 }
-
-/* SHA-256 over the bytes of a file, as they are written or read. */
-class Sha256
-{
-  public:
-	Sha256() : context_(EVP_MD_CTX_new(), &EVP_MD_CTX_free)
-	{
-		if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1)
-			throw std::runtime_error("could not start a SHA-256 digest");
-	}
-	void
-	Update(const char *data, std::size_t size)
-	{
-		EVP_DigestUpdate(context_.get(), data, size);
-	}
-	std::string
-	Hex()
-	{
-		unsigned char digest[EVP_MAX_MD_SIZE];
-		unsigned int size = 0;
-		EVP_DigestFinal_ex(context_.get(), digest, &size);
-		static constexpr char hex[] = "0123456789abcdef";
-		std::string out;
-		for (unsigned int i = 0; i < size; i++) {
-			out.push_back(hex[digest[i] >> 4]);
-			out.push_back(hex[digest[i] & 0xf]);
-		}
-		return out;
-	}
-
-  private:
-	std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context_;
-};
 
 /* A file written through one buffer, its SHA-256 taken on the way. */
 class FileWriter

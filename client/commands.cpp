@@ -14,8 +14,10 @@
 #include <sstream>
 
 #include "diff_report.hpp"
+#include "interrupt.hpp"
 #include "json_values.hpp"
 #include "output.hpp"
+#include "source.hpp"
 #include "stack_auth.hpp"
 
 namespace cutover {
@@ -151,7 +153,48 @@ struct Worker {
 	pg::Connection conn;
 	int pid = 0;
 	std::optional<std::size_t> table; /* index into the plan while a pull runs */
+	std::uint64_t rows = 0;			  /* rows its COPY took so far (never less than last seen) */
 };
+
+std::string
+Join(const std::vector<std::string> &items, const std::string &separator)
+{
+	std::string out;
+	for (const auto &item : items)
+		out += (out.empty() ? "" : separator) + item;
+	return out;
+}
+
+/*
+ * How far each running pull got: the rows its COPY took (pg_stat_progress_copy), and once COPY is done, the
+ * index being built from the loaded rows (pg_stat_progress_create_index): "public.big: building index 2 of
+ * 3, 40%", one for each pull in that phase.
+ */
+void
+ReadPullProgress(const pg::Connection &target, const std::string &pids, std::vector<Worker> &workers,
+				 const std::vector<PlannedTable> &plan, std::vector<std::string> &phases)
+{
+	pg::Result now = target.Exec(
+		"SELECT a.pid, c.tuples_processed, i.phase, "
+		"(SELECT count(*) FROM pg_catalog.pg_index x WHERE x.indrelid = i.relid AND x.indexrelid <= i.index_relid), "
+		"(SELECT count(*) FROM pg_catalog.pg_index x WHERE x.indrelid = i.relid), "
+		"CASE WHEN i.tuples_total > 0 THEN 100 * i.tuples_done / i.tuples_total "
+		"WHEN i.blocks_total > 0 THEN 100 * i.blocks_done / i.blocks_total END "
+		"FROM unnest($1::int[]) AS a(pid) "
+		"LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid "
+		"LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid",
+		{pids});
+	for (int row = 0; row < now.Rows(); row++)
+		for (auto &worker : workers) {
+			if (worker.pid != now.Int(row, 0) || !worker.table)
+				continue;
+			worker.rows = std::max(worker.rows, static_cast<std::uint64_t>(now.Int(row, 1)));
+			if (!now.IsNull(row, 2))
+				phases.push_back(plan[*worker.table].name + ": index " + now.Text(row, 3) + " of " + now.Text(row, 4) +
+								 ", " + now.Text(row, 2) +
+								 (now.IsNull(row, 5) ? "" : " " + std::to_string(now.Int(row, 5) / 10 * 10) + "%"));
+		}
+}
 
 /*
  * A failed pull rolled back with its transaction, the state row's `loading` included: the table's state is
@@ -179,9 +222,7 @@ ConnectTarget(const Settings &settings)
 pg::Connection
 ConnectSource(const Settings &settings)
 {
-	if (settings.source.empty())
-		throw std::invalid_argument("no source database: set CUTOVER_SOURCE_URL (or pass --source)");
-	return pg::Connection::Open(settings.source, "source");
+	return ConnectSource(settings.source);
 }
 
 int
@@ -219,7 +260,8 @@ RunInit(const Settings &settings)
 			Out().Warn("could not turn off statement logging for migrate_source (not a superuser): if the target "
 					   "logs statements, its server log may show the source's connection string");
 		}
-		configured = target.Exec("SELECT migrate_source($1)", {settings.source}).Text(0, 0);
+		/* what libpq used, the password too wherever it found it: the extension connects the same way */
+		configured = target.Exec("SELECT migrate_source($1)", {StoredSourceSettings(source)}).Text(0, 0);
 		target.Exec("RESET log_statement; RESET log_min_duration_statement; RESET log_parameter_max_length");
 	}
 	json result = {{"extension_version", version}, {"source_server_version", about.Text(0, 0)}, {"source", configured}};
@@ -255,6 +297,10 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		if (!table.problem.empty())
 			throw pg::Error("55000", "table " + table.name + " cannot be pulled: " + table.problem, "",
 							"`cutover plan` shows every problem; fix them first.");
+	/* the snapshot's source must be the one the extension pulls from */
+	std::optional<pg::Connection> holder;
+	if (use_snapshot || !settings.source.empty())
+		holder.emplace(ConnectStoredSource(target, settings.source));
 	if (settings.dry_run) {
 		for (const auto &table : plan)
 			Out().Info("dry run: would pull " + table.name + " (level " + std::to_string(table.level) + ", about " +
@@ -266,21 +312,22 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	 * One snapshot of the source for every table: a source connection holds it open while the pulls run. The
 	 * source is frozen during the window, so this only guards against a write that slipped through.
 	 */
-	std::optional<pg::Connection> holder;
 	std::optional<std::string> snapshot;
 	if (use_snapshot) {
-		holder.emplace(ConnectSource(settings));
 		holder->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 		snapshot = holder->Exec("SELECT pg_catalog.pg_export_snapshot()").Text(0, 0);
 	}
 
 	jobs = std::max(1, jobs);
 	std::vector<Worker> workers;
+	std::vector<std::string> pids;
 	for (int i = 0; i < jobs; i++) {
 		pg::Connection conn = ConnectTarget(settings);
 		int pid = PQbackendPID(conn.raw());
+		pids.push_back(std::to_string(pid));
 		workers.push_back(Worker{std::move(conn), pid, std::nullopt});
 	}
+	std::string pid_list = pg::ArrayLiteral(std::vector<std::optional<std::string>>(pids.begin(), pids.end()));
 
 	std::uint64_t total_rows = 0;
 	for (const auto &table : plan)
@@ -289,41 +336,52 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	std::uint64_t rows_done = 0;
 	std::size_t next = 0, finished = 0;
 	std::vector<json> results;
+	std::vector<std::string> rolled_back; /* cancelled by Ctrl-C: "public.big (300,000 rows streamed)" */
 	/* the first pull that failed: what is shown, and the SQLSTATE and error written to the table's state */
 	struct PullFailure {
 		std::string table, sqlstate, error, message;
 	};
 	std::optional<PullFailure> failure;
+	auto stop = [&](Worker &worker) {
+		rolled_back.push_back(plan[*worker.table].name + " (" + Thousands(worker.rows) + " rows streamed)");
+		worker.table.reset();
+		worker.rows = 0;
+	};
 
-	while (finished < plan.size() && !failure) {
+	while (finished < plan.size() && !failure && !Interrupted()) {
 		/* tables of one level have no keys between them: they load side by side; a level waits for the last */
 		for (auto &worker : workers) {
-			if (worker.table || next >= plan.size())
+			if (worker.table || next >= plan.size() || Interrupted())
 				continue;
 			bool other_level = std::any_of(workers.begin(), workers.end(), [&](const Worker &w) {
 				return w.table && plan[*w.table].level != plan[next].level;
 			});
 			if (other_level)
 				break;
-			worker.conn.Send("SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS seconds "
-							 "FROM migrate_pull($1::regclass, $2)",
-							 {plan[next].name, snapshot});
+			try {
+				worker.conn.Send("SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS "
+								 "seconds FROM migrate_pull($1::regclass, $2)",
+								 {plan[next].name, snapshot});
+			} catch (const InterruptedError &) {
+				break;
+			}
 			worker.table = next++;
 			Out().Event("pull started", {{"table", plan[*worker.table].name}});
 		}
-		/* wait for any worker to answer, then read the rows streamed so far */
+		/* wait for any worker to answer (or a signal), then read how far each got */
 		std::vector<pollfd> fds;
 		for (const auto &worker : workers)
 			if (worker.table)
 				fds.push_back({PQsocket(worker.conn.raw()), POLLIN, 0});
 		poll(fds.data(), fds.size(), 250);
-		std::uint64_t in_progress = 0;
-		std::map<int, std::uint64_t> copied;
+		if (Interrupted())
+			break;
+		std::vector<std::string> phases;
 		try {
-			pg::Result copy = target.Exec("SELECT pid, tuples_processed FROM pg_catalog.pg_stat_progress_copy");
-			for (int row = 0; row < copy.Rows(); row++)
-				copied[static_cast<int>(copy.Int(row, 0))] = static_cast<std::uint64_t>(copy.Int(row, 1));
+			ReadPullProgress(target, pid_list, workers, plan, phases);
 		} catch (const pg::Error &error) {
+			if (Interrupted())
+				break;
 			/* the target ended every session (a crashed backend restarts them all): say which tables were on */
 			std::string tables;
 			for (const auto &worker : workers)
@@ -333,6 +391,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 								  "pulling " + tables + " failed: " + error.what()};
 			break;
 		}
+		std::uint64_t in_progress = 0;
 		for (auto &worker : workers) {
 			if (!worker.table)
 				continue;
@@ -341,11 +400,15 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 			std::optional<pg::Result> done;
 			try {
 				if (worker.conn.Busy()) {
-					in_progress += copied[worker.pid];
+					in_progress += worker.rows;
 					continue;
 				}
 				done = worker.conn.Finish();
 			} catch (const pg::Error &error) {
+				if (Interrupted()) {
+					stop(worker);
+					continue;
+				}
 				if (!failure)
 					failure = PullFailure{table.name, error.sqlstate(), error.what(),
 										  "pulling " + table.name + " failed: " + error.what() +
@@ -353,6 +416,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 											  (error.hint().empty() ? "" : "\nhint: " + error.hint())};
 			}
 			worker.table.reset();
+			worker.rows = 0;
 			finished++;
 			if (!done)
 				continue;
@@ -362,9 +426,10 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		}
 		if (total_rows < rows_done + in_progress)
 			progress.SetTotal(rows_done + in_progress);
+		progress.Note(Join(phases, "; "));
 		progress.Set(rows_done + in_progress);
 	}
-	/* after a failure, the pulls still running are cancelled: each rolls back alone */
+	/* after a failure or a signal, the pulls still running are cancelled: each rolls back alone */
 	for (auto &worker : workers)
 		if (worker.table) {
 			worker.conn.Cancel();
@@ -372,11 +437,23 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 				worker.conn.Finish();
 			} catch (const pg::Error &) {
 			}
+			stop(worker);
 		}
-	progress.Finish();
+	progress.Note("");
+	progress.Finish(Interrupted() ? "interrupted" : "");
+	if (Interrupted()) {
+		std::string kept;
+		for (const auto &result : results)
+			kept += (kept.empty() ? "" : ", ") + result.at("table").get<std::string>();
+		throw InterruptedError(
+			"pulled and kept: " + (kept.empty() ? std::string("none") : kept) +
+			"; cancelled and rolled back: " + (rolled_back.empty() ? std::string("none") : Join(rolled_back, ", ")));
+	}
 	if (failure) {
 		Out().Error(failure->message, {{"sqlstate", failure->sqlstate}});
-		RecordPullFailure(target, failure->table, failure->sqlstate + ": " + failure->error);
+		/* a table another session pulls (55P03) is that session's to record */
+		if (failure->sqlstate != "55P03")
+			RecordPullFailure(target, failure->table, failure->sqlstate + ": " + failure->error);
 		return kExitProblem;
 	}
 
@@ -400,32 +477,65 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	return kExitOk;
 }
 
+namespace {
+
+/* The extension reads the source the target stores; a source named here must be that one. */
+void
+CheckNamedSource(const pg::Connection &target, const Settings &settings)
+{
+	if (!settings.source.empty())
+		ConnectStoredSource(target, settings.source);
+}
+
+} // namespace
+
 int
 RunVerify(const Settings &settings)
 {
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
+	CheckNamedSource(target, settings);
 	std::vector<PlannedTable> plan = ReadPlan(target, settings);
-	Progress progress("verify", plan.size(), "tables");
+	/* by rows: a big table weighs what it holds; each table's result is said as soon as it is known */
+	std::uint64_t rows_left = 0, rows_done = 0;
+	for (const auto &planned : plan)
+		rows_left += static_cast<std::uint64_t>(std::max(0LL, planned.estimate));
+	Progress progress("verify", rows_left, "rows");
 	json rows = json::array();
 	std::ostringstream table;
 	int bad = 0;
 	for (const auto &planned : plan) {
-		pg::Result result = target.Exec("SELECT * FROM migrate_verify($1::regclass)", {planned.name});
-		json row = RowsJson(result).at(0);
-		bool ok = result.Bool(0, 5);
+		progress.Note(planned.name + ", about " +
+					  Thousands(static_cast<std::uint64_t>(std::max(0LL, planned.estimate))) + " rows");
+		std::optional<pg::Result> result;
+		try {
+			result = target.Exec("SELECT * FROM migrate_verify($1::regclass)", {planned.name});
+		} catch (const pg::Error &) {
+			if (!Interrupted())
+				throw;
+			progress.Finish("interrupted");
+			throw InterruptedError("verified " + std::to_string(rows.size()) + " of " + std::to_string(plan.size()) +
+								   " tables; the verification of " + planned.name +
+								   " was cancelled (verify changes no data)");
+		}
+		json row = RowsJson(*result).at(0);
+		bool ok = result->Bool(0, 5);
 		bad += ok ? 0 : 1;
 		rows.push_back(row);
-		progress.Add();
-		if (!ok)
-			Out().Warn("table " + planned.name + " differs: source " + result.Text(0, 1) + " rows, target " +
-					   result.Text(0, 2) + " rows");
+		rows_left -= std::min(rows_left, static_cast<std::uint64_t>(std::max(0LL, planned.estimate)));
+		rows_done += static_cast<std::uint64_t>(std::max(result->Int(0, 1), result->Int(0, 2)));
+		progress.SetTotal(rows_done + rows_left);
+		progress.Set(rows_done);
+		std::string line = planned.name + ": " + (ok ? "ok" : "DIFFERENT") + " (source " + result->Text(0, 1) +
+						   " rows, target " + result->Text(0, 2) + " rows)";
+		table << line << "\n";
+		if (ok)
+			Out().Info("verify: " + line, {{"table", planned.name}});
+		else
+			Out().Warn("verify: " + line, {{"table", planned.name}});
 	}
+	progress.Note("");
 	progress.Finish();
-	for (const auto &row : rows)
-		table << row.at("table_name").get<std::string>() << ": " << (row.at("ok") == true ? "ok" : "DIFFERENT")
-			  << " (source " << row.at("source_rows").dump() << " rows, target " << row.at("target_rows").dump()
-			  << " rows)\n";
 	/* whatever the checksums say: no Supabase user ID may be left where nobody decided to keep it */
 	Leftovers left = AuditUserIds(target, settings);
 	Out().Result({{"tables", rows}, {"user_ids_left", left.rows}}, table.str() + left.text);
@@ -449,6 +559,7 @@ RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 		throw std::invalid_argument("--max-rows must be between 1 and 2147483646");
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
+	CheckNamedSource(target, settings);
 	bool available = target
 						 .Exec("SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_extension e ON "
 							   "e.extnamespace = p.pronamespace WHERE e.extname = 'pg_cutover' AND p.proname = "
@@ -526,6 +637,15 @@ RunReset(const Settings &settings, const std::vector<std::string> &tables)
 }
 
 int
+RunUsersCommand(const Settings &settings, const UsersOptions &users)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	pg::Connection source = ConnectStoredSource(target, settings.source);
+	return RunUsers(source, target, users);
+}
+
+int
 RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 {
 	/* Stack Auth's settings proven before the first step, so that a bad key stops the run before it starts;
@@ -539,13 +659,7 @@ RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 	};
 	std::vector<Step> steps = {
 		{"init", [&] { return RunInit(settings); }},
-		{"users",
-		 [&] {
-			 pg::Connection source = ConnectSource(settings);
-			 pg::Connection target = ConnectTarget(settings);
-			 CheckExtension(target);
-			 return RunUsers(source, target, checked_users);
-		 }},
+		{"users", [&] { return RunUsersCommand(settings, checked_users); }},
 		{"plan", [&] { return RunPlan(settings); }},
 		{"pull", [&] { return RunPull(settings, jobs, true); }},
 		{"verify", [&] { return RunVerify(settings); }},

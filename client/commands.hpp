@@ -33,6 +33,8 @@ pg::Connection ConnectSource(const Settings &settings);
 
 int RunInit(const Settings &settings);
 int RunPlan(const Settings &settings);
+/* `cutover users` (users.hpp) with the target's extension checked and the source proven the stored one. */
+int RunUsersCommand(const Settings &settings, const UsersOptions &users);
 int RunPull(const Settings &settings, int jobs, bool snapshot);
 int RunVerify(const Settings &settings);
 int RunDiff(const Settings &settings, const std::string &table, long long max_rows);

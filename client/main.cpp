@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -13,6 +14,7 @@
 
 #include "archive.hpp"
 #include "commands.hpp"
+#include "interrupt.hpp"
 #include "output.hpp"
 #include "stack_auth.hpp"
 #include "stack_json.hpp"
@@ -112,6 +114,47 @@ SplitList(const std::string &text)
 		if (!item.empty())
 			out.insert(item);
 	return out;
+}
+
+/*
+ * What a command that threw tells its user, and its exit code. After Ctrl-C or SIGTERM every error is the
+ * interruption's (the statements cancelled fail with 57014): 130, with what the command said it rolled back.
+ */
+int
+ExitFor(std::exception_ptr thrown, const std::string &command)
+{
+	try {
+		std::rethrow_exception(thrown);
+	} catch (const std::exception &error) {
+		if (Interrupted()) {
+			bool said = dynamic_cast<const InterruptedError *>(&error) != nullptr;
+			Out().Error("cutover " + command + ": interrupted (" + InterruptName() +
+							"): " + (said ? error.what() : "the statement running was cancelled and rolled back") +
+							"\nwhat finished before is kept: run `cutover " + command + "` again to go on",
+						{{"interrupted", InterruptName()}});
+			return kExitInterrupted;
+		}
+	}
+	try {
+		std::rethrow_exception(thrown);
+	} catch (const pg::Error &error) {
+		Out().Error(std::string(error.what()) + (error.detail().empty() ? "" : "\ndetail: " + error.detail()) +
+						(error.hint().empty() ? "" : "\nhint: " + error.hint()),
+					{{"sqlstate", error.sqlstate()}});
+		return error.sqlstate().rfind("08", 0) == 0 ? kExitUnreachable : kExitProblem;
+	} catch (const std::invalid_argument &error) {
+		Out().Error(error.what());
+		return kExitUsage;
+	} catch (const StackAuthUnreachable &error) {
+		Out().Error(error.what());
+		return kExitUnreachable;
+	} catch (const ResponseError &error) {
+		Out().Error(std::string("Stack Auth: ") + error.what());
+		return kExitProblem;
+	} catch (const std::exception &error) {
+		Out().Error(error.what());
+		return kExitProblem;
+	}
 }
 
 } // namespace
@@ -268,17 +311,16 @@ main(int argc, char **argv)
 	users.oauth_providers = SplitList(providers);
 	users.dry_run = settings.dry_run;
 
+	std::string command = app.get_subcommands().front()->get_name();
 	try {
 		Out().Configure(quiet, json, log_file);
+		InstallInterruptHandlers();
 		if (*init)
 			return RunInit(settings);
 		if (*plan)
 			return RunPlan(settings);
-		if (*users_cmd) {
-			pg::Connection source = ConnectSource(settings);
-			pg::Connection target = ConnectTarget(settings);
-			return RunUsers(source, target, users);
-		}
+		if (*users_cmd)
+			return RunUsersCommand(settings, users);
 		if (*pull)
 			return RunPull(settings, jobs, !no_snapshot);
 		if (*verify)
@@ -295,23 +337,8 @@ main(int argc, char **argv)
 			return RunImport(settings, archive_dir);
 		if (*reset)
 			return RunReset(settings, reset_tables);
-	} catch (const pg::Error &error) {
-		Out().Error(std::string(error.what()) + (error.detail().empty() ? "" : "\ndetail: " + error.detail()) +
-						(error.hint().empty() ? "" : "\nhint: " + error.hint()),
-					{{"sqlstate", error.sqlstate()}});
-		return error.sqlstate().rfind("08", 0) == 0 ? kExitUnreachable : kExitProblem;
-	} catch (const std::invalid_argument &error) {
-		Out().Error(error.what());
-		return kExitUsage;
-	} catch (const StackAuthUnreachable &error) {
-		Out().Error(error.what());
-		return kExitUnreachable;
-	} catch (const ResponseError &error) {
-		Out().Error(std::string("Stack Auth: ") + error.what());
-		return kExitProblem;
-	} catch (const std::exception &error) {
-		Out().Error(error.what());
-		return kExitProblem;
+	} catch (...) {
+		return ExitFor(std::current_exception(), command);
 	}
 	return kExitUsage;
 }

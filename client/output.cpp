@@ -190,9 +190,18 @@ Progress::~Progress()
 }
 
 void
+Progress::Note(const std::string &note)
+{
+	if (note == note_)
+		return;
+	note_ = note;
+	note_changed_ = true;
+}
+
+void
 Progress::Set(std::uint64_t done)
 {
-	done_ = done;
+	done_ = std::max(done_, done);
 	auto now = std::chrono::steady_clock::now();
 	if (Out().terminal() ? now - drawn_ >= std::chrono::milliseconds(100) : true)
 		Draw(false);
@@ -215,6 +224,7 @@ Progress::Draw(bool last)
 	double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0;
 	std::string counts =
 		Thousands(done_) + (total_ > 0 ? "/" + Thousands(total_) : "") + (unit_.empty() ? "" : " " + unit_);
+	std::string note = note_.empty() || last ? "" : " (" + note_ + ")";
 	char rate_text[64];
 	std::snprintf(rate_text, sizeof rate_text, "%.1f/s", rate);
 	std::string eta;
@@ -230,22 +240,24 @@ Progress::Draw(bool last)
 		constexpr int kWidth = 30;
 		int filled = total_ > 0 ? static_cast<int>(kWidth * std::min<double>(1.0, double(done_) / double(total_))) : 0;
 		std::string bar = "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
-		std::cerr << "\r\033[K" << label_ << " " << bar << " " << counts << " " << rate_text << eta;
+		std::cerr << "\r\033[K" << label_ << " " << bar << " " << counts << " " << rate_text << eta << note;
 		if (last)
 			std::cerr << std::endl;
 		else
 			std::cerr << std::flush;
 		return;
 	}
-	/* plain lines: the start, each tenth, and the end */
+	/* plain lines: the start, each tenth, each change of the note, and the end */
 	int step = total_ > 0 ? static_cast<int>(10 * std::min<double>(1.0, double(done_) / double(total_))) : 0;
-	if (!last && done_ > 0 && (step <= plain_step_ || step >= 10))
+	bool noted = note_changed_ && !note_.empty();
+	note_changed_ = false;
+	if (!last && !noted && done_ > 0 && (step <= plain_step_ || step >= 10))
 		return; /* the last line is Finish's */
-	if (!last && done_ == 0 && drawn_ != started_)
+	if (!last && !noted && done_ == 0 && drawn_ != started_)
 		return;
-	plain_step_ = step;
+	plain_step_ = std::max(plain_step_, step);
 	drawn_ = now;
-	std::cerr << label_ << ": " << counts << " " << rate_text << eta << std::endl;
+	std::cerr << label_ << ": " << counts << " " << rate_text << eta << note << std::endl;
 }
 
 } // namespace cutover

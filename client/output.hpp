@@ -83,7 +83,11 @@ class Progress
 	Progress(const Progress &) = delete;
 	Progress &operator=(const Progress &) = delete;
 
+	/* How much is done: a bar never goes back, so a smaller count than before is ignored. */
 	void Set(std::uint64_t done);
+	/* What the step is at besides the count ("public.big: index 1 of 3, building index: scanning table 40%"),
+	 * shown after it; a change prints a plain line too. "" clears it. */
+	void Note(const std::string &note);
 	void
 	Add(std::uint64_t count = 1)
 	{
@@ -102,6 +106,8 @@ class Progress
 
 	std::string label_;
 	std::string unit_;
+	std::string note_;
+	bool note_changed_ = false;
 	std::uint64_t total_;
 	std::uint64_t done_ = 0;
 	bool finished_ = false;

@@ -117,6 +117,7 @@ Connection::Open(const std::string &conninfo, const std::string &what)
 		throw Error("08001", "could not connect to the " + what + " database: " + Trim(PQerrorMessage(raw)), "",
 					what == "source" ? "Set CUTOVER_SOURCE_URL (or --source) to the source database."
 									 : "Set the PG* environment variables (or --target) to the target database.");
+	conn.cancel_ = std::make_unique<CancelOnInterrupt>(raw);
 	conn.Exec("SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
 			  "SET extra_float_digits = 3");
 	return conn;
@@ -139,9 +140,23 @@ Connection::ErrorOf(const PGresult *result) const
 				 field(PG_DIAG_MESSAGE_HINT));
 }
 
+void
+Connection::RefuseIfInterrupted() const
+{
+	if (cancel_ != nullptr && Interrupted())
+		throw InterruptedError("interrupted (" + InterruptName() + "): no new statement on the " + what_);
+}
+
+void
+Connection::KeepOnInterrupt()
+{
+	cancel_.reset();
+}
+
 Result
 Connection::Exec(const std::string &sql, const Params &params) const
 {
+	RefuseIfInterrupted();
 	std::vector<const char *> values = Pointers(params);
 	PGresult *raw = params.empty() ? PQexec(conn_.get(), sql.c_str())
 								   : PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
@@ -156,6 +171,7 @@ Connection::Exec(const std::string &sql, const Params &params) const
 void
 Connection::Send(const std::string &sql, const Params &params) const
 {
+	RefuseIfInterrupted();
 	std::vector<const char *> values = Pointers(params);
 	if (!PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
 						   nullptr, 0))

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "interrupt.hpp"
+
 namespace cutover::pg {
 
 /* An error from PostgreSQL or libpq: the SQLSTATE ("08006" when the connection failed) and the message. */
@@ -102,6 +104,12 @@ class Connection
 	Result Finish() const;
 	/* Asks the server to cancel what runs on this connection (best effort). */
 	void Cancel() const;
+	/*
+	 * A connection is cancelled by Ctrl-C or SIGTERM (interrupt.hpp), and after one starts no statement: Exec
+	 * and Send throw InterruptedError. KeepOnInterrupt exempts this one, for short writes that must land (the
+	 * users' journal), the command stopping on its own.
+	 */
+	void KeepOnInterrupt();
 
 	PGconn *
 	raw() const
@@ -117,9 +125,11 @@ class Connection
   private:
 	Connection(PGconn *conn, std::string what) : conn_(conn, &PQfinish), what_(std::move(what)) {}
 	Error ErrorOf(const PGresult *result) const;
+	void RefuseIfInterrupted() const;
 
 	std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
 	std::string what_;
+	std::unique_ptr<CancelOnInterrupt> cancel_; /* after conn_: released first */
 };
 
 /* A string literal for SQL, quoted by libpq for this connection (for the rare text that cannot be a $n). */

@@ -28,6 +28,7 @@
 
 #include "core/retry.hpp"
 #include "http.hpp"
+#include "interrupt.hpp"
 #include "output.hpp"
 #include "stack_auth.hpp"
 #include "stack_json.hpp"
@@ -419,7 +420,7 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 	std::size_t rate_parked = 0; /* parked jobs holding a token: they count against the concurrency */
 	int rounds = 0;
 
-	while (!failed_) {
+	while (!failed_ && !Interrupted()) {
 		auto now = Clock::now();
 		while (!waiting.empty() && waiting.top().first <= now) {
 			Job job = parked.at(waiting.top().second);
@@ -523,7 +524,7 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 			}
 		}
 	}
-	/* a failure stops new requests; the ones in flight still finish and are recorded */
+	/* a failure or a signal stops new requests; the ones in flight still finish and are recorded */
 	while (!in_flight_.empty()) {
 		/* an unreadable 201 stays 'sending' in the journal: the next run looks it up */
 		for (auto &[tag, response] : pool_.Collect(std::chrono::milliseconds(200)))
@@ -573,9 +574,10 @@ ReportJson(const UsersReport &report)
 } // namespace
 
 int
-RunUsers(const pg::Connection &source, const pg::Connection &target, const UsersOptions &options)
+RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOptions &options)
 {
 	UsersReport report;
+	target.KeepOnInterrupt(); /* the journal's writes land; the loop stops at a signal by itself */
 	SourceUsers source_users = ReadSourceUsers(source);
 	report.total = source_users.users.size();
 
@@ -665,6 +667,10 @@ RunUsers(const pg::Connection &source, const pg::Connection &target, const Users
 			line["status"] = found->second;
 	}
 	Out().Result(ReportJson(report), ReportTable(report));
+	if (Interrupted())
+		throw InterruptedError("no new request was sent; " + Thousands(report.created + report.adopted) +
+							   " users created or adopted in this run are mapped, the requests in flight were "
+							   "journalled");
 	return ok ? 0 : 1;
 }
 

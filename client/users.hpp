@@ -38,7 +38,11 @@ struct UsersReport {
 	std::vector<std::string> errors;
 };
 
-/* Returns the exit code: 0 when every user is mapped or reported skipped, 1 after a failure. */
-int RunUsers(const pg::Connection &source, const pg::Connection &target, const UsersOptions &options);
+/*
+ * Returns the exit code: 0 when every user is mapped or reported skipped, 1 after a failure. On Ctrl-C or
+ * SIGTERM no new request is sent, the ones in flight finish and are journalled, and InterruptedError says
+ * how far it got. `target` keeps its journal writes through a signal (pg::Connection::KeepOnInterrupt).
+ */
+int RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOptions &options);
 
 } // namespace cutover

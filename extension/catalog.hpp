@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,13 @@
 #include "source.hpp"
 
 namespace pgc {
+
+/*
+ * A pull holds the transaction-level advisory lock (kPullLockKey, the table's OID) from its start to its commit
+ * or rollback: another pull of the table is refused at once, migrate_plan leaves its state row alone, and
+ * migrate_status() (pg_cutover.sql, the same number) shows it loading. 0x63757430 is "cut0".
+ */
+constexpr int32_t kPullLockKey = 0x63757430;
 
 /* The source's catalog; tables of `schemas` are marked planned. */
 core::Catalog ReadSourceCatalog(SourceConnection &source, const std::vector<std::string> &schemas);

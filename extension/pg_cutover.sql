@@ -73,6 +73,12 @@ CREATE FUNCTION migrate_source(conninfo text) RETURNS text
 COMMENT ON FUNCTION migrate_source(text) IS
     'records the source as foreign server cutover_source and a user mapping for the current role, then connects once';
 
+CREATE FUNCTION migrate_source_differs(conninfo text, password_sha256 text) RETURNS text[]
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION migrate_source_differs(text, text) IS
+    'which of host, hostaddr, port, dbname, user and password differ between a connection string (its password given as a SHA-256 in hex, never itself) and the source the current role has (NULL: none)';
+
 CREATE FUNCTION migrate_verify(tbl regclass,
     OUT table_name text, OUT source_rows bigint, OUT target_rows bigint,
     OUT source_checksum text, OUT target_checksum text, OUT ok boolean, OUT seconds double precision)
@@ -618,14 +624,34 @@ CREATE FUNCTION migrate_status(
     OUT table_name text, OUT status text, OUT rows bigint, OUT source_checksum text, OUT target_checksum text,
     OUT started_at timestamptz, OUT finished_at timestamptz, OUT seconds double precision, OUT last_error text)
     RETURNS SETOF record
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT format('%s.%s', quote_ident(s.table_schema), quote_ident(s.table_name)), s.status, s.rows,
-           s.source_checksum, s.target_checksum, s.started_at, s.finished_at,
-           extract(epoch FROM s.finished_at - s.started_at)::double precision, s.last_error
+    -- A table being pulled holds the pull's advisory lock (classid 'cut0' = 1668641840, objid its OID) while
+    -- its state row is still uncommitted: it shows as loading, with a row of its own if it has none yet.
+    WITH pulling AS (
+        SELECT n.nspname AS table_schema, c.relname AS table_name, a.query_start
+        FROM pg_locks AS l
+        JOIN pg_class AS c ON c.oid = l.objid
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.classid = 1668641840 AND l.objsubid = 2 AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.pid <> pg_backend_pid()
+    )
+    SELECT format('%s.%s', quote_ident(coalesce(s.table_schema, p.table_schema)),
+                  quote_ident(coalesce(s.table_name, p.table_name))),
+           CASE WHEN p.table_name IS NOT NULL THEN 'loading' ELSE s.status END,
+           CASE WHEN p.table_name IS NULL THEN s.rows END,
+           CASE WHEN p.table_name IS NULL THEN s.source_checksum END,
+           CASE WHEN p.table_name IS NULL THEN s.target_checksum END,
+           CASE WHEN p.table_name IS NOT NULL THEN p.query_start ELSE s.started_at END,
+           CASE WHEN p.table_name IS NULL THEN s.finished_at END,
+           CASE WHEN p.table_name IS NULL THEN extract(epoch FROM s.finished_at - s.started_at)::double precision END,
+           CASE WHEN p.table_name IS NULL THEN s.last_error END
     FROM cutover.table_state AS s
-    ORDER BY s.table_schema, s.table_name
+    FULL JOIN pulling AS p ON p.table_schema = s.table_schema AND p.table_name = s.table_name
+    ORDER BY coalesce(s.table_schema, p.table_schema), coalesce(s.table_name, p.table_name)
 $$;
 COMMENT ON FUNCTION migrate_status() IS 'the state of every table the cutover knows: pending, loading, loaded, verified or failed';
 
@@ -855,7 +881,7 @@ COMMENT ON FUNCTION migrate_fix_sequences(text[]) IS
 -- migrate_checksum runs them as its caller.
 REVOKE ALL ON FUNCTION
     migrate_checksum(regclass), migrate_source_checksum_sql(regclass), migrate_source(text),
-    migrate_verify(regclass), migrate_verify_all(text[]), migrate_verify_checksum(regclass, bigint, text, text[]),
+    migrate_source_differs(text, text), migrate_verify(regclass), migrate_verify_all(text[]), migrate_verify_checksum(regclass, bigint, text, text[]),
     migrate_diff(regclass, integer),
     migrate_import_started(regclass), migrate_import_failed(regclass, text),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),

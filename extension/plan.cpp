@@ -131,9 +131,14 @@ PGC_FUNCTION(migrate_plan)
 		ids = KnownUserIds(source, catalog, spi);
 	for (const auto &plan : plans) {
 		const core::PlanTable &table = catalog.tables[plan.table];
-		spi.Execute("INSERT INTO cutover.table_state (table_schema, table_name) VALUES ($1, $2) "
+		/* a table being pulled has its state row in that pull's hands: not waited for */
+		spi.Execute("INSERT INTO cutover.table_state (table_schema, table_name) SELECT $1, $2 "
+					"WHERE NOT EXISTS (SELECT FROM cutover.table_state WHERE table_schema = $1 AND table_name = $2) "
+					"AND NOT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
+					"AND classid = $3::int4::oid AND objsubid = 2 "
+					"AND objid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1, $2))) "
 					"ON CONFLICT (table_schema, table_name) DO NOTHING",
-					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
+					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT4OID, std::to_string(kPullLockKey)}});
 	}
 
 	pg::ResultSet result(fcinfo);

@@ -235,6 +235,27 @@ StatusOf(pg::Spi &spi, const pg::TableInfo &table, int64_t &rows)
 	return spi.GetText(0, 0);
 }
 
+/* One pull of a table at a time, told at once rather than waited for (kPullLockKey, catalog.hpp). */
+void
+TakePullLock(Oid relid)
+{
+	pg::Spi spi;
+	std::string key = std::to_string(kPullLockKey);
+	std::string object = std::to_string(static_cast<int32>(relid));
+	spi.Execute("SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2)", false, {{INT4OID, key}, {INT4OID, object}});
+	if (spi.GetText(0, 0) == "t")
+		return;
+	spi.Execute("SELECT $2::regclass::text, (SELECT pid FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
+				"AND classid = $1::int4::oid AND objid = $2 AND objsubid = 2 AND granted LIMIT 1)",
+				true, {{INT4OID, key}, {OIDOID, std::to_string(relid)}});
+	std::string pid = spi.IsNull(0, 1) ? "?" : spi.GetText(0, 1);
+	throw Error(ERRCODE_LOCK_NOT_AVAILABLE,
+				"table " + spi.GetText(0, 0) + " is being pulled by another session (backend " + pid + ")", "",
+				"Wait for that pull to end (migrate_status() shows the table loading), or stop it with "
+				"SELECT pg_cancel_backend(" +
+					pid + ").");
+}
+
 core::IdMap
 ReadIdMap(pg::Spi &spi)
 {
@@ -426,6 +447,7 @@ PullResult
 Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snapshot)
 {
 	auto started = std::chrono::steady_clock::now();
+	TakePullLock(relid); /* before any lock on the table: a pull running holds stronger ones */
 	pg::TableInfo table = pg::DescribeTable(relid);
 	auto has = [&](AclMode mode) {
 		return pg::Call([&] { return pg_class_aclcheck(relid, GetUserId(), mode); }) == ACLCHECK_OK;

@@ -15,10 +15,16 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <set>
 
 extern "C" {
 #include "commands/defrem.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "foreign/foreign.h"
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
@@ -138,14 +144,15 @@ SourceConnection::Open()
 	if (server == nullptr)
 		throw Error(ERRCODE_UNDEFINED_OBJECT, "no source is configured",
 					"The foreign server \"cutover_source\" does not exist.",
-					"Run SELECT migrate_source('host=... port=... dbname=... user=... password=...') first.");
+					"Run `cutover init`, or SELECT migrate_source('host=... port=... dbname=... user=... "
+					"password=...'), first.");
 
 	Oid user_id = GetUserId();
 	if (!HasUserMapping(user_id, server->serverid) && !HasUserMapping(InvalidOid, server->serverid)) {
 		const char *role = pg::Call([&] { return GetUserNameFromId(user_id, false); });
 		throw Error(ERRCODE_UNDEFINED_OBJECT,
 					std::string("no user mapping for role \"") + role + "\" on server \"cutover_source\"", "",
-					"Run SELECT migrate_source(...) as this role, or CREATE USER MAPPING for it.");
+					"Run `cutover init` (or SELECT migrate_source(...)) as this role, or CREATE USER MAPPING for it.");
 	}
 	UserMapping *mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
 
@@ -173,7 +180,7 @@ SourceConnection::Open()
 	if (!is_superuser && password.empty())
 		throw Error(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED, "password is required to connect to the source",
 					"Non-superusers must give a password in their user mapping for server \"cutover_source\".",
-					"Run SELECT migrate_source('... password=...') as this role.");
+					"Run `cutover init` (or SELECT migrate_source('... password=...')) as this role.");
 
 	/* A dead network shows up while waiting, rather than never, unless the connection string says otherwise. */
 	for (const auto &[key, value] : kKeepalives)
@@ -405,8 +412,8 @@ SourceConnection::ThrowConnectError() const
 				detail.find("no password supplied") != std::string::npos;
 	if (auth)
 		throw Error(ERRCODE_INVALID_PASSWORD, "authentication to the source failed", detail,
-					"Check user and password in the user mapping for server \"cutover_source\" "
-					"(SELECT migrate_source(...) replaces them).");
+					"Check user and password in the user mapping for server \"cutover_source\": after a password "
+					"change, run `cutover init` (or SELECT migrate_source(...)) with the new one.");
 	throw Error(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
 				"could not connect to the source server \"cutover_source\"", detail,
 				"Check that the source is running and that host, port and dbname of server cutover_source are right.");
@@ -725,4 +732,93 @@ PGC_FUNCTION(migrate_source)
 						  std::string(PQgetvalue(result.get(), 0, 1)) + "\" on PostgreSQL " +
 						  std::to_string(source.ServerVersion() / 10000);
 	PG_RETURN_TEXT_P(pg::Call([&] { return cstring_to_text(summary.c_str()); }));
+}
+
+namespace {
+
+/* The SHA-256 of `text`, in lower-case hex. */
+std::string
+Sha256Hex(const std::string &text)
+{
+	uint8 digest[PG_SHA256_DIGEST_LENGTH];
+	pg_cryptohash_ctx *context = pg::Call([] { return pg_cryptohash_create(PG_SHA256); });
+	bool ok = pg_cryptohash_init(context) == 0 &&
+			  pg_cryptohash_update(context, reinterpret_cast<const uint8 *>(text.data()), text.size()) == 0 &&
+			  pg_cryptohash_final(context, digest, sizeof digest) == 0;
+	pg_cryptohash_free(context);
+	if (!ok)
+		throw Error(ERRCODE_INTERNAL_ERROR, "could not compute a SHA-256");
+	static const char kHex[] = "0123456789abcdef";
+	std::string hex;
+	for (uint8 byte : digest) {
+		hex += kHex[byte >> 4];
+		hex += kHex[byte & 15];
+	}
+	return hex;
+}
+
+} // namespace
+
+/*
+ * migrate_source_differs(conninfo, password_sha256) -> text[]: the settings that differ between a connection
+ * string and the source stored for the current role (the server's options and its user mapping), among host,
+ * hostaddr, port, dbname, user and password; {} when none do, NULL when no source is stored. The password is
+ * compared by its SHA-256 only, so that it is in no statement. A port left out is libpq's default.
+ */
+PGC_FUNCTION(migrate_source_differs)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	std::string conninfo = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(0)); });
+	std::optional<std::string> password_sha256;
+	if (!PG_ARGISNULL(1))
+		password_sha256 = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });
+
+	char *parse_error = nullptr;
+	PQconninfoOption *parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+	if (parsed == nullptr) {
+		PQfreemem(parse_error);
+		throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "invalid connection string for the source",
+					"It is neither a list of key=value pairs nor a postgresql:// URI.");
+	}
+	std::map<std::string, std::string> given;
+	for (PQconninfoOption *opt = parsed; opt->keyword != nullptr; opt++)
+		if (opt->val != nullptr && opt->val[0] != '\0')
+			given[opt->keyword] = opt->val;
+	PQconninfoFree(parsed);
+
+	ForeignServer *server = pg::Call([] { return GetForeignServerByName(kSourceServerName, true); });
+	if (server == nullptr)
+		PG_RETURN_NULL();
+	std::map<std::string, std::string> stored;
+	for (auto &[key, value] : OptionPairs(server->options))
+		stored[key] = value;
+	Oid user_id = GetUserId();
+	if (HasUserMapping(user_id, server->serverid) || HasUserMapping(InvalidOid, server->serverid)) {
+		UserMapping *mapping = pg::Call([&] { return GetUserMapping(user_id, server->serverid); });
+		for (auto &[key, value] : OptionPairs(mapping->options))
+			stored[key] = value;
+	}
+	auto value = [](const std::map<std::string, std::string> &options, const std::string &key) {
+		auto found = options.find(key);
+		std::string setting = found != options.end() ? found->second : "";
+		return key == "port" && setting.empty() ? std::string(DEF_PGPORT_STR) : setting;
+	};
+	std::vector<std::string> differ;
+	for (const char *key : {"host", "hostaddr", "port", "dbname", "user"})
+		if (value(given, key) != value(stored, key))
+			differ.push_back(key);
+	std::string stored_password = value(stored, "password");
+	std::optional<std::string> stored_sha256;
+	if (!stored_password.empty())
+		stored_sha256 = Sha256Hex(stored_password);
+	if (stored_sha256 != password_sha256)
+		differ.push_back("password");
+
+	PG_RETURN_ARRAYTYPE_P(pg::Call([&] {
+		std::vector<Datum> items;
+		for (const auto &name : differ)
+			items.push_back(CStringGetTextDatum(name.c_str()));
+		return construct_array(items.data(), static_cast<int>(items.size()), TEXTOID, -1, false, TYPALIGN_INT);
+	}));
 }

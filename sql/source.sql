@@ -17,6 +17,8 @@ DROP SERVER cutover_source;
 SELECT regress.error_of($$SELECT migrate_verify('probe')$$, true);
 -- STRICT
 SELECT migrate_source(NULL) IS NULL AS is_null;
+-- nothing stored: NULL
+SELECT migrate_source_differs(regress.local_conninfo('cutover_src'), NULL) IS NULL AS none_stored;
 
 --
 -- Invalid connection strings: 22023, nothing is configured, and the password is repeated nowhere.
@@ -51,6 +53,13 @@ SELECT o AS server_option FROM pg_foreign_server, unnest(srvoptions) AS o WHERE 
 SELECT bool_or(o ~ 'password|sekrit') AS password_in_server FROM pg_foreign_server, unnest(srvoptions) AS o;
 SELECT srvname, umoptions FROM pg_user_mappings WHERE umuser = (SELECT oid FROM pg_roles WHERE rolname = current_user);
 SELECT table_name, source_rows, target_rows, ok FROM migrate_verify('probe');
+-- What differs between a connection string and the source stored: the password only by its SHA-256.
+SELECT migrate_source_differs(regress.local_conninfo('cutover_src'), encode(sha256('sekrit'), 'hex')) AS same,
+       migrate_source_differs(regress.local_conninfo('cutover_src'), encode(sha256('other'), 'hex')) AS other_password,
+       migrate_source_differs(regress.local_conninfo('cutover_src'), NULL) AS no_password,
+       migrate_source_differs(regress.local_conninfo('postgres', 1), encode(sha256('sekrit'), 'hex')) AS other_place,
+       migrate_source_differs(regress.local_conninfo('cutover_src') || ' user=someone', encode(sha256('sekrit'), 'hex')) AS other_user;
+SELECT regress.error_of($$SELECT migrate_source_differs('host=x port', NULL)$$);
 
 -- Calling it again replaces every option: application_name and the password are gone.
 SELECT regress.masked(migrate_source(regress.local_conninfo('cutover_src') || ' connect_timeout=5'));

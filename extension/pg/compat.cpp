@@ -38,7 +38,9 @@ CheckInsertPrivilege(ParseState *pstate, ParseNamespaceItem *item, Relation rel,
 void
 ReindexTable(Oid relid)
 {
+	/* each index's build shows in pg_stat_progress_create_index, as REINDEX's does: the client's bar reads it */
 	ReindexParams params = {};
+	params.options = REINDEXOPT_REPORT_PROGRESS;
 #if PG_VERSION_NUM >= 170000
 	reindex_relation(nullptr, relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
 #else
