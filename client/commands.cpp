@@ -17,6 +17,7 @@
 #include "interrupt.hpp"
 #include "json_values.hpp"
 #include "output.hpp"
+#include "plan_view.hpp"
 #include "source.hpp"
 #include "stack_auth.hpp"
 
@@ -72,10 +73,12 @@ RowsTable(const pg::Result &result)
 	return out.str();
 }
 
-void
-PrintRows(const pg::Result &result)
+/* The number of elements of a one-dimensional array value (0 for NULL). */
+int
+CountArray(const pg::Result &result, int row, int column)
 {
-	Out().Result(RowsJson(result), RowsTable(result));
+	json value = ValueJson(result.Type(column), result.Optional(row, column));
+	return value.is_array() ? static_cast<int>(value.size()) : 0;
 }
 
 /* The extension must be there, and at a version this client knows. */
@@ -276,12 +279,25 @@ RunPlan(const Settings &settings)
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
 	pg::Result plan = target.Exec("SELECT * FROM migrate_plan($1::text[])", {SchemasLiteral(settings.schemas)});
-	PrintRows(plan);
 	int problems = 0;
-	for (int row = 0; row < plan.Rows(); row++)
-		problems += plan.IsNull(row, plan.Columns() - 1) ? 0 : 1;
+	std::vector<PlanLine> lines;
+	for (int row = 0; row < plan.Rows(); row++) {
+		PlanLine line;
+		line.table = plan.Text(row, 0);
+		line.level = static_cast<int>(plan.Int(row, 1));
+		line.row_estimate = plan.Int(row, 2);
+		line.user_id_columns = CountArray(plan, row, 3);
+		line.user_id_values = CountArray(plan, row, 4);
+		line.problem = plan.Optional(row, plan.Columns() - 1);
+		problems += line.problem ? 1 : 0;
+		lines.push_back(std::move(line));
+	}
+	/* every column with -v (or --json); else one line a table, the problems first */
+	Out().Result(RowsJson(plan), Out().verbose() ? RowsTable(plan) : PlanView(lines));
 	if (problems > 0) {
-		Out().Error(std::to_string(problems) + " planned tables have problems: see the problem column");
+		Out().Error(std::to_string(problems) +
+					(problems == 1 ? " planned table has a problem" : " planned tables have problems") +
+					": marked ! above (every column: cutover plan -v)");
 		return kExitProblem;
 	}
 	return kExitOk;
@@ -570,25 +586,34 @@ RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 					"tables differ");
 		return kExitUsage;
 	}
+	/* exit 1 says that rows differ, and only that: a diff that could not run is 2 (the table, its key) or 3 */
 	DiffReport report;
-	report.table = target
-					   .Exec("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
-							 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass",
-							 {table})
-					   .Text(0, 0);
-	Out().Event("diff started", {{"table", report.table}, {"max_rows", max_rows}});
-	pg::Result diff = target.Exec("SELECT key, status, array_to_json(columns)::text FROM "
-								  "migrate_diff($1::regclass, $2::integer)",
-								  {table, std::to_string(max_rows + 1)});
-	for (int row = 0; row < diff.Rows(); row++) {
-		if (row == max_rows) {
-			report.stopped = true;
-			break;
+	try {
+		report.table = target
+						   .Exec("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+								 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass",
+								 {table})
+						   .Text(0, 0);
+		Out().Event("diff started", {{"table", report.table}, {"max_rows", max_rows}});
+		pg::Result diff = target.Exec("SELECT key, status, array_to_json(columns)::text FROM "
+									  "migrate_diff($1::regclass, $2::integer)",
+									  {table, std::to_string(max_rows + 1)});
+		for (int row = 0; row < diff.Rows(); row++) {
+			if (row == max_rows) {
+				report.stopped = true;
+				break;
+			}
+			DiffRow line{diff.Optional(row, 0), diff.Text(row, 1), {}};
+			if (!diff.IsNull(row, 2))
+				line.columns = json::parse(diff.Text(row, 2)).get<std::vector<std::string>>();
+			report.rows.push_back(std::move(line));
 		}
-		DiffRow line{diff.Optional(row, 0), diff.Text(row, 1), {}};
-		if (!diff.IsNull(row, 2))
-			line.columns = json::parse(diff.Text(row, 2)).get<std::vector<std::string>>();
-		report.rows.push_back(std::move(line));
+	} catch (const pg::Error &error) {
+		if (Interrupted())
+			throw;
+		Out().Error("cutover diff could not compare " + table + ": " + error.Described(),
+					{{"sqlstate", error.sqlstate()}});
+		return error.Unreachable() ? kExitUnreachable : kExitUsage;
 	}
 	json document = DiffJson(report);
 	Out().Event("diff finished", document.at("summary"));

@@ -39,8 +39,9 @@ any failure or crash: what is done is kept, nothing is done twice.)";
 
 constexpr const char *kExitCodes = R"(
 Exit codes: 0 done; 1 the step found a problem (a table differs, `diff` found differing rows, a user
-was not created, a key is violated); 2 bad flags or settings, nothing done; 3 a database or Stack Auth
-could not be reached; 130 interrupted (run the same command again).)";
+was not created, a key is violated); 2 bad flags or settings, nothing done (`diff`: it could not
+compare); 3 a database or Stack Auth could not be reached; 130 interrupted by Ctrl-C or SIGTERM: the
+servers' work was cancelled, what finished is kept (run the same command again).)";
 
 /* Shown under every command's own options: the global ones are taken before or after the command. */
 constexpr const char *kGlobalOptions = R"(
@@ -51,6 +52,7 @@ Global options (before or after the command):
   --json               print results as JSON on stdout
   --log-file FILE      append every event to FILE, one JSON object per line
   -q, --quiet          print only errors and results
+  -v, --verbose        every detail: the whole plan, every user's report line
   -n, --dry-run        show what would be done; change nothing anywhere
   -V, --version        print the version and exit
   -h, --help           print this help and exit)";
@@ -138,9 +140,7 @@ ExitFor(std::exception_ptr thrown, const std::string &command)
 	try {
 		std::rethrow_exception(thrown);
 	} catch (const pg::Error &error) {
-		Out().Error(std::string(error.what()) + (error.detail().empty() ? "" : "\ndetail: " + error.detail()) +
-						(error.hint().empty() ? "" : "\nhint: " + error.hint()),
-					{{"sqlstate", error.sqlstate()}});
+		Out().Error(error.Described(), {{"sqlstate", error.sqlstate()}});
 		return error.sqlstate().rfind("08", 0) == 0 ? kExitUnreachable : kExitProblem;
 	} catch (const std::invalid_argument &error) {
 		Out().Error(error.what());
@@ -177,7 +177,7 @@ main(int argc, char **argv)
 
 	Settings settings;
 	settings.source = Environment("CUTOVER_SOURCE_URL");
-	bool json = false, quiet = false;
+	bool json = false, quiet = false, verbose = false;
 	std::string log_file;
 	app.add_option("--target", settings.target,
 				   "target database, conninfo or URI (default: the PG* environment variables)");
@@ -187,6 +187,7 @@ main(int argc, char **argv)
 	app.add_flag("--json", json, "print results as JSON on stdout");
 	app.add_option("--log-file", log_file, "append every event to this file, one JSON object per line");
 	app.add_flag("-q,--quiet", quiet, "print only errors and results");
+	app.add_flag("-v,--verbose", verbose, "every detail at the terminal: the whole plan, every user's report line");
 	app.add_flag("-n,--dry-run", settings.dry_run, "show what would be done; change nothing anywhere");
 
 	UsersOptions users;
@@ -217,6 +218,11 @@ main(int argc, char **argv)
 		command->add_option("--oauth-providers", providers,
 							"OAuth providers configured in the Stack Auth project, comma-separated (default "
 							"google,github,microsoft); other Supabase identities are reported and left out");
+		command
+			->add_option("--report", users.report_file,
+						 "write every user that needs a word (special kinds, notes, skipped, failed) to FILE, one "
+						 "JSON object a line; the terminal shows counts and the new ones")
+			->type_name("FILE");
 		command->add_flag(
 			"--no-password-sign-in", [&](std::int64_t) { users.password_sign_in = false; },
 			"the Stack Auth project has password sign-in off: send no password hashes");
@@ -242,7 +248,8 @@ main(int argc, char **argv)
 	auto *verify = app.add_subcommand("verify", "compare row counts and checksums of every planned table");
 	auto *diff = app.add_subcommand(
 		"diff", "the rows that differ in one table between source and target (missing, extra, changed with the "
-				"columns), as a table with a summary line; exit 1 when rows differ, 0 when none do");
+				"columns), as a table with a summary line; exit 0 when no row differs, 1 when rows differ, 2 when it "
+				"could not compare (no such table, no primary key), 3 when a database could not be reached");
 	diff->add_option("table", diff_table, "the table (schema-qualified or on the search_path)")->required();
 	diff->add_option("--max-rows", diff_rows, "report at most this many differing rows (default 1000)")
 		->type_name("N")
@@ -313,7 +320,7 @@ main(int argc, char **argv)
 
 	std::string command = app.get_subcommands().front()->get_name();
 	try {
-		Out().Configure(quiet, json, log_file);
+		Out().Configure(quiet, json, log_file, verbose);
 		InstallInterruptHandlers();
 		if (*init)
 			return RunInit(settings);

@@ -38,9 +38,10 @@ Out()
 }
 
 void
-Output::Configure(bool quiet, bool json, const std::string &log_file)
+Output::Configure(bool quiet, bool json, const std::string &log_file, bool verbose)
 {
 	quiet_ = quiet;
+	verbose_ = verbose && !quiet;
 	json_ = json;
 	terminal_ = !quiet && isatty(STDERR_FILENO) != 0;
 	if (!log_file.empty()) {

@@ -20,7 +20,7 @@ class Output
 {
   public:
 	Output() = default;
-	void Configure(bool quiet, bool json, const std::string &log_file);
+	void Configure(bool quiet, bool json, const std::string &log_file, bool verbose = false);
 
 	/* A value that must never be printed; ignored when shorter than 4 characters. */
 	void AddSecret(const std::string &secret);
@@ -52,6 +52,12 @@ class Output
 	{
 		return quiet_;
 	}
+	/* -v: every detail at the terminal (the whole plan, every user's line) */
+	bool
+	verbose() const
+	{
+		return verbose_;
+	}
 	bool
 	terminal() const
 	{
@@ -63,6 +69,7 @@ class Output
 	void Human(const std::string &prefix, const std::string &message);
 
 	bool quiet_ = false;
+	bool verbose_ = false;
 	bool json_ = false;
 	bool terminal_ = false;
 	std::ofstream log_;

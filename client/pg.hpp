@@ -40,6 +40,18 @@ class Error : public std::runtime_error
 	{
 		return hint_;
 	}
+	/* The message, then "detail: ..." and "hint: ..." lines when there are any. */
+	std::string
+	Described() const
+	{
+		return what() + (detail_.empty() ? "" : "\ndetail: " + detail_) + (hint_.empty() ? "" : "\nhint: " + hint_);
+	}
+	/* The server or the network failed rather than the request (08: connection, 53: resources, 57P: shutdown). */
+	bool
+	Unreachable() const
+	{
+		return sqlstate_.rfind("08", 0) == 0 || sqlstate_.rfind("53", 0) == 0 || sqlstate_.rfind("57P", 0) == 0;
+	}
 
   private:
 	std::string sqlstate_;

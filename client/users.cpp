@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <queue>
 #include <set>
@@ -535,8 +536,12 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 	return !failed_;
 }
 
+/*
+ * The counts; the users that need a word counted by kind, with a line each only for those new in this run
+ * (or every one with -v); all of them go to --report FILE and --json.
+ */
 std::string
-ReportTable(const UsersReport &report)
+ReportTable(const UsersReport &report, const std::string &report_file)
 {
 	std::ostringstream out;
 	out << "users in Supabase:  " << Thousands(report.total) << "\n"
@@ -547,14 +552,53 @@ ReportTable(const UsersReport &report)
 		<< "  failed:           " << Thousands(report.failed) << "\n"
 		<< "  retried requests: " << Thousands(report.retries) << "\n";
 	if (!report.lines.empty()) {
-		out << "\nusers that need a word (" << Thousands(report.lines.size()) << "):\n";
+		std::map<std::string, std::uint64_t> kinds;
+		std::uint64_t fresh = 0;
+		for (const auto &line : report.lines) {
+			kinds[line.at("kind").get<std::string>() + ", " + line.at("status").get<std::string>()]++;
+			fresh += line.at("new").get<bool>() ? 1 : 0;
+		}
+		out << "\nusers that need a word: " << Thousands(report.lines.size()) << "\n";
+		for (const auto &[kind, count] : kinds)
+			out << "  " << kind << ": " << Thousands(count) << "\n";
+		bool every = Out().verbose();
+		if (every || fresh > 0)
+			out << (every ? "each of them:\n" : "new in this run:\n");
 		for (const auto &line : report.lines)
-			out << "  " << line.at("source_id").get<std::string>() << "  " << line.at("kind").get<std::string>() << "  "
-				<< line.at("status").get<std::string>() << ": " << line.at("notes").get<std::string>() << "\n";
+			if (every || line.at("new").get<bool>())
+				out << "  " << line.at("source_id").get<std::string>() << "  " << line.at("kind").get<std::string>()
+					<< "  " << line.at("status").get<std::string>() << ": " << line.at("notes").get<std::string>()
+					<< "\n";
+		out << (report_file.empty() ? "(each user's line: --report FILE, -v or --json)\n"
+									: "(each user's line is in " + report_file + ")\n");
 	}
 	for (const auto &error : report.errors)
 		out << "\nerror: " << error << "\n";
 	return out.str();
+}
+
+/* A line is new when its user was neither mapped nor journalled as it is now before this run. */
+void
+MarkNew(UsersReport &report, const std::map<std::string, std::string> &journal, const std::set<std::string> &mapped)
+{
+	for (auto &line : report.lines) {
+		std::string id = line.at("source_id").get<std::string>();
+		auto before = journal.find(id);
+		line["new"] = mapped.count(id) == 0 && (before == journal.end() || before->second != line.at("status"));
+	}
+}
+
+/* --report FILE: one JSON object a line, every user that needs a word. */
+void
+WriteReport(std::ofstream &file, const UsersReport &report)
+{
+	if (!file.is_open())
+		return;
+	for (const auto &line : report.lines)
+		file << Out().Redact(line.dump()) << "\n";
+	file.flush();
+	if (!file)
+		throw std::runtime_error("could not write the report file");
 }
 
 json
@@ -586,6 +630,13 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 	for (int row = 0; row < map.Rows(); row++) {
 		mapped.insert(map.Text(row, 0));
 		taken.insert(map.Text(row, 1));
+	}
+	/* the report file is opened first: a path that cannot be written stops the run before it starts */
+	std::ofstream report_file;
+	if (!options.report_file.empty()) {
+		report_file.open(options.report_file, std::ios::trunc);
+		if (!report_file)
+			throw std::invalid_argument("cutover users: cannot write the report file " + options.report_file);
 	}
 	std::map<std::string, std::string> journal;
 	pg::Result rows = target.Exec("SELECT source_id::text, status FROM migrate_users()");
@@ -644,12 +695,15 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 			report.lines.push_back({{"source_id", user.source_id},
 									{"kind", UserKindName(user.kind)},
 									{"status", status},
-									{"notes", user.error ? *user.error : JoinNotes(user.notes)}});
+									{"notes", user.error ? *user.error : JoinNotes(user.notes)},
+									{"new", false}});
 	}
 
 	if (options.dry_run) {
 		Out().Info("dry run: " + Thousands(jobs.size() + unsure.size()) + " users would be sent to Stack Auth");
-		Out().Result(ReportJson(report), ReportTable(report));
+		MarkNew(report, journal, mapped);
+		WriteReport(report_file, report);
+		Out().Result(ReportJson(report), ReportTable(report, options.report_file));
 		return 0;
 	}
 	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
@@ -666,7 +720,9 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 		if (found != outcome.end() && line.at("status") != "already mapped")
 			line["status"] = found->second;
 	}
-	Out().Result(ReportJson(report), ReportTable(report));
+	MarkNew(report, journal, mapped);
+	WriteReport(report_file, report);
+	Out().Result(ReportJson(report), ReportTable(report, options.report_file));
 	if (Interrupted())
 		throw InterruptedError("no new request was sent; " + Thousands(report.created + report.adopted) +
 							   " users created or adopted in this run are mapped, the requests in flight were "

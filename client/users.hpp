@@ -22,6 +22,7 @@ struct UsersOptions {
 	bool dry_run = false; /* plan and report, send nothing, write nothing */
 	bool password_sign_in = true;
 	bool stack_auth_checked = false; /* the caller proved the Stack Auth settings already (cutover run) */
+	std::string report_file;		 /* --report: every user that needs a word, one JSON object a line */
 	std::set<std::string> oauth_providers = {"google", "github", "microsoft"};
 	pgc::core::RetryPolicy policy;
 };
@@ -34,7 +35,9 @@ struct UsersReport {
 	std::uint64_t skipped = 0;
 	std::uint64_t failed = 0;
 	std::uint64_t retries = 0;
-	std::vector<nlohmann::json> lines; /* one per user of a special kind, with a note, skipped or failed */
+	/* one per user of a special kind, with a note, skipped or failed: source_id, kind, status, notes, and new
+	 * (not mapped nor journalled so before this run) */
+	std::vector<nlohmann::json> lines;
 	std::vector<std::string> errors;
 };
 

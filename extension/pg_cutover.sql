@@ -474,7 +474,15 @@ CREATE FUNCTION cutover.value_class(base_type text) RETURNS text
     AS 'MODULE_PATHNAME', 'migrate_value_class' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 REVOKE ALL ON FUNCTION cutover.value_class(text) FROM PUBLIC;
 
-CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, mode text) RETURNS text
+-- Why a column is no column of user IDs, from a sample of its rows on the source (NULL: the sample holds
+-- some, or nothing can be told).
+CREATE FUNCTION cutover.column_evidence(tbl regclass, column_name text, sample_rows integer) RETURNS text
+    AS 'MODULE_PATHNAME', 'migrate_column_evidence' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION cutover.column_evidence(regclass, text, integer) FROM PUBLIC;
+
+CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, mode text, force boolean DEFAULT false)
+    RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -487,6 +495,7 @@ DECLARE
     element_type oid;
     value_class text;
     state text;
+    evidence text;
 BEGIN
     IF mode NOT IN ('value', 'user_ids', 'embedded', 'off') THEN
         RAISE EXCEPTION 'unknown remap mode "%"', mode
@@ -532,6 +541,16 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Embedded IDs are looked for in strings, json, jsonb and other types printed as text.';
     END IF;
+    -- A column marked as holding user IDs must hold some on the source: site names are refused unless forced.
+    IF mode IN ('user_ids', 'embedded') AND NOT force THEN
+        evidence := cutover.column_evidence(tbl, column_name, 1000);
+        IF evidence IS NOT NULL THEN
+            RAISE EXCEPTION 'column "%" of table % does not hold user IDs: %', column_name, tbl, evidence
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Check the column''s name; to mark it all the same, SELECT migrate_remap_column(%L, %L, %L, force => true).',
+                                    tbl::text, column_name, mode);
+        END IF;
+    END IF;
     IF mode = 'value' THEN
         DELETE FROM cutover.remap_column AS r
         WHERE r.table_schema = schema_name AND r.table_name = relation_name
@@ -559,15 +578,16 @@ BEGIN
                             ELSE 'has user IDs rewritten by value' END);
 END
 $$;
-COMMENT ON FUNCTION migrate_remap_column(regclass, text, text) IS
-    'an exception to remapping by value: user_ids (a column of user IDs only), embedded (also IDs inside longer text), off (kept out), value (no exception)';
+COMMENT ON FUNCTION migrate_remap_column(regclass, text, text, boolean) IS
+    'an exception to remapping by value: user_ids (a column of user IDs only), embedded (also IDs inside longer text), off (kept out), value (no exception); a column whose values sampled on the source hold no user ID is marked user_ids or embedded only with force';
 
-CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, remap boolean DEFAULT true) RETURNS text
+CREATE FUNCTION migrate_remap_column(tbl regclass, column_name text, remap boolean DEFAULT true,
+    force boolean DEFAULT false) RETURNS text
     LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
-AS $$ SELECT @extschema@.migrate_remap_column(tbl, column_name, CASE WHEN remap THEN 'user_ids' ELSE 'off' END) $$;
-COMMENT ON FUNCTION migrate_remap_column(regclass, text, boolean) IS
-    'marks a column as a column of user IDs (true) or keeps it out of remapping (false)';
+AS $$ SELECT @extschema@.migrate_remap_column(tbl, column_name, CASE WHEN remap THEN 'user_ids' ELSE 'off' END, force) $$;
+COMMENT ON FUNCTION migrate_remap_column(regclass, text, boolean, boolean) IS
+    'marks a column as a column of user IDs (true; refused when its sampled source values hold none, unless force) or keeps it out of remapping (false)';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Per-table state: where each table stands, changed in the same transaction as the work it describes.
@@ -885,7 +905,7 @@ REVOKE ALL ON FUNCTION
     migrate_diff(regclass, integer),
     migrate_import_started(regclass), migrate_import_failed(regclass, text),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
-    migrate_remap_column(regclass, text, boolean), migrate_remap_column(regclass, text, text), migrate_status(), migrate_reset(regclass),
+    migrate_remap_column(regclass, text, boolean, boolean), migrate_remap_column(regclass, text, text, boolean), migrate_status(), migrate_reset(regclass),
     migrate_plan(text[], integer), migrate_preflight(text[]), migrate_pull(regclass, text), migrate_audit_ids(text[]),
     migrate_check_fks(text[]), migrate_fix_sequences(text[]),
     migrate_user_sending(uuid[], text[], text[]), migrate_user_created(uuid, uuid, text, boolean, text),

@@ -17,6 +17,11 @@
 #include "pg/spi.hpp"
 #include "source.hpp"
 
+extern "C" {
+#include "foreign/foreign.h"
+#include "utils/builtins.h"
+}
+
 namespace pgc {
 
 namespace {
@@ -169,4 +174,67 @@ PGC_FUNCTION(migrate_plan)
 		result.Add(values, nulls);
 	}
 	return Datum(0);
+}
+
+/*
+ * cutover.column_evidence(tbl regclass, column_name text, sample_rows integer) -> text: why a column is no
+ * column of user IDs, from a sample of its rows on the source: NULL when the sample holds user IDs there (or
+ * when nothing can be told: no source configured, no such table on the source, no user ID known yet, no row),
+ * else what was found ("none of the 40 values sampled on the source is a user ID; they read like 'Acme HQ'").
+ * migrate_remap_column asks it before marking a column as holding user IDs.
+ */
+PGC_FUNCTION(migrate_column_evidence)
+{
+	Oid relid = PG_GETARG_OID(0);
+	std::string column = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });
+	int sample_rows = std::max(1, PG_GETARG_INT32(2));
+	if (pg::Call([] { return GetForeignServerByName(kSourceServerName, true); }) == nullptr)
+		PG_RETURN_NULL();
+	pg::TableInfo info = pg::DescribeTable(relid);
+	SourceConnection source = SourceConnection::Open();
+	SourceResult schema = source.Exec("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", {info.schema});
+	if (PQntuples(schema.get()) == 0)
+		PG_RETURN_NULL();
+	core::Catalog catalog = ReadSourceCatalog(source, {info.schema});
+	const core::PlanTable *table = nullptr;
+	for (const auto &candidate : catalog.tables)
+		if (candidate.schema == info.schema && candidate.name == info.name)
+			table = &candidate;
+	if (table == nullptr)
+		PG_RETURN_NULL();
+	/* the table with only this column, read as it would be by value */
+	core::PlanTable one = *table;
+	one.columns.clear();
+	for (const auto &candidate : table->columns)
+		if (candidate.name == column)
+			one.columns.push_back(candidate);
+	if (one.columns.empty())
+		PG_RETURN_NULL();
+	core::TablePlan plan;
+	core::IdMap ids;
+	{
+		pg::AsExtensionOwner owner(fcinfo);
+		pg::Spi spi;
+		ids = KnownUserIds(source, catalog, spi);
+	}
+	if (ids.empty())
+		PG_RETURN_NULL();
+	if (!SampleTable(source, one, plan, {}, ids, sample_rows).empty())
+		PG_RETURN_NULL();
+
+	std::string name = pg::QuoteIdentifier(column);
+	SourceResult sampled =
+		source.Exec("SELECT count(*) OVER (), left(" + name + "::text, 40) FROM (SELECT " + name + " FROM " +
+					pg::QuoteIdentifier(info.schema) + "." + pg::QuoteIdentifier(info.name) + " WHERE " + name +
+					" IS NOT NULL LIMIT " + std::to_string(sample_rows) + ") AS s LIMIT 3");
+	int shown = PQntuples(sampled.get());
+	if (shown == 0)
+		PG_RETURN_NULL();
+	std::string examples;
+	for (int row = 0; row < shown; row++)
+		examples += std::string(row == 0 ? "" : ", ") + "'" + PQgetvalue(sampled.get(), row, 1) + "'";
+	std::string count = PQgetvalue(sampled.get(), 0, 0);
+	std::string found =
+		"none of the " + count + " values sampled on the source is a user ID; they read like " + examples;
+	PG_RETURN_TEXT_P(pg::Call([&] { return cstring_to_text(found.c_str()); }));
 }

@@ -91,6 +91,15 @@ SELECT count(*) FROM migrate_reset('vals_pair');
 SELECT table_name, status, rows FROM migrate_pull('vals_pair');
 SELECT p FROM vals_pair ORDER BY id;
 SELECT table_name, ok FROM migrate_verify('vals_pair');
+-- Guard rails: a column whose values sampled on the source hold no user ID is not marked as holding them
+-- (the devices' UUIDs, for user_ids or embedded), unless forced; a column that holds some is.
+SELECT regress.error_of($$SELECT migrate_remap_column('vals', 'device', true)$$, true);
+SELECT regress.error_of($$SELECT migrate_remap_column('vals', 'device', 'embedded')$$);
+SELECT count(*) AS marks FROM cutover.remap_column WHERE table_name = 'vals' AND column_name = 'device';
+SELECT migrate_remap_column('vals', 'device', 'user_ids', force => true);
+SELECT migrate_remap_column('vals', 'device', 'value');
+SELECT migrate_remap_column('vals', 't', true);
+SELECT migrate_remap_column('vals', 't', 'value');
 -- the same in text and json: url opted in, tag kept as it is
 SELECT migrate_remap_column('vals', 'url', 'embedded');
 SELECT migrate_remap_column('vals', 'tag', false);

@@ -442,8 +442,11 @@ is_deeply($c->{report}{differences}, [], 'cutover --json diff, no differences: a
 $c = cutover('diff', 'orders', '--max-rows', '0');
 is($c->{rc}, 2, 'cutover diff --max-rows 0: exit 2 (usage)');
 $c = cutover('diff', 'nokey');
-is($c->{rc}, 1, 'cutover diff nokey: exit 1');
-like($c->{stderr}, qr/no primary key.*\n.*hint: .*ADD PRIMARY KEY/s, 'cutover diff nokey: the error and its hint');
+is($c->{rc}, 2, 'cutover diff nokey: exit 2 (could not compare: not 1, which says rows differ)');
+like($c->{stderr}, qr/cutover diff could not compare nokey: .*no primary key.*\n.*hint: .*ADD PRIMARY KEY/s, 'cutover diff nokey: the error and its hint');
+$c = cutover('diff', 'no_such_table');
+is($c->{rc}, 2, 'cutover diff no_such_table: exit 2');
+like($c->{stderr}, qr/cutover diff could not compare no_such_table: .*"no_such_table" does not exist/, '... naming the table');
 
 # ------------------------------------------------------------------------------------ nothing recorded
 is($target->safe_psql('postgres', 'SELECT count(*) FROM cutover.verification'), '0', 'migrate_diff records no verification');

@@ -88,6 +88,9 @@ my %client_env = (
 	PGUSER => scalar(getpwuid($<)),
 	PGDATABASE => 'postgres');
 
+# 1234567 -> "1,234,567", as the client prints counts.
+sub thousands { my $n = reverse shift; $n =~ s/(\d{3})(?=\d)/$1,/g; return scalar reverse $n }
+
 # Runs the client to its end; returns {rc, stdout, stderr, report (the --json result), seconds}.
 sub cutover
 {
@@ -381,6 +384,28 @@ is($r->{report}{already_mapped}, $total, "C: already_mapped = $total");
 is(($r->{report}{created} // -1) . '/' . ($r->{report}{adopted} // -1), '0/0', 'C: nothing created or adopted');
 is($after->{creates}, $before->{creates}, 'C: the emulator saw no create');
 is($after->{users}, $total, "C: still $total users in Stack Auth");
+
+# Quiet means quiet: every user mapped, the terminal shows counts by kind and no user's line; each of them is
+# in the --report file (JSON lines), and with -v at the terminal too.
+my $report_file = "$tmp/users-report.jsonl";
+$r = cutover('users', '--report', $report_file);
+is($r->{rc}, 0, 'C: cutover users --report FILE: exit 0') or diag($r->{stderr});
+my $needing = scalar @{ $report->{users} // [] };
+like($r->{stdout}, qr/^users that need a word: \Q@{[ thousands($needing) ]}\E$/m, "C: the terminal counts the $needing users that need a word");
+like($r->{stdout}, qr/^  anonymous, already mapped: \d+$/m, 'C: ... by kind and status');
+my @user_lines = $r->{stdout} =~ /^  [0-9a-f]{8}-[0-9a-f]{4}-/mg;
+is(scalar @user_lines, 0, 'C: ... and prints no user\'s line (none is new)');
+like($r->{stdout}, qr/each user's line is in \Q$report_file\E/, 'C: ... saying where they are');
+my @reported = map { decode_json($_) } split /\n/, slurp_file($report_file);
+is(scalar @reported, $needing, 'C: the report file holds one JSON line for each of them');
+is(scalar(grep { JSON::PP::is_bool($_->{new}) && !$_->{new} && $_->{status} eq 'already mapped' && $_->{source_id} =~ /^[0-9a-f-]{36}$/ } @reported),
+	$needing, 'C: ... each with source_id, status "already mapped" and new false (a JSON boolean)');
+$r = cutover('users', '-v');
+@user_lines = $r->{stdout} =~ /^  [0-9a-f]{8}-[0-9a-f]{4}-/mg;
+is(scalar @user_lines, $needing, 'C: with -v the terminal shows each line');
+$r = cutover('users', '--report', "$tmp/no/such/dir/report.jsonl");
+is($r->{rc}, 2, 'C: a report file that cannot be written: exit 2');
+like($r->{stderr}, qr/cannot write the report file/, 'C: ... saying so');
 
 # ================================================================================================ E
 # 20 new regular users and one with a GitLab identity; the client is told gitlab is configured, the project

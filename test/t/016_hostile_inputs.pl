@@ -734,7 +734,7 @@ client_case(name => 'CUTOVER_SOURCE_URL with a wrong password', args => ['users'
 	stderr => qr/^error: the source in CUTOVER_SOURCE_URL \(or --source\) is not the one the target stores: they differ in password$/m);
 
 # Names on the command line: a table (diff) and schemas (--schema) with SQL in them go nowhere.
-client_case(name => q{cutover diff 'victim; DROP TABLE victim'}, args => [ 'diff', 'victim; DROP TABLE victim' ], rc => 1,
+client_case(name => q{cutover diff 'victim; DROP TABLE victim'}, args => [ 'diff', 'victim; DROP TABLE victim' ], rc => 2,
 	stderr => qr/^error: .*invalid name syntax/m);
 client_case(name => q{cutover plan --schema "public'); DROP TABLE victim; --"}, args => [ 'plan', '--schema', q{public'); DROP TABLE victim; --} ],
 	rc => 1, stderr => qr/^error: on the target: schema "public'\); DROP TABLE victim; --" does not exist on the source$/m);

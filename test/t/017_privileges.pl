@@ -166,9 +166,9 @@ my @closed = grep { $_->[5] eq 'f' } @functions;
 cmp_ok(scalar @closed, '>=', 30, scalar(@closed) . ' functions of the extension are revoked from PUBLIC');
 # Among them the audit, the text-mode marks and the type classes, each tried in the loop below.
 my %closed = map { $_->[0] => 1 } @closed;
-is_deeply([ grep { !$closed{$_} } 'migrate_audit_ids(text[])', 'migrate_remap_column(regclass,text,text)',
-		'cutover.value_class(text)', 'migrate_plan(text[],integer)' ],
-	[], 'migrate_audit_ids, migrate_remap_column(regclass, text, text), cutover.value_class and migrate_plan are revoked from PUBLIC');
+is_deeply([ grep { !$closed{$_} } 'migrate_audit_ids(text[])', 'migrate_remap_column(regclass,text,text,boolean)',
+		'cutover.value_class(text)', 'cutover.column_evidence(regclass,text,integer)', 'migrate_plan(text[],integer)' ],
+	[], 'migrate_audit_ids, migrate_remap_column(regclass, text, text, boolean), cutover.value_class, cutover.column_evidence and migrate_plan are revoked from PUBLIC');
 for my $function (@closed)
 {
 	my ($signature, $qualified, $name, $kind, $types) = @$function;

@@ -95,7 +95,11 @@ is($target->safe_psql('postgres', q{SELECT count(*) FROM cutover.remap_column}),
 # The plan shows where the IDs are, from a sample of the source, before any user exists in Stack Auth.
 $r = cutover('plan');
 is($r->{rc}, 0, 'plan: exit 0') or diag($r->{stderr});
-like($r->{stdout}, qr/details \$\.targets\[\*\]: 2,000 of 2,000 sampled values are user IDs/, 'cutover plan prints the evidence');
+is(scalar(grep { length > 100 } split /\n/, $r->{stdout}), 0, 'cutover plan: every line fits 100 columns');
+like($r->{stdout}, qr/^  public\.activity +\d+ +[\d,]+ +\d+$/m, 'cutover plan: a line for activity, its user-ID places counted');
+$r = cutover('plan', '-v');
+is($r->{rc}, 0, 'plan -v: exit 0') or diag($r->{stderr});
+like($r->{stdout}, qr/details \$\.targets\[\*\]: 2,000 of 2,000 sampled values are user IDs/, 'cutover plan -v prints the evidence');
 my $found = $target->safe_psql('postgres',
 	q{SELECT string_agg(v, E'\n') FROM migrate_plan(), unnest(user_id_values) AS v WHERE table_name = 'public.activity'});
 note("plan of public.activity:\n$found");

@@ -18,6 +18,8 @@
 #      variables; `cutover init` takes the password from a PGPASSFILE, and the extension then connects
 #      with it; after a password change the extension's error names `cutover init`, and init with the new
 #      password puts every command right.
+#   5. Guard rails: marking big.payload (text with no user ID in it) as a column of user IDs is refused,
+#      naming what the sample found and how to force it; big.user_id is marked.
 use strict;
 use warnings FATAL => 'all';
 
@@ -223,5 +225,15 @@ is($told->{rc}, 2, 'with the new password in CUTOVER_SOURCE_URL, verify exits 2 
 like($told->{stderr}, qr/differ in password/, '... the password differs from the stored one');
 is(run_client({ %env, CUTOVER_SOURCE_URL => $new_url }, 'init')->{rc}, 0, 'cutover init with the new password');
 is(run_client({ %env, CUTOVER_SOURCE_URL => $new_url }, 'verify')->{rc}, 0, '... then verify exits 0');
+
+# ----------------------------------------------------------------------------- 5: guard rails
+my ($rc, $out, $err) = $target->psql('postgres', q{SELECT migrate_remap_column('big', 'payload', true)});
+isnt($rc, 0, 'marking big.payload (no user ID in it) as user IDs is refused');
+like($err, qr/column "payload" of table public\.big does not hold user IDs: none of the \d+ values sampled on the source is a user ID; they read like 'payload /,
+	'... naming what the sample found');
+like($err, qr/HINT: .*force => true/, '... and how to mark it all the same');
+is($target->safe_psql('postgres', q{SELECT count(*) FROM cutover.remap_column}), '0', '... nothing is marked');
+like($target->safe_psql('postgres', q{SELECT migrate_remap_column('big', 'user_id', true)}), qr/holds user IDs only/,
+	'big.user_id (user IDs) is marked');
 
 done_testing();
