@@ -318,9 +318,16 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 	if (use_snapshot || !settings.source.empty())
 		holder.emplace(ConnectStoredSource(target, settings.source));
 	if (settings.dry_run) {
-		for (const auto &table : plan)
-			Out().Info("dry run: would pull " + table.name + " (level " + std::to_string(table.level) + ", about " +
-					   Thousands(static_cast<std::uint64_t>(std::max(0LL, table.estimate))) + " rows)");
+		json planned = json::array();
+		std::string text;
+		for (const auto &table : plan) {
+			std::uint64_t rows = static_cast<std::uint64_t>(std::max(0LL, table.estimate));
+			planned.push_back({{"table", table.name}, {"status", "would pull"}, {"rows", rows}, {"seconds", nullptr}});
+			text += "dry run: would pull " + table.name + " (level " + std::to_string(table.level) + ", about " +
+					Thousands(rows) + " rows)\n";
+		}
+		Out().Result({{"tables", planned}, {"sequences", json::array()}, {"foreign_key_violations", json::array()}},
+					 text);
 		return kExitOk;
 	}
 

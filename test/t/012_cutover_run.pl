@@ -16,6 +16,7 @@ use CutoverTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use B;
 
 my $project = '5f1c6e0a-3b8d-4c2e-9a47-6d0b2e8f1c35';
 my $key = new_secret('ssk-run');
@@ -247,6 +248,93 @@ like($err, qr/no_such_table/, 'reset of a table that does not exist: names it');
 ($rc, $out, $err) = cutover(['pull']);
 is($rc, 0, 'pull after reset: exit 0') or diag($err);
 unlike($states->(), qr/pending/, 'pull after reset: the three tables loaded again');
+
+# JSON a script can trust: each command's real --json document, parsed, against the fields and types that
+# client/README.md documents for it (the README's "JSON documents" section).
+my %documented;
+{
+	my $command;
+	for my $line (split /\n/, slurp_file("$FindBin::RealBin/../../client/README.md"))
+	{
+		if ($line =~ /^### `cutover ([a-z]+) --json`$/) { $command = $1; next }
+		undef $command if $line =~ /^## /;
+		next unless $command && $line =~ /^\| `([^`]+)` \| ([a-z ,]+?) \| .+ \|$/;
+		my ($path, $types) = ($1, $2);
+		my $sometimes = $types =~ s/, when there is one$//;
+		push @{ $documented{$command} }, { path => $path, types => { map { $_ => 1 } split / or /, $types }, always => !$sometimes };
+	}
+}
+sub json_type
+{
+	my ($value) = @_;
+	return 'null' unless defined $value;
+	return 'boolean' if JSON::PP::is_bool($value);
+	return 'array' if ref $value eq 'ARRAY';
+	return 'object' if ref $value eq 'HASH';
+	my $flags = B::svref_2object(\$value)->FLAGS;
+	return ($flags & (B::SVp_IOK() | B::SVp_NOK())) && !($flags & B::SVp_POK()) ? 'number' : 'string';
+}
+# Every documented field there with a documented type, every field documented: the problems, one per line.
+sub document_problems
+{
+	my ($command, $document) = @_;
+	my @problems;
+	my %known = map { $_->{path} => 1 } @{ $documented{$command} };
+	my $walk;
+	$walk = sub {
+		my ($node, $path) = @_;
+		if (ref $node eq 'ARRAY') { $walk->($_, "$path\[]") for @$node; return }
+		return unless ref $node eq 'HASH';
+		for my $key (sort keys %$node)
+		{
+			my $child = $path eq '' ? $key : "$path.$key";
+			push(@problems, "$child is not documented"), next unless $known{$child};
+			next if $command eq 'run' && $child eq 'steps';
+			$walk->($node->{$key}, $child);
+		}
+	};
+	$walk->($document, '');
+	for my $field (@{ $documented{$command} })
+	{
+		my @nodes = ($document);
+		for my $segment ($field->{path} =~ /(\[\]|[^.\[\]]+)/g)
+		{
+			@nodes = map {
+				$segment eq '[]' ? (ref $_ eq 'ARRAY' ? @$_ : ())
+				  : ref $_ eq 'HASH' ? (exists $_->{$segment} ? ($_->{$segment})
+					  : do { push @problems, "$field->{path} is missing" if $field->{always}; () })
+				  : ()
+			} @nodes;
+		}
+		for my $value (@nodes)
+		{
+			my $type = json_type($value);
+			push @problems, "$field->{path} is $type" unless $field->{types}{$type};
+		}
+	}
+	if ($command eq 'run' && ref $document->{steps} eq 'HASH')
+	{
+		push @problems, map { "steps.$_" } document_problems($_, $document->{steps}{$_}) for keys %{ $document->{steps} };
+	}
+	return @problems;
+}
+is(scalar(keys %documented), 11, 'client/README.md documents the --json document of 11 commands');
+for my $case ([ 'init' ], [ 'plan' ], [ 'users', '--dry-run' ], [ 'pull' ], [ 'pull', '--dry-run' ], [ 'verify' ],
+	[ 'diff', 'sites' ], [ 'status' ], [ 'reset', '--dry-run', 'sites' ], [ 'run', '--dry-run' ],
+	[ 'export', '--dir', "$dir/archive" ], [ 'import', '--dir', "$dir/archive" ])
+{
+	my ($command, @args) = @$case;
+	($rc, $out, $err) = cutover([ '--json', $command, @args ]);
+	my $document = eval { decode_json($out) };
+	ok(defined $document, "cutover --json @$case: one JSON document on stdout") or diag("exit $rc: $err");
+	my @problems = document_problems($command, $document);
+	is(join("\n", @problems), '', "cutover --json @$case: as client/README.md documents it, type by type");
+}
+{
+	# the check fails what it must: psql's text forms
+	my @problems = document_problems('verify', decode_json('{"tables": [{"table_name": "t", "source_rows": "40", "target_rows": 40, "source_checksum": "a", "target_checksum": "a", "ok": "t", "seconds": 1}], "user_ids_left": []}'));
+	is(join(', ', sort @problems), 'tables[].ok is string, tables[].source_rows is string', 'control: the check refuses psql\'s text forms');
+}
 
 # Settings that would expose a secret are refused without showing it.
 ($rc, $out, $err) = cutover(['users'], STACK_API_URL => 'http://stack.example.com');
