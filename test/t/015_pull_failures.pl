@@ -126,18 +126,9 @@ my @cases = (
 		qr/^failed \| (?:57P01|08006): .*source/ ],
 	[ 'SIGKILL of the source backend', $source, 'kill', qr/pulling public\.big failed: .*source/s,
 		qr/^failed \| (?:57P01|08006|08000): .*source/ ]);
-# While the deaths are dealt, the target takes the rows slowly (a trigger that fires in the pull's replica
-# mode sleeps 10 ms every 2,000 rows: about 2 s for the table), so that the pull is seen streaming however
-# busy the machine is.
-$target->safe_psql('postgres', q{
-CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.id % 2000 = 0 THEN PERFORM pg_sleep(0.01); END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER slow_down BEFORE INSERT ON public.big FOR EACH ROW EXECUTE FUNCTION public.slow_down();
-ALTER TABLE public.big ENABLE ALWAYS TRIGGER slow_down;
-});
+# While the deaths are dealt, the target takes the rows slowly (about 2 s for the table), so that the pull is
+# seen streaming however busy the machine is.
+slow_down_big($target);
 for my $case (@cases)
 {
 	my ($label, $node, $how, $stderr_re, $state_re) = @$case;
@@ -163,7 +154,7 @@ for my $case (@cases)
 	check_left($label, $before, $bytes, $state_re);
 }
 
-$target->safe_psql('postgres', 'DROP TRIGGER slow_down ON public.big; DROP FUNCTION public.slow_down()');
+normal_speed_big($target);
 
 # ------------------------------------------------------------------------------------------ 5: statement_timeout
 # A third of the statement's time, so that it strikes while the rows stream even when this run pulls faster

@@ -78,18 +78,9 @@ sub never_back
 }
 
 # ----------------------------------------------------------------------------- 1 and 2: SIGINT, SIGTERM
-# While the signals are sent, the target takes the rows slowly (a trigger that fires in the pull's replica
-# mode sleeps 10 ms every 2,000 rows: about 5 s for the table), so that the pull is caught at 30% however busy
-# the machine is.
-$target->safe_psql('postgres', q{
-CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.id % 2000 = 0 THEN PERFORM pg_sleep(0.01); END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER slow_down BEFORE INSERT ON public.big FOR EACH ROW EXECUTE FUNCTION public.slow_down();
-ALTER TABLE public.big ENABLE ALWAYS TRIGGER slow_down;
-});
+# While the signals are sent, the target takes the rows slowly (about 5 s for the table), so that the pull is
+# caught at 30% however busy the machine is.
+slow_down_big($target);
 for my $signal ('INT', 'TERM')
 {
 	reset_big($target, $users, $old_rows);
@@ -148,8 +139,8 @@ for my $signal ('INT', 'TERM')
 
 # ----------------------------------------------------------------------------- 3: the pull, then verify
 # at full speed, the indexes built after the rows (a second one on the text, so that the build lasts)
-$target->safe_psql('postgres', 'DROP TRIGGER slow_down ON public.big; DROP FUNCTION public.slow_down();
-CREATE INDEX big_payload ON public.big (payload)');
+normal_speed_big($target);
+$target->safe_psql('postgres', 'CREATE INDEX big_payload ON public.big (payload)');
 my $pull = run_client(\%env, 'pull', '-j', '1');
 is($pull->{rc}, 0, 'cutover pull after the interruptions exits 0') or diag($pull->{stderr});
 is($target->safe_psql('postgres', 'SELECT count(*) FROM public.big'), $rows, 'every row of the source loaded once');

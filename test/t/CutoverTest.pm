@@ -23,7 +23,7 @@ our @EXPORT = qw(
   new_node new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free db_fingerprint
   start_emulator emulator_control run_client start_client end_client
-  prepend_hba setup_big reset_big cancel_ok
+  prepend_hba setup_big reset_big slow_down_big normal_speed_big cancel_ok
 );
 
 my $root = "$FindBin::RealBin/../..";
@@ -132,6 +132,30 @@ VACUUM ANALYZE public.big;
 SELECT count(*) FILTER (WHERE migrate_map_put(md5('user-' || g)::uuid, md5('stack-' || md5('user-' || g)::uuid)::uuid,
                                               format('user%s\@example.com', g)))
 FROM generate_series(1, $users) AS g});
+}
+
+# While it is in place, the target takes big's rows slowly: a trigger that fires in the pull's replica mode
+# sleeps 10 ms every 2,000 rows (about 1 s for each 200,000 rows), so that a pull is caught mid-stream however
+# busy the machine is. A table with such a trigger keeps its indexes filled row by row. Undone by
+# normal_speed_big.
+sub slow_down_big
+{
+	my ($target) = @_;
+	$target->safe_psql('postgres', q{
+CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id % 2000 = 0 THEN PERFORM pg_sleep(0.01); END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER slow_down BEFORE INSERT ON public.big FOR EACH ROW EXECUTE FUNCTION public.slow_down();
+ALTER TABLE public.big ENABLE ALWAYS TRIGGER slow_down;
+});
+}
+
+sub normal_speed_big
+{
+	my ($target) = @_;
+	$target->safe_psql('postgres', 'DROP TRIGGER slow_down ON public.big; DROP FUNCTION public.slow_down()');
 }
 
 # The target's big before a case: $old_rows rows of its own (ids the source does not have, user IDs that are
