@@ -402,6 +402,8 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		std::vector<std::string> phases;
 		try {
 			ReadPullProgress(target, pid_list, workers, plan, phases);
+		} catch (const InterruptedError &) {
+			break;
 		} catch (const pg::Error &error) {
 			if (Interrupted())
 				break;
@@ -457,10 +459,14 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		if (worker.table) {
 			worker.conn.Cancel();
 			try {
-				worker.conn.Finish();
+				/* a pull that committed before the cancel came is kept, and said so */
+				pg::Result done = worker.conn.Finish();
+				results.push_back(RowsJson(done).at(0));
+				Out().Event("pull finished", results.back());
+				worker.table.reset();
 			} catch (const pg::Error &) {
+				stop(worker);
 			}
-			stop(worker);
 		}
 	progress.Note("");
 	progress.Finish(Interrupted() ? "interrupted" : "");
@@ -533,7 +539,7 @@ RunVerify(const Settings &settings)
 		std::optional<pg::Result> result;
 		try {
 			result = target.Exec("SELECT * FROM migrate_verify($1::regclass)", {planned.name});
-		} catch (const pg::Error &) {
+		} catch (const std::exception &) {
 			if (!Interrupted())
 				throw;
 			progress.Finish("interrupted");
@@ -574,12 +580,12 @@ RunVerify(const Settings &settings)
 	return bad > 0 || left.problems > 0 ? kExitProblem : kExitOk;
 }
 
+namespace {
+
+/* cutover diff's work; RunDiff says what a failure of it means */
 int
-RunDiff(const Settings &settings, const std::string &table, long long max_rows)
+Diff(const Settings &settings, const std::string &table, long long max_rows)
 {
-	/* one more than asked for says whether more rows differ */
-	if (max_rows < 1 || max_rows >= 2147483647)
-		throw std::invalid_argument("--max-rows must be between 1 and 2147483646");
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
 	CheckNamedSource(target, settings);
@@ -593,9 +599,8 @@ RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 					"tables differ");
 		return kExitUsage;
 	}
-	/* exit 1 says that rows differ, and only that: a diff that could not run is 2 (the table, its key) or 3 */
 	DiffReport report;
-	try {
+	{
 		report.table = target
 						   .Exec("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
 								 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass",
@@ -615,6 +620,24 @@ RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 				line.columns = json::parse(diff.Text(row, 2)).get<std::vector<std::string>>();
 			report.rows.push_back(std::move(line));
 		}
+	}
+	json document = DiffJson(report);
+	Out().Event("diff finished", document.at("summary"));
+	Out().Result(document, DiffTable(report));
+	return report.rows.empty() ? kExitOk : kExitProblem;
+}
+
+} // namespace
+
+int
+RunDiff(const Settings &settings, const std::string &table, long long max_rows)
+{
+	/* one more than asked for says whether more rows differ */
+	if (max_rows < 1 || max_rows >= 2147483647)
+		throw std::invalid_argument("--max-rows must be between 1 and 2147483646");
+	/* exit 1 says that rows differ, and only that: a diff that could not run is 2 (the table, its key) or 3 */
+	try {
+		return Diff(settings, table, max_rows);
 	} catch (const pg::Error &error) {
 		if (Interrupted())
 			throw;
@@ -622,10 +645,6 @@ RunDiff(const Settings &settings, const std::string &table, long long max_rows)
 					{{"sqlstate", error.sqlstate()}});
 		return error.Unreachable() ? kExitUnreachable : kExitUsage;
 	}
-	json document = DiffJson(report);
-	Out().Event("diff finished", document.at("summary"));
-	Out().Result(document, DiffTable(report));
-	return report.rows.empty() ? kExitOk : kExitProblem;
 }
 
 int

@@ -9,8 +9,10 @@
 #include <csignal>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <thread>
 
 namespace cutover {
 
@@ -68,6 +70,15 @@ InterruptName()
 	default:
 		return "";
 	}
+}
+
+void
+SleepUnlessInterrupted(std::chrono::milliseconds time)
+{
+	auto until = std::chrono::steady_clock::now() + time;
+	while (!Interrupted() && std::chrono::steady_clock::now() < until)
+		std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+			std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
 }
 
 CancelOnInterrupt::CancelOnInterrupt(PGconn *conn)

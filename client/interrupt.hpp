@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -21,6 +22,9 @@ void InstallInterruptHandlers();
 bool Interrupted();
 /* "SIGINT" or "SIGTERM" (or "" when none came). */
 std::string InterruptName();
+
+/* Sleeps `time`, or less when a signal comes (a sleep of the standard library goes on after one). */
+void SleepUnlessInterrupted(std::chrono::milliseconds time);
 
 /* Thrown by a command that stopped at a signal, with what it did and what it rolled back. */
 class InterruptedError : public std::runtime_error

@@ -158,13 +158,33 @@ Connection::Exec(const std::string &sql, const Params &params) const
 {
 	RefuseIfInterrupted();
 	std::vector<const char *> values = Pointers(params);
-	PGresult *raw = params.empty() ? PQexec(conn_.get(), sql.c_str())
-								   : PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+	int sent = params.empty() ? PQsendQuery(conn_.get(), sql.c_str())
+							  : PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
 												  values.data(), nullptr, nullptr, 0);
-	Result result(raw);
-	ExecStatusType status = PQresultStatus(raw);
-	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-		throw ErrorOf(raw);
+	if (!sent)
+		throw ErrorOf(nullptr);
+	/* a signal between the check and the send found nothing to cancel: this statement is cancelled now */
+	if (cancel_ != nullptr && Interrupted())
+		Cancel();
+	/* as PQexec: the last result, or the first error (several statements in one string run in turn) */
+	PGresult *kept = nullptr;
+	while (PGresult *next = PQgetResult(conn_.get())) {
+		ExecStatusType status = PQresultStatus(next);
+		bool kept_failed =
+			kept != nullptr && PQresultStatus(kept) != PGRES_COMMAND_OK && PQresultStatus(kept) != PGRES_TUPLES_OK;
+		if (kept_failed) {
+			PQclear(next);
+		} else {
+			PQclear(kept);
+			kept = next;
+		}
+		if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH)
+			break; /* not a statement for Exec: the error below says so */
+	}
+	Result result(kept);
+	ExecStatusType status = PQresultStatus(kept);
+	if (kept == nullptr || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK))
+		throw ErrorOf(kept);
 	return result;
 }
 

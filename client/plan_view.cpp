@@ -39,6 +39,7 @@ Wrap(const std::string &text, std::size_t width)
 {
 	std::vector<std::string> lines;
 	std::string rest = text;
+	width = std::max<std::size_t>(width, 1);
 	while (rest.size() > width) {
 		std::size_t space = rest.rfind(' ', width);
 		bool at_space = space != std::string::npos && space > 0;
@@ -55,6 +56,7 @@ Wrap(const std::string &text, std::size_t width)
 std::string
 PlanView(std::vector<PlanLine> lines, std::size_t width)
 {
+	width = std::max<std::size_t>(width, 50); /* room for the counts and a name */
 	std::stable_sort(lines.begin(), lines.end(), [](const PlanLine &a, const PlanLine &b) {
 		return a.problem.has_value() > b.problem.has_value();
 	});

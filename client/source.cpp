@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "output.hpp"
 #include "sha256.hpp"
 
 namespace cutover {
@@ -104,9 +105,10 @@ Used(const pg::Connection &source)
 		options[option->keyword] = option->val;
 	}
 	/* a password from ~/.pgpass is the connected host's, which PQpass reads */
-	if (const char *password = PQpass(source.raw()); password != nullptr && password[0] != '\0')
+	if (const char *password = PQpass(source.raw()); password != nullptr && password[0] != '\0') {
+		Out().AddSecret(password); /* from ~/.pgpass too: never printed */
 		options["password"] = password;
-	else
+	} else
 		options.erase("password");
 	/* the extension sets these itself; a service and a password file are expanded above */
 	for (const char *key : {"client_encoding", "fallback_application_name", "service", "passfile", "servicefile"})

@@ -253,6 +253,8 @@ UserMigration::ListEveryUser()
 	std::optional<std::string> cursor;
 	HttpPool pool(1);
 	for (;;) {
+		if (Interrupted())
+			throw InterruptedError("no new request was sent (Stack Auth's users were being listed)");
 		UserPage page;
 		for (int attempt = 1;; attempt++) {
 			HttpResponse response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
@@ -271,7 +273,9 @@ UserMigration::ListEveryUser()
 			pgc::core::Attempt tried{attempt, outcome, response.retry_after, true};
 			auto decision = pgc::core::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
 			if (decision.action == RetryAction::Retry) {
-				std::this_thread::sleep_for(decision.delay);
+				SleepUnlessInterrupted(std::chrono::duration_cast<std::chrono::milliseconds>(decision.delay));
+				if (Interrupted())
+					throw InterruptedError("no new request was sent (Stack Auth's users were being listed)");
 				continue;
 			}
 			std::string problem = !unreadable.empty() ? unreadable
@@ -577,20 +581,26 @@ ReportTable(const UsersReport &report, const std::string &report_file)
 	return out.str();
 }
 
-/* A line is new when its user was neither mapped nor journalled as it is now before this run. */
+/*
+ * A line is new when its user was neither mapped nor journalled as it is now before this run (in a dry run,
+ * a user "to create" that the journal holds already was reported by the run that journalled it).
+ */
 void
-MarkNew(UsersReport &report, const std::map<std::string, std::string> &journal, const std::set<std::string> &mapped)
+MarkNew(UsersReport &report, const std::map<std::string, std::string> &journal, const std::set<std::string> &mapped,
+		bool dry_run)
 {
 	for (auto &line : report.lines) {
 		std::string id = line.at("source_id").get<std::string>();
 		auto before = journal.find(id);
-		line["new"] = mapped.count(id) == 0 && (before == journal.end() || before->second != line.at("status"));
+		bool journalled = before != journal.end() && (before->second == line.at("status") || dry_run);
+		line["new"] = mapped.count(id) == 0 && !journalled;
 	}
 }
 
-/* --report FILE: one JSON object a line, every user that needs a word. */
+/* --report FILE: one JSON object a line, every user that needs a word. A write that fails is a warning: the
+ * users are created and mapped, and the terminal has the counts. */
 void
-WriteReport(std::ofstream &file, const UsersReport &report)
+WriteReport(std::ofstream &file, const std::string &path, const UsersReport &report)
 {
 	if (!file.is_open())
 		return;
@@ -598,7 +608,7 @@ WriteReport(std::ofstream &file, const UsersReport &report)
 		file << Out().Redact(line.dump()) << "\n";
 	file.flush();
 	if (!file)
-		throw std::runtime_error("could not write the report file");
+		Out().Warn("could not write every line of the report file " + path + " (a full disk?): --json has them too");
 }
 
 json
@@ -631,13 +641,6 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 		mapped.insert(map.Text(row, 0));
 		taken.insert(map.Text(row, 1));
 	}
-	/* the report file is opened first: a path that cannot be written stops the run before it starts */
-	std::ofstream report_file;
-	if (!options.report_file.empty()) {
-		report_file.open(options.report_file, std::ios::trunc);
-		if (!report_file)
-			throw std::invalid_argument("cutover users: cannot write the report file " + options.report_file);
-	}
 	std::map<std::string, std::string> journal;
 	pg::Result rows = target.Exec("SELECT source_id::text, status FROM migrate_users()");
 	for (int row = 0; row < rows.Rows(); row++)
@@ -650,6 +653,13 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 	std::optional<StackAuthSettings> stack = StackAuthSettings::FromEnvironment();
 	if (!options.stack_auth_checked)
 		CheckStackAuth(*stack);
+	/* then the report file: a path that cannot be written stops the run before anything is sent */
+	std::ofstream report_file;
+	if (!options.report_file.empty()) {
+		report_file.open(options.report_file, std::ios::trunc);
+		if (!report_file)
+			throw std::invalid_argument("cutover users: cannot write the report file " + options.report_file);
+	}
 
 	/* every user planned, so that the email collisions are settled the same way on every run */
 	UserPlanOptions plan_options;
@@ -701,9 +711,9 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 
 	if (options.dry_run) {
 		Out().Info("dry run: " + Thousands(jobs.size() + unsure.size()) + " users would be sent to Stack Auth");
-		MarkNew(report, journal, mapped);
-		WriteReport(report_file, report);
+		MarkNew(report, journal, mapped, true);
 		Out().Result(ReportJson(report), ReportTable(report, options.report_file));
+		WriteReport(report_file, options.report_file, report);
 		return 0;
 	}
 	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
@@ -720,9 +730,9 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 		if (found != outcome.end() && line.at("status") != "already mapped")
 			line["status"] = found->second;
 	}
-	MarkNew(report, journal, mapped);
-	WriteReport(report_file, report);
+	MarkNew(report, journal, mapped, false);
 	Out().Result(ReportJson(report), ReportTable(report, options.report_file));
+	WriteReport(report_file, options.report_file, report);
 	if (Interrupted())
 		throw InterruptedError("no new request was sent; " + Thousands(report.created + report.adopted) +
 							   " users created or adopted in this run are mapped, the requests in flight were "

@@ -19,7 +19,9 @@
 
 extern "C" {
 #include "foreign/foreign.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 }
 
 namespace pgc {
@@ -176,6 +178,21 @@ PGC_FUNCTION(migrate_plan)
 	return Datum(0);
 }
 
+namespace {
+
+/* Whether the current role reaches the source through a user mapping of its own or PUBLIC's. */
+bool
+HasSourceMapping(Oid server_id)
+{
+	return pg::Call([&] {
+		return SearchSysCacheExists2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(GetUserId()),
+									 ObjectIdGetDatum(server_id)) ||
+			   SearchSysCacheExists2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid), ObjectIdGetDatum(server_id));
+	});
+}
+
+} // namespace
+
 /*
  * cutover.column_evidence(tbl regclass, column_name text, sample_rows integer) -> text: why a column is no
  * column of user IDs, from a sample of its rows on the source: NULL when the sample holds user IDs there (or
@@ -188,10 +205,22 @@ PGC_FUNCTION(migrate_column_evidence)
 	Oid relid = PG_GETARG_OID(0);
 	std::string column = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });
 	int sample_rows = std::max(1, PG_GETARG_INT32(2));
-	if (pg::Call([] { return GetForeignServerByName(kSourceServerName, true); }) == nullptr)
+	ForeignServer *server = pg::Call([] { return GetForeignServerByName(kSourceServerName, true); });
+	if (server == nullptr || !HasSourceMapping(server->serverid))
 		PG_RETURN_NULL();
 	pg::TableInfo info = pg::DescribeTable(relid);
-	SourceConnection source = SourceConnection::Open();
+	/* a source out of reach cannot tell: the mark is taken, and a NOTICE says it was not checked */
+	std::optional<SourceConnection> opened;
+	try {
+		opened.emplace(SourceConnection::Open());
+	} catch (const Error &error) {
+		pg::Call([&] {
+			ereport(NOTICE, (errmsg("the values of column \"%s\" of table %s were not checked on the source: %s",
+									column.c_str(), info.qualified.c_str(), error.message().c_str())));
+		});
+		PG_RETURN_NULL();
+	}
+	SourceConnection &source = *opened;
 	SourceResult schema = source.Exec("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", {info.schema});
 	if (PQntuples(schema.get()) == 0)
 		PG_RETURN_NULL();

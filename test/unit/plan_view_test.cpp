@@ -51,6 +51,10 @@ TEST(PlanView, FitsInOneHundredColumns)
 		EXPECT_LE(line.size(), 100u) << line;
 	for (const auto &line : Lines(PlanView(plan, 60)))
 		EXPECT_LE(line.size(), 60u) << line;
+	/* narrower than the counts need: 50 columns, never a loop without end */
+	for (std::size_t width : {0u, 4u, 10u})
+		for (const auto &line : Lines(PlanView(plan, width)))
+			EXPECT_LE(line.size(), 50u) << line;
 }
 
 TEST(PlanView, ProblemsFirstWithTheProblemUnderTheTable)
