@@ -242,9 +242,14 @@ TextRowsOf(const pg::Result &result)
 	return rows;
 }
 
+/* The catalog of `schemas`; a schema the database lacks is refused, as the extension refuses it on the source. */
 core::Catalog
 ReadCatalog(const pg::Connection &conn, const std::vector<std::string> &schemas)
 {
+	pg::Result missing = conn.Exec(core::MissingSchemasSql(), {SchemasLiteral(schemas)});
+	if (missing.Rows() > 0)
+		throw std::invalid_argument("schema \"" + missing.Text(0, 0) + "\" does not exist on the " + conn.what() +
+									"\nhint: Schema names are case-sensitive and given without quotes (--schema).");
 	pg::Result tables = conn.Exec(core::CatalogTablesSql(), {SchemasLiteral(schemas)});
 	pg::Result keys = conn.Exec(core::CatalogKeysSql());
 	return core::BuildCatalog(TextRowsOf(tables), TextRowsOf(keys));

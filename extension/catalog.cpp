@@ -62,9 +62,7 @@ core::Catalog
 ReadSourceCatalog(SourceConnection &source, const std::vector<std::string> &schemas)
 {
 	/* a schema the source lacks is a typo, not an empty plan: nothing would be pulled or verified */
-	core::TextRows missing = Rows(source.Exec("SELECT s FROM pg_catalog.unnest($1::text[]) AS s WHERE NOT EXISTS "
-											  "(SELECT FROM pg_catalog.pg_namespace AS n WHERE n.nspname = s)",
-											  {TextArrayLiteral(schemas)}));
+	core::TextRows missing = Rows(source.Exec(core::MissingSchemasSql(), {TextArrayLiteral(schemas)}));
 	if (!missing.empty())
 		throw Error(ERRCODE_INVALID_SCHEMA_NAME,
 					"schema \"" + missing[0][0].value_or("") + "\" does not exist on the source", "",

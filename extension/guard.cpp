@@ -20,21 +20,36 @@ char error_message[kTextMax];
 char error_detail[kTextMax];
 char error_hint[kTextMax];
 char error_detail_log[kTextMax]; /* server log only */
+char error_context[kTextMax];
+/* the object fields of the error (PG_DIAG_SCHEMA_NAME, ...): names, so short */
+constexpr size_t kNameMax = 256;
+char error_schema[kNameMax], error_table[kNameMax], error_column[kNameMax], error_datatype[kNameMax],
+	error_constraint[kNameMax];
 int error_sqlstate = 0;
 bool hide_statement = false;
 
+/* `src` into `dst` (of `max` bytes), cut with "..." if need be, never inside a UTF-8 character. */
 void
-CopyText(char *dst, const std::string &src)
+CopyText(char *dst, const std::string &src, size_t max = kTextMax)
 {
 	size_t n = src.size();
-	if (n >= kTextMax) {
-		n = kTextMax - 4;
+	if (n >= max) {
+		n = max - 4;
+		while (n > 0 && (static_cast<unsigned char>(src[n]) & 0xC0) == 0x80)
+			n--;
 		std::memcpy(dst, src.data(), n);
 		std::memcpy(dst + n, "...", 4);
 		return;
 	}
 	std::memcpy(dst, src.data(), n);
 	dst[n] = '\0';
+}
+
+void
+ClearContext()
+{
+	error_context[0] = error_schema[0] = error_table[0] = error_column[0] = error_datatype[0] = error_constraint[0] =
+		'\0';
 }
 
 } // namespace
@@ -49,6 +64,7 @@ void
 StashCurrentException() noexcept
 {
 	error_detail_log[0] = '\0';
+	ClearContext();
 	try {
 		throw;
 	} catch (const Error &e) {
@@ -56,6 +72,12 @@ StashCurrentException() noexcept
 		CopyText(error_message, e.message());
 		CopyText(error_detail, e.detail());
 		CopyText(error_hint, e.hint());
+		CopyText(error_context, e.context());
+		CopyText(error_schema, e.objects().schema, kNameMax);
+		CopyText(error_table, e.objects().table, kNameMax);
+		CopyText(error_column, e.objects().column, kNameMax);
+		CopyText(error_datatype, e.objects().datatype, kNameMax);
+		CopyText(error_constraint, e.objects().constraint, kNameMax);
 	} catch (const std::bad_alloc &) {
 		error_sqlstate = ERRCODE_OUT_OF_MEMORY;
 		snprintf(error_message, kTextMax, "out of memory");
@@ -86,11 +108,18 @@ RaiseStashedError()
 	 */
 	if (hide_statement)
 		error_context_stack = nullptr;
+	/* a PostgreSQL error caught on the way keeps where it happened (COPY's line) and the objects it named */
 	ereport(ERROR, (errcode(error_sqlstate), errmsg_internal("%s", error_message),
 					error_detail[0] ? errdetail_internal("%s", error_detail) : 0,
 					error_detail_log[0] ? errdetail_log("%s", error_detail_log) : 0,
-					error_hint[0] ? errhint("%s", error_hint) : 0, errhidestmt(hide_statement),
-					errhidecontext(hide_statement)));
+					error_hint[0] ? errhint("%s", error_hint) : 0,
+					error_context[0] && !hide_statement ? errcontext_msg("%s", error_context) : 0,
+					error_schema[0] ? err_generic_string(PG_DIAG_SCHEMA_NAME, error_schema) : 0,
+					error_table[0] ? err_generic_string(PG_DIAG_TABLE_NAME, error_table) : 0,
+					error_column[0] ? err_generic_string(PG_DIAG_COLUMN_NAME, error_column) : 0,
+					error_datatype[0] ? err_generic_string(PG_DIAG_DATATYPE_NAME, error_datatype) : 0,
+					error_constraint[0] ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, error_constraint) : 0,
+					errhidestmt(hide_statement), errhidecontext(hide_statement)));
 	pg_unreachable();
 }
 
@@ -132,6 +161,31 @@ CopyCurrentError(MemoryContext context)
 	return copy;
 }
 
+/*
+ * The lines of an error's context that say where inside pg_cutover's work it happened ("COPY big, line 5,
+ * column id: ..."), up to the first that belongs to a statement: the extension's own SQL ("SQL statement ...")
+ * stays out of sight, and the caller's frames (a PL/pgSQL function) are added again when the error is raised
+ * at the SQL entry.
+ */
+std::string
+InnerContext(const std::string &context)
+{
+	static const char *const kStatementFrames[] = {"SQL statement ", "PL/pgSQL function ", "SQL function ",
+												   "PL/pgSQL assignment ", "parallel worker"};
+	std::string inner;
+	std::size_t start = 0;
+	while (start < context.size()) {
+		std::size_t end = context.find('\n', start);
+		std::string line = context.substr(start, end == std::string::npos ? std::string::npos : end - start);
+		for (const char *frame : kStatementFrames)
+			if (line.rfind(frame, 0) == 0)
+				return inner;
+		inner += (inner.empty() ? "" : "\n") + line;
+		start = end == std::string::npos ? context.size() : end + 1;
+	}
+	return inner;
+}
+
 } // namespace
 
 void
@@ -143,8 +197,12 @@ RethrowPostgresError(MemoryContext context)
 		MemoryContextSwitchTo(context);
 		throw Error(ERRCODE_OUT_OF_MEMORY, "out of memory while reporting an error");
 	}
-	Error error(edata->sqlerrcode, edata->message ? edata->message : "unknown error",
-				edata->detail ? edata->detail : "", edata->hint ? edata->hint : "");
+	auto text = [](const char *value) { return std::string(value != nullptr ? value : ""); };
+	Error error(edata->sqlerrcode, edata->message ? edata->message : "unknown error", text(edata->detail),
+				text(edata->hint));
+	error.WithContext(InnerContext(text(edata->context)),
+					  {text(edata->schema_name), text(edata->table_name), text(edata->column_name),
+					   text(edata->datatype_name), text(edata->constraint_name)});
 	FreeErrorData(edata);
 	throw error;
 }

@@ -65,11 +65,37 @@ class Error : public std::exception
 		return hint_;
 	}
 
+	/* Where a PostgreSQL error happened ("COPY big, line 5"), and the object fields it named, kept when it is
+	 * raised again at the SQL entry. */
+	const std::string &
+	context() const
+	{
+		return context_;
+	}
+	struct Objects {
+		std::string schema, table, column, datatype, constraint;
+	};
+	const Objects &
+	objects() const
+	{
+		return objects_;
+	}
+	Error &
+	WithContext(std::string context, Objects objects)
+	{
+		context_ = std::move(context);
+		objects_ = std::move(objects);
+		return *this;
+	}
+
 	/* Returns a copy whose message starts with `prefix` (e.g. "on the source: "). */
 	Error
 	Prefixed(const std::string &prefix) const
 	{
-		return Error(sqlstate_, prefix + message_, detail_, hint_);
+		Error copy(sqlstate_, prefix + message_, detail_, hint_);
+		copy.context_ = context_;
+		copy.objects_ = objects_;
+		return copy;
 	}
 
   private:
@@ -77,6 +103,8 @@ class Error : public std::exception
 	std::string message_;
 	std::string detail_;
 	std::string hint_;
+	std::string context_;
+	Objects objects_;
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "pg/datum.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
+#include "settings.hpp"
 #include "source.hpp"
 
 extern "C" {
@@ -302,8 +303,7 @@ bool
 UseBinaryFormat(Oid relid, const std::vector<std::string> &columns, const core::PlanTable &source,
 				const core::PlanTable &target)
 {
-	const char *format = pg::Call([] { return GetConfigOption("pg_cutover.pull_format", true, false); });
-	if (format != nullptr && std::strcmp(format, "text") == 0)
+	if (PullFormatSetting() == PullFormat::Text)
 		return false;
 	if (pg::Call([] { return pg_get_client_encoding() != GetDatabaseEncoding(); }))
 		return false;

@@ -291,6 +291,43 @@ SET pg_cutover.pull_format = 'text';
 SELECT table_name, status, rows FROM migrate_pull('typefix.builtin');
 RESET pg_cutover.pull_format;
 SELECT table_name, source_rows, target_rows, ok FROM migrate_verify('typefix.builtin');
+-- The setting is declared when the module loads: a value it does not know is refused (not taken for binary),
+-- and so is a name under the prefix pg_cutover. that it does not declare.
+LOAD 'pg_cutover';
+SHOW pg_cutover.pull_format;
+SELECT regress.error_of($$SET pg_cutover.pull_format = 'txt'$$, true);
+SELECT regress.error_of($$SET pg_cutover.pullformat = 'text'$$, true);
+SHOW pg_cutover.pull_format;
+
+-- A row the target refuses inside the pull: the error names where COPY was (its line), and the table and
+-- constraint in its fields, in both formats.
+\c cutover_pull_src
+CREATE TABLE public.ctx_check (id integer PRIMARY KEY, n integer);
+INSERT INTO public.ctx_check VALUES (1, 1), (2, 2), (3, -3), (4, 4);
+\c :target_db
+CREATE TABLE public.ctx_check (id integer PRIMARY KEY, n integer CONSTRAINT n_positive CHECK (n > 0));
+CREATE FUNCTION pg_temp.pull_error(tbl regclass) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    state text; message text; context text; schema_name text; table_name text; constraint_name text;
+BEGIN
+    PERFORM migrate_pull(tbl);
+    RETURN 'pulled';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, context = PG_EXCEPTION_CONTEXT,
+        schema_name = SCHEMA_NAME, table_name = TABLE_NAME, constraint_name = CONSTRAINT_NAME;
+    RETURN format(E'%s: %s\ncontext: %s\nschema %s, table %s, constraint %s', state, message,
+                  split_part(context, E'\n', 1), schema_name, table_name, constraint_name);
+END $$;
+SELECT pg_temp.pull_error('public.ctx_check') AS binary_format;
+SET pg_cutover.pull_format = 'text';
+SELECT pg_temp.pull_error('public.ctx_check') AS text_format;
+RESET pg_cutover.pull_format;
+SELECT count(*) AS rows_left FROM public.ctx_check;
+DROP TABLE public.ctx_check;
+DELETE FROM cutover.table_state WHERE table_name = 'ctx_check';
+\c cutover_pull_src
+DROP TABLE public.ctx_check;
+\c :target_db
 
 --
 -- Clean up: the source is cutover_src again.

@@ -100,6 +100,13 @@ CatalogTablesSql()
 }
 
 const char *
+MissingSchemasSql()
+{
+	return "SELECT s FROM pg_catalog.unnest($1::text[]) AS s WHERE NOT EXISTS "
+		   "(SELECT FROM pg_catalog.pg_namespace AS n WHERE n.nspname = s)";
+}
+
+const char *
 CatalogKeysSql()
 {
 	/* Partitions carry copies of their parent's keys (conparentid <> 0): the parent's key stands for them. */

@@ -96,6 +96,8 @@ using TextRows = std::vector<std::vector<std::optional<std::string>>>;
 const char *CatalogTablesSql();
 /* Every foreign key between such tables, one row per column pair: oid, name, from oid, to oid, columns. */
 const char *CatalogKeysSql();
+/* The schemas of $1 (a text[]) that the database does not have: a typo, not an empty plan, on either side. */
+const char *MissingSchemasSql();
 /* The catalog from the rows of those two queries. */
 Catalog BuildCatalog(const TextRows &table_rows, const TextRows &key_rows);
 

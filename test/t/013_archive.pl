@@ -88,6 +88,10 @@ ok(!secret_free($err . $out, $password) ? 0 : 1, 'export: no password in its out
 ($rc, $out, $err) = cutover([ 'export', '--dir', $archive ], env_of($a));
 is($rc, 2, 'export into a directory holding an archive: exit 2');
 like($err, qr/already holds an archive/, 'export into a directory holding an archive: says so');
+($rc, $out, $err) = cutover([ 'export', '--dir', "$dir/typo", '--schema', 'public', '--schema', 'nosuch' ], env_of($a));
+is($rc, 2, 'export --schema nosuch: exit 2, not an archive without the schema');
+like($err, qr/schema "nosuch" does not exist on the source/, 'export --schema nosuch: names the schema');
+ok(!-e "$dir/typo/manifest.json", 'export --schema nosuch: no archive written');
 ($rc, $out, $err) = cutover([ '--dry-run', 'export', '--dir', "$dir/dry" ], env_of($a));
 is($rc, 0, 'export --dry-run: exit 0') or diag($err);
 like($err, qr/would export public\.profiles/, 'export --dry-run: names the tables');
