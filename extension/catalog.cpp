@@ -43,8 +43,9 @@ Rows(const SourceResult &result)
 }
 
 core::TextRows
-Rows(pg::Spi &spi, int fields)
+Rows(pg::Spi &spi)
 {
+	int fields = spi.Columns();
 	core::TextRows rows;
 	for (uint64_t row = 0; row < spi.Rows(); row++) {
 		std::vector<std::optional<std::string>> values;
@@ -76,9 +77,9 @@ core::Catalog
 ReadTargetCatalog(pg::Spi &spi, const std::vector<std::string> &schemas)
 {
 	spi.Execute(core::CatalogTablesSql(), true, {{TEXTARRAYOID, TextArrayLiteral(schemas)}});
-	core::TextRows tables = Rows(spi, 11);
+	core::TextRows tables = Rows(spi);
 	spi.Execute(core::CatalogKeysSql(), true);
-	core::TextRows keys = Rows(spi, 6);
+	core::TextRows keys = Rows(spi);
 	return core::BuildCatalog(tables, keys);
 }
 

@@ -5,8 +5,8 @@
  * The aggregate receives each row as its columns, already in canonical (name) order, prints it the way
  * ROW(...)::text does (common types directly, the rest through their output functions), hashes it with md5
  * and adds the two halves of the hash to exact 128-bit sums. Its state is three numbers plus a batch of at
- * most eight rows waiting to be hashed together, so memory stays flat whatever the table size, and partial
- * states from parallel workers combine by addition.
+ * most sixteen rows (core::Md5Batch::kLanes) waiting to be hashed together, so memory stays flat whatever the table
+ * size, and partial states from parallel workers combine by addition.
  */
 #include <algorithm>
 #include <cstring>
@@ -34,7 +34,8 @@ namespace {
 
 /*
  * The aggregate's transition state, allocated in the aggregate's memory context. The checksum proper is
- * `sum`; `batch` holds up to eight rows not yet hashed into it, so every reader flushes it first.
+ * `sum`; `batch` holds up to sixteen rows (Md5Batch::kLanes) not yet hashed into it, so every reader flushes
+ * it first.
  */
 struct ChecksumState {
 	core::Checksum sum;

@@ -97,8 +97,11 @@ StashCurrentException() noexcept
 	}
 }
 
-void
-RaiseStashedError()
+namespace {
+
+/* Raises the stashed error; `hide` keeps the statement (and the context) out of it. */
+[[noreturn]] void
+Raise(bool hide)
 {
 	/*
 	 * The exception object is gone: only static buffers are left, so raising the PostgreSQL error is safe. A
@@ -106,21 +109,29 @@ RaiseStashedError()
 	 * statement (SPI adds 'SQL statement "..."' when the call comes from PL/pgSQL); the catching frame restores
 	 * the context stack as usual.
 	 */
-	if (hide_statement)
+	if (hide)
 		error_context_stack = nullptr;
 	/* a PostgreSQL error caught on the way keeps where it happened (COPY's line) and the objects it named */
 	ereport(ERROR, (errcode(error_sqlstate), errmsg_internal("%s", error_message),
 					error_detail[0] ? errdetail_internal("%s", error_detail) : 0,
 					error_detail_log[0] ? errdetail_log("%s", error_detail_log) : 0,
 					error_hint[0] ? errhint("%s", error_hint) : 0,
-					error_context[0] && !hide_statement ? errcontext_msg("%s", error_context) : 0,
+					error_context[0] && !hide ? errcontext_msg("%s", error_context) : 0,
 					error_schema[0] ? err_generic_string(PG_DIAG_SCHEMA_NAME, error_schema) : 0,
 					error_table[0] ? err_generic_string(PG_DIAG_TABLE_NAME, error_table) : 0,
 					error_column[0] ? err_generic_string(PG_DIAG_COLUMN_NAME, error_column) : 0,
 					error_datatype[0] ? err_generic_string(PG_DIAG_DATATYPE_NAME, error_datatype) : 0,
 					error_constraint[0] ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, error_constraint) : 0,
-					errhidestmt(hide_statement), errhidecontext(hide_statement)));
+					errhidestmt(hide), errhidecontext(hide)));
 	pg_unreachable();
+}
+
+} // namespace
+
+void
+RaiseStashedError()
+{
+	Raise(hide_statement);
 }
 
 Datum
@@ -136,7 +147,10 @@ RunGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 	} catch (...) {
 		StashCurrentException();
 	}
-	RaiseStashedError();
+	/* the outer call's flag is back before the error leaves this one, whose own flag decides what it hides */
+	bool hide = hide_statement;
+	hide_statement = outer_hide_statement;
+	Raise(hide);
 }
 
 namespace pg {

@@ -30,7 +30,7 @@
 
 namespace pgc {
 
-/* An error on its way to the user: SQLSTATE, message, optional detail and hint. */
+/* An error on its way to the user: SQLSTATE, message, optional detail, hint, context and object fields. */
 class Error : public std::exception
 {
   public:
@@ -129,10 +129,6 @@ namespace pg {
 /* Raises the error currently held by PostgreSQL's error state as a pgc::Error. Used by Call(). */
 [[noreturn]] void RethrowPostgresError(MemoryContext context);
 
-/*
- * Calls func() with PostgreSQL errors turned into pgc::Error. func must be a plain call into PostgreSQL
- * without C++ objects that need destruction.
- */
 /* Restores PostgreSQL's exception and error-context stacks when a Call() frame is left, by any path. */
 class ExceptionStackRestore
 {

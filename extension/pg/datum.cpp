@@ -32,8 +32,8 @@ ResultRow(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
 	TupleDesc desc;
 	if (Call([&] { return get_call_result_type(fcinfo, nullptr, &desc); }) != TYPEFUNC_COMPOSITE)
 		throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "this function must be called where a row is accepted");
-	HeapTuple tuple = Call([&] { return heap_form_tuple(BlessTupleDesc(desc), values, nulls); });
-	return HeapTupleGetDatum(tuple);
+	/* HeapTupleGetDatum flattens a tuple with toasted values, which allocates: inside the guard too */
+	return Call([&] { return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)); });
 }
 
 ResultSet::ResultSet(FunctionCallInfo fcinfo)

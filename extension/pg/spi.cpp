@@ -55,6 +55,12 @@ Spi::Execute(const std::string &sql, bool read_only, const std::vector<SpiArg> &
 	rows_ = SPI_processed;
 }
 
+int
+Spi::Columns() const
+{
+	return SPI_tuptable != nullptr ? SPI_tuptable->tupdesc->natts : 0;
+}
+
 bool
 Spi::IsNull(uint64_t row, int column) const
 {

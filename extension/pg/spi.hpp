@@ -35,6 +35,8 @@ class Spi
 	{
 		return rows_;
 	}
+	/* The columns of the last statement's rows (0 when it returned none). */
+	int Columns() const;
 	bool IsNull(uint64_t row, int column) const;
 	std::string GetText(uint64_t row, int column) const;
 	int64_t GetInt64(uint64_t row, int column) const;
