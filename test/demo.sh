@@ -81,12 +81,15 @@ fi
 
 started=$(date +%s)
 
-# A TCP port on 127.0.0.1 nothing listens on (55432 belongs to someone else on shared machines).
+# A TCP port on 127.0.0.1 nothing listens on, below the kernel's range of ephemeral ports: a port of that
+# range can be the local end of any connection of the machine (a test's, a browser's) the moment the cluster
+# binds it, and the start fails with "Address already in use".
 free_port() {
-	local port
+	local port low=32768 high
+	[[ -r /proc/sys/net/ipv4/ip_local_port_range ]] && read -r low high </proc/sys/net/ipv4/ip_local_port_range
+	((low > 21000)) || low=32768
 	for _ in $(seq 1 200); do
-		port=$((20000 + RANDOM % 30000))
-		((port == 55432)) && continue
+		port=$((20000 + RANDOM % (low - 20000)))
 		[[ ${1:-} == "$port" ]] && continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
