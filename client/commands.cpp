@@ -20,6 +20,7 @@
 #include "plan_view.hpp"
 #include "source.hpp"
 #include "stack_auth.hpp"
+#include "text.hpp"
 
 namespace cutover {
 
@@ -158,15 +159,6 @@ struct Worker {
 	std::optional<std::size_t> table; /* index into the plan while a pull runs */
 	std::uint64_t rows = 0;			  /* rows its COPY took so far (never less than last seen) */
 };
-
-std::string
-Join(const std::vector<std::string> &items, const std::string &separator)
-{
-	std::string out;
-	for (const auto &item : items)
-		out += (out.empty() ? "" : separator) + item;
-	return out;
-}
 
 /*
  * How far each running pull got: the rows its COPY took (pg_stat_progress_copy), and once COPY is done, the

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "output.hpp"
+#include "json_values.hpp"
 #include "sha256.hpp"
+#include "text.hpp"
 
 namespace cutover {
 
@@ -123,18 +125,10 @@ Differences(const pg::Connection &target, const std::string &identity, const std
 	std::optional<std::string> sha256;
 	if (password && !password->empty())
 		sha256 = Sha256Hex(*password);
-	pg::Result result =
-		target.Exec("SELECT pg_catalog.array_to_string(migrate_source_differs($1, $2), ', ')", {identity, sha256});
+	pg::Result result = target.Exec("SELECT migrate_source_differs($1, $2)", {identity, sha256});
 	if (result.IsNull(0, 0))
 		return std::nullopt;
-	std::vector<std::string> names;
-	std::string text = result.Text(0, 0);
-	for (std::size_t start = 0; start < text.size();) {
-		std::size_t comma = text.find(", ", start);
-		names.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-		start = comma == std::string::npos ? text.size() : comma + 2;
-	}
-	return names;
+	return ValueJson(result.Type(0), result.Optional(0, 0)).get<std::vector<std::string>>();
 }
 
 void
@@ -145,9 +139,7 @@ RequireSame(const std::optional<std::vector<std::string>> &differ)
 									"CUTOVER_SOURCE_URL set to the source) first");
 	if (differ->empty())
 		return;
-	std::string names;
-	for (const auto &name : *differ)
-		names += (names.empty() ? "" : ", ") + name;
+	std::string names = Join(*differ, ", ");
 	throw std::invalid_argument(
 		"the source in CUTOVER_SOURCE_URL (or --source) is not the one the target stores: they differ in " + names +
 		"\nhint: Run `cutover init` to store this one (after a password change, for instance), or set "

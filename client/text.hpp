@@ -27,6 +27,19 @@ Trim(std::string_view s)
 	return s;
 }
 
+/* The items one after the other, `separator` between two. */
+inline std::string
+Join(const std::vector<std::string> &items, std::string_view separator)
+{
+	std::string out;
+	for (const auto &item : items) {
+		if (!out.empty())
+			out += separator;
+		out += item;
+	}
+	return out;
+}
+
 /* `s` with A-Z lowered; other bytes (UTF-8 included) kept. */
 inline std::string
 AsciiLower(std::string_view s)

@@ -34,6 +34,7 @@
 #include "stack_auth.hpp"
 #include "stack_json.hpp"
 #include "supabase_user.hpp"
+#include "text.hpp"
 
 namespace cutover {
 
@@ -137,15 +138,6 @@ ReadSourceUsers(const pg::Connection &source)
 	return out;
 }
 
-std::string
-JoinNotes(const std::vector<std::string> &notes)
-{
-	std::string out;
-	for (const auto &note : notes)
-		out += (out.empty() ? "" : "; ") + note;
-	return out;
-}
-
 /* One user on its way to Stack Auth. */
 struct Job {
 	PlannedUser *user = nullptr;
@@ -208,7 +200,7 @@ void
 UserMigration::Record(Job &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how)
 {
 	const PlannedUser &user = *job.user;
-	std::string notes = JoinNotes(user.notes);
+	std::string notes = Join(user.notes, "; ");
 	if (!how.empty())
 		notes = how + (notes.empty() ? "" : "; " + notes);
 	try {
@@ -705,7 +697,7 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 			report.lines.push_back({{"source_id", user.source_id},
 									{"kind", UserKindName(user.kind)},
 									{"status", status},
-									{"notes", user.error ? *user.error : JoinNotes(user.notes)},
+									{"notes", user.error ? *user.error : Join(user.notes, "; ")},
 									{"new", false}});
 	}
 
