@@ -64,14 +64,15 @@ test/unit/%.o: test/unit/%.cpp
 # The client's pure parts (no network, no database) are tested with it.
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
 CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp \
-	client/diff_report.cpp client/json_values.cpp client/plan_view.cpp client/output.cpp client/documents.cpp)
+	client/diff_report.cpp client/json_values.cpp client/plan_view.cpp client/output.cpp client/documents.cpp \
+	client/retry.cpp)
 UNIT_OBJS = $(UNIT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o) $(CLIENT_PURE_SRCS:.cpp=.o)
 test/unit/unittest: $(UNIT_OBJS)
 	$(CXX) -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -pthread -lcrypto
 
 # The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
 CLIENT_SRCS = $(sort $(wildcard client/*.cpp))
-CLIENT_CORE_OBJS = $(addprefix extension/core/,retry.o checksum.o md5_batch.o copy_text.o plan.o sql.o id_map.o \
+CLIENT_CORE_OBJS = $(addprefix extension/core/,checksum.o md5_batch.o copy_text.o plan.o sql.o id_map.o \
 	user_ids.o remap.o escapes.o)
 CLIENT_OBJS = $(CLIENT_SRCS:.cpp=.o) $(CLIENT_CORE_OBJS)
 CLIENT_BINDIR ?= /usr/local/bin

@@ -136,15 +136,15 @@ struct HttpPool::Transfer {
 			curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 			char *type = nullptr;
 			curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &type);
-			response.kind = pgc::core::OutcomeKind::Response;
+			response.kind = retry::OutcomeKind::Response;
 			response.status = static_cast<int>(status);
 			response.content_type = type != nullptr ? type : "";
 			return;
 		}
 		long sent = 0;
 		curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
-		response.kind = NothingSent(code) || sent == 0 ? pgc::core::OutcomeKind::NetworkErrorBeforeSend
-													   : pgc::core::OutcomeKind::NetworkErrorAfterSend;
+		response.kind = NothingSent(code) || sent == 0 ? retry::OutcomeKind::NetworkErrorBeforeSend
+													   : retry::OutcomeKind::NetworkErrorAfterSend;
 		response.network_error = error[0] != '\0' ? error : curl_easy_strerror(code);
 		response.timed_out = code == CURLE_OPERATION_TIMEDOUT;
 		response.body.clear();

@@ -1,6 +1,6 @@
 /*
  * http.hpp: HTTP requests in flight at once over libcurl's multi interface. The caller submits requests with
- * a tag and collects finished ones; nothing here retries or interprets statuses (see core/retry.hpp and
+ * a tag and collects finished ones; nothing here retries or interprets statuses (see retry.hpp and
  * users.cpp). Header values are never logged: they carry the Stack Auth secret key.
  */
 #pragma once
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/retry.hpp"
+#include "retry.hpp"
 
 namespace cutover {
 
@@ -37,7 +37,7 @@ struct HttpRequest {
 
 struct HttpResponse {
 	/* Response, or a network error before or after the request reached the server */
-	pgc::core::OutcomeKind kind = pgc::core::OutcomeKind::Response;
+	retry::OutcomeKind kind = retry::OutcomeKind::Response;
 	int status = 0;
 	std::string content_type;
 	std::optional<std::string> retry_after;

@@ -120,7 +120,7 @@ CheckStackAuth(const StackAuthSettings &settings)
 		HttpRequest request = ListUsersRequest(settings, std::nullopt, 1);
 		request.timeout = std::chrono::milliseconds(3000);
 		HttpResponse response = pool.Perform(request);
-		if (response.kind == pgc::core::OutcomeKind::Response) {
+		if (response.kind == retry::OutcomeKind::Response) {
 			int status = response.status;
 			/* refused: the key, the project or the URL is wrong, and every request would be refused alike */
 			if (status >= 400 && status < 500 && status != 408 && status != 429)
@@ -133,7 +133,7 @@ CheckStackAuth(const StackAuthSettings &settings)
 			return;
 		}
 		/* the connection was made, then lost: Stack Auth is there, the requests retry such losses */
-		if (response.kind == pgc::core::OutcomeKind::NetworkErrorAfterSend && !response.timed_out)
+		if (response.kind == retry::OutcomeKind::NetworkErrorAfterSend && !response.timed_out)
 			return;
 		problem = response.network_error;
 	}

@@ -13,7 +13,7 @@
  *      server_metadata.supabase_user_id, or by exact email for a user without it) and adopted if found;
  *   4. a rerun after a crash starts with step 3 for every user the journal left 'sending' or 'failed'.
  *
- * 429 waits for Retry-After, 5xx and network errors back off with jitter (core/retry.hpp); any other error
+ * 429 waits for Retry-After, 5xx and network errors back off with jitter (retry.hpp); any other error
  * stops the run (fail fast) with the user and Stack Auth's answer in the message.
  */
 #include "users.hpp"
@@ -27,7 +27,7 @@
 #include <sstream>
 #include <thread>
 
-#include "core/retry.hpp"
+#include "retry.hpp"
 #include "http.hpp"
 #include "interrupt.hpp"
 #include "output.hpp"
@@ -42,7 +42,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-using pgc::core::RetryAction;
+using retry::RetryAction;
 
 json
 ParseJsonColumn(const std::optional<std::string> &text)
@@ -164,7 +164,7 @@ class UserMigration
 	UserMigration(const pg::Connection &target, const StackAuthSettings &stack, const UsersOptions &options,
 				  std::set<std::string> taken)
 		: target_(target), stack_(stack), options_(options), taken_(std::move(taken)), pool_(options.concurrency),
-		  limiter_(options.rate, std::max(1.0, options.rate)), random_(pgc::core::DefaultUnitRandom())
+		  limiter_(options.rate, std::max(1.0, options.rate)), random_(retry::DefaultUnitRandom())
 	{
 	}
 
@@ -188,8 +188,8 @@ class UserMigration
 	const UsersOptions &options_;
 	std::set<std::string> taken_; /* Stack Auth user IDs the ID map holds: never adopted for another user */
 	HttpPool pool_;
-	pgc::core::RateLimiter limiter_;
-	pgc::core::UnitRandom random_;
+	retry::RateLimiter limiter_;
+	retry::UnitRandom random_;
 	std::map<std::uint64_t, Job> in_flight_;
 	std::uint64_t next_tag_ = 1;
 	bool failed_ = false;
@@ -250,9 +250,9 @@ UserMigration::ListEveryUser()
 		UserPage page;
 		for (int attempt = 1;; attempt++) {
 			HttpResponse response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
-			pgc::core::AttemptOutcome outcome{response.kind, response.status};
+			retry::AttemptOutcome outcome{response.kind, response.status};
 			std::string unreadable;
-			if (response.kind == pgc::core::OutcomeKind::Response && response.status == 200) {
+			if (response.kind == retry::OutcomeKind::Response && response.status == 200) {
 				try {
 					page = ParseUserPage(ParseBody(response.body));
 					break;
@@ -262,8 +262,8 @@ UserMigration::ListEveryUser()
 					outcome.status = 502;
 				}
 			}
-			pgc::core::Attempt tried{attempt, outcome, response.retry_after, true};
-			auto decision = pgc::core::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
+			retry::Attempt tried{attempt, outcome, response.retry_after, true};
+			auto decision = retry::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
 			if (decision.action == RetryAction::Retry) {
 				SleepUnlessInterrupted(std::chrono::duration_cast<std::chrono::milliseconds>(decision.delay));
 				if (Interrupted())
@@ -271,7 +271,7 @@ UserMigration::ListEveryUser()
 				continue;
 			}
 			std::string problem = !unreadable.empty() ? unreadable
-								  : response.kind == pgc::core::OutcomeKind::Response
+								  : response.kind == retry::OutcomeKind::Response
 									  ? Describe(ParseError(response.status, response.content_type, response.body))
 									  : response.network_error;
 			throw std::runtime_error("listing the users of Stack Auth failed after " + std::to_string(attempt) +
@@ -365,7 +365,7 @@ UserMigration::TakeJob(std::uint64_t tag)
 UserMigration::Created
 UserMigration::RecordCreated(Job &job, const HttpResponse &response, UsersReport &report)
 {
-	if (response.kind != pgc::core::OutcomeKind::Response || response.status != 201)
+	if (response.kind != retry::OutcomeKind::Response || response.status != 201)
 		return Created::No;
 	try {
 		Record(job, ParseUser(ParseBody(response.body)), false, report, "");
@@ -486,7 +486,7 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 			if (created != Created::No)
 				continue;
 			std::optional<StackError> error;
-			if (response.kind == pgc::core::OutcomeKind::Response)
+			if (response.kind == retry::OutcomeKind::Response)
 				error = ParseError(response.status, response.content_type, response.body);
 			job.last_problem = error ? Describe(*error) : response.network_error;
 			Out().Event("user attempt failed",
@@ -500,8 +500,8 @@ UserMigration::Run(std::vector<Job> jobs, std::vector<Job> unsure, UsersReport &
 				unsure.push_back(job);
 				continue;
 			}
-			pgc::core::Attempt tried{job.attempt, {response.kind, response.status}, response.retry_after, false};
-			auto decision = pgc::core::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
+			retry::Attempt tried{job.attempt, {response.kind, response.status}, response.retry_after, false};
+			auto decision = retry::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
 			switch (decision.action) {
 			case RetryAction::Retry: {
 				report.retries++;

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/retry.hpp"
+#include "retry.hpp"
 #include "pg.hpp"
 
 namespace cutover {
@@ -24,7 +24,7 @@ struct UsersOptions {
 	bool stack_auth_checked = false; /* the caller proved the Stack Auth settings already (cutover run) */
 	std::string report_file;		 /* --report: every user that needs a word, one JSON object a line */
 	std::set<std::string> oauth_providers = {"google", "github", "microsoft"};
-	pgc::core::RetryPolicy policy;
+	retry::RetryPolicy policy;
 };
 
 struct UsersReport {

@@ -3,10 +3,6 @@
  */
 #include "catalog.hpp"
 
-extern "C" {
-#include "utils/array.h"
-}
-
 namespace pgc {
 
 std::string

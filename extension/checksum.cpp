@@ -24,10 +24,6 @@
 #include "pg/spi.hpp"
 #include "unmap.hpp"
 
-extern "C" {
-#include "mb/pg_wchar.h"
-}
-
 namespace pgc {
 
 namespace {

@@ -44,11 +44,6 @@
 #include "unmap.hpp"
 #include "verify.hpp"
 
-extern "C" {
-#include "utils/pg_locale.h"
-#include "utils/rls.h"
-}
-
 namespace pgc {
 
 namespace {

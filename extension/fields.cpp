@@ -5,10 +5,6 @@
 
 #include "fields.hpp"
 
-extern "C" {
-#include "utils/uuid.h"
-}
-
 namespace pgc {
 
 FieldKind

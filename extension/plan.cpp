@@ -17,13 +17,6 @@
 #include "pg/spi.hpp"
 #include "source.hpp"
 
-extern "C" {
-#include "foreign/foreign.h"
-#include "miscadmin.h"
-#include "utils/builtins.h"
-#include "utils/syscache.h"
-}
-
 namespace pgc {
 
 namespace {

@@ -28,28 +28,6 @@
 #include "settings.hpp"
 #include "source.hpp"
 
-extern "C" {
-#include "access/sysattr.h"
-#include "access/table.h"
-#include "access/transam.h"
-#include "access/xact.h"
-#include "catalog/index.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_index.h"
-#include "commands/copy.h"
-#include "executor/executor.h"
-#include "mb/pg_wchar.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_node.h"
-#include "parser/parse_relation.h"
-#include "utils/acl.h"
-#include "utils/guc.h"
-#include "utils/inval.h"
-#include "utils/rel.h"
-#include "utils/rls.h"
-#include "utils/syscache.h"
-}
-
 namespace pgc {
 
 namespace {

@@ -5,10 +5,6 @@
 
 #include "pg/postgres.hpp"
 
-extern "C" {
-#include "utils/guc.h"
-}
-
 namespace pgc {
 
 namespace {

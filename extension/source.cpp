@@ -19,23 +19,6 @@
 #include <optional>
 #include <set>
 
-extern "C" {
-#include "commands/defrem.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "foreign/foreign.h"
-#include "mb/pg_wchar.h"
-#include "nodes/makefuncs.h"
-#include "nodes/parsenodes.h"
-#include "access/xact.h"
-#include "storage/ipc.h"
-#include "storage/latch.h"
-#include "utils/syscache.h"
-#include "utils/wait_event.h"
-}
-
 namespace pgc {
 
 namespace {

@@ -10,11 +10,6 @@
 #include "pg/datum.hpp"
 #include "unmap.hpp"
 
-extern "C" {
-#include "mb/pg_wchar.h"
-#include "utils/array.h"
-}
-
 namespace pgc {
 
 namespace {

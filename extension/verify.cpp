@@ -28,10 +28,6 @@
 #include "unmap.hpp"
 #include "verify.hpp"
 
-extern "C" {
-#include "catalog/pg_class.h"
-}
-
 namespace pgc {
 
 namespace {

@@ -3,15 +3,6 @@
  */
 #include "pg/compat.hpp"
 
-extern "C" {
-#include "access/sysattr.h"
-#include "catalog/index.h"
-#include "executor/executor.h"
-#include "parser/parse_relation.h"
-#include "utils/acl.h"
-#include "utils/pg_locale.h"
-}
-
 namespace pgc::pg {
 
 void

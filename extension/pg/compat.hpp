@@ -7,12 +7,6 @@
 
 #include "pg/postgres.hpp"
 
-extern "C" {
-#include "nodes/pg_list.h"
-#include "parser/parse_node.h"
-#include "utils/relcache.h"
-}
-
 namespace pgc::pg {
 
 /*

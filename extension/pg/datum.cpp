@@ -3,10 +3,6 @@
  */
 #include "pg/datum.hpp"
 
-extern "C" {
-#include "utils/array.h"
-}
-
 namespace pgc::pg {
 
 Datum

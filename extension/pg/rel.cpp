@@ -3,14 +3,6 @@
  */
 #include "pg/rel.hpp"
 
-extern "C" {
-#include "catalog/pg_class.h"
-#include "access/relation.h"
-#include "catalog/pg_proc.h"
-#include "utils/acl.h"
-#include "utils/syscache.h"
-}
-
 namespace pgc::pg {
 
 std::string

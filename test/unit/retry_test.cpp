@@ -12,22 +12,22 @@
 #include <string>
 #include <vector>
 
-#include "core/retry.hpp"
+#include "retry.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
-using pgc::core::Attempt;
-using pgc::core::AttemptOutcome;
-using pgc::core::BackoffDelay;
-using pgc::core::DecideRetry;
-using pgc::core::OutcomeKind;
-using pgc::core::ParseHttpDate;
-using pgc::core::ParseRetryAfter;
-using pgc::core::RateLimiter;
-using pgc::core::RetryAction;
-using pgc::core::RetryDecision;
-using pgc::core::RetryPolicy;
+using cutover::retry::Attempt;
+using cutover::retry::AttemptOutcome;
+using cutover::retry::BackoffDelay;
+using cutover::retry::DecideRetry;
+using cutover::retry::OutcomeKind;
+using cutover::retry::ParseHttpDate;
+using cutover::retry::ParseRetryAfter;
+using cutover::retry::RateLimiter;
+using cutover::retry::RetryAction;
+using cutover::retry::RetryDecision;
+using cutover::retry::RetryPolicy;
 using std::chrono::milliseconds;
 using SystemTime = std::chrono::system_clock::time_point;
 using SteadyTime = std::chrono::steady_clock::time_point;
@@ -166,7 +166,7 @@ TEST_P(RetryDecisionTable, Decides)
 	Attempt attempt{c.attempt, c.outcome, c.retry_after, c.idempotent};
 	double draw = c.random;
 	RetryDecision d = DecideRetry(RetryPolicy{}, attempt, kNow, [draw]() { return draw; });
-	EXPECT_EQ(pgc::core::RetryActionName(d.action), std::string(pgc::core::RetryActionName(c.action)));
+	EXPECT_EQ(cutover::retry::RetryActionName(d.action), std::string(cutover::retry::RetryActionName(c.action)));
 	EXPECT_EQ(d.delay.count(), c.delay.count());
 	EXPECT_EQ(d.can_resend, c.can_resend);
 	if (c.reason.empty()) {

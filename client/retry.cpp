@@ -1,7 +1,7 @@
 /*
  * retry.cpp: the retry decision, Retry-After and HTTP-date parsing, and the token bucket.
  */
-#include "core/retry.hpp"
+#include "retry.hpp"
 
 #include <algorithm>
 #include <array>
@@ -11,9 +11,7 @@
 #include <memory>
 #include <random>
 
-#include "core/pure.hpp"
-
-namespace pgc::core {
+namespace cutover::retry {
 
 namespace {
 
@@ -431,4 +429,4 @@ RateLimiter::Acquire(std::chrono::steady_clock::time_point now)
 												std::chrono::duration<double, std::nano>(0.5));
 }
 
-} // namespace pgc::core
+} // namespace cutover::retry

@@ -36,7 +36,7 @@
 #include <string>
 #include <string_view>
 
-namespace pgc::core {
+namespace cutover::retry {
 
 struct RetryPolicy {
 	int max_attempts = 8; /* attempts in all, the first one included; below 1 counts as 1 */
@@ -134,4 +134,4 @@ class RateLimiter
 	std::optional<std::chrono::steady_clock::time_point> last_;
 };
 
-} // namespace pgc::core
+} // namespace cutover::retry
