@@ -47,8 +47,11 @@ override CPPFLAGS += -MMD -MP
 -include $(OBJS:.o=.d)
 EXTRA_CLEAN += $(OBJS:.o=.d)
 
-extension/pg_cutover--$(EXTVERSION).sql: extension/pg_cutover.sql
-	cp $< $@
+# The install script, in four parts by family (pg_cutover.sql opens it with the table of every function).
+EXT_SQL = extension/pg_cutover.sql extension/pg_cutover_users.sql extension/pg_cutover_plan.sql \
+	extension/pg_cutover_load.sql
+extension/pg_cutover--$(EXTVERSION).sql: $(EXT_SQL)
+	cat $(EXT_SQL) >$@
 
 # The client, the unit tests and the emulator are compiled file by file, so that `make -j` spreads them over
 # the cores, and link the extension's own objects of extension/core/ (pure C++, position-independent):

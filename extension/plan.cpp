@@ -193,7 +193,7 @@ HasSourceMapping(Oid server_id)
  * else what was found ("none of the 40 values sampled on the source is a user ID; they read like 'Acme HQ'").
  * migrate_remap_column asks it before marking a column as holding user IDs.
  */
-PGC_FUNCTION(migrate_column_evidence)
+PGC_FUNCTION(column_evidence)
 {
 	Oid relid = PG_GETARG_OID(0);
 	std::string column = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });

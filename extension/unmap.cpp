@@ -304,7 +304,7 @@ ChecksumMappedBack(const pg::TableInfo &table)
 using namespace pgc;
 
 /* cutover.value_class(base_type text) -> text: none, uuid, string, json, jsonb or other (core::ValueTypeOf). */
-PGC_FUNCTION(migrate_value_class)
+PGC_FUNCTION(value_class)
 {
 	std::string name = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(0)); });
 	static const char *const kNames[] = {"none", "uuid", "string", "json", "jsonb", "other"};
