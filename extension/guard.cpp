@@ -7,6 +7,8 @@
 
 #include "guard.hpp"
 
+#include "core/escapes.hpp"
+
 namespace pgc {
 
 namespace {
@@ -34,9 +36,7 @@ CopyText(char *dst, const std::string &src, size_t max = kTextMax)
 {
 	size_t n = src.size();
 	if (n >= max) {
-		n = max - 4;
-		while (n > 0 && (static_cast<unsigned char>(src[n]) & 0xC0) == 0x80)
-			n--;
+		n = core::Utf8Prefix(src, max - 4);
 		std::memcpy(dst, src.data(), n);
 		std::memcpy(dst + n, "...", 4);
 		return;

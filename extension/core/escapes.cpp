@@ -48,6 +48,18 @@ AppendUtf8(std::string &out, std::uint32_t code)
 	}
 }
 
+std::size_t
+Utf8Prefix(std::string_view text, std::size_t max_bytes)
+{
+	if (text.size() <= max_bytes)
+		return text.size();
+	std::size_t n = max_bytes;
+	/* text[n] is the first byte left out: while it continues a character, that character starts before n */
+	while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 char
 DecodeCopyEscape(std::string_view text, std::size_t &pos)
 {

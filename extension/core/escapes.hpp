@@ -46,6 +46,12 @@ HexValue(unsigned char ch)
 void AppendUtf8(std::string &out, std::uint32_t code);
 
 /*
+ * How many bytes of `text` to keep to cut it to at most `max_bytes` without splitting a UTF-8 character: all
+ * of them if it fits, else the longest prefix that ends where a character ends.
+ */
+std::size_t Utf8Prefix(std::string_view text, std::size_t max_bytes);
+
+/*
  * The byte that COPY's text format means by the escape sequence whose backslash stands before text[pos] (\b,
  * \f, \n, \r, \t, \v, octal \NNN, hex \xHH; any other character stands for itself); `pos` moves past it.
  * `pos` must be inside `text`.
