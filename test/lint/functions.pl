@@ -14,6 +14,9 @@ my @parts = qw(extension/pg_cutover.sql extension/pg_cutover_users.sql extension
   extension/pg_cutover_load.sql);
 my $begin = '-- Function table (test/lint/functions.pl checks it against the code; --write rewrites it):';
 my $end = '-- End of the function table.';
+my $readme = 'README.md';
+my $readme_begin = '<!-- function table: written by test/lint/functions.pl --write -->';
+my $readme_end = '<!-- end of the function table -->';
 my $write = @ARGV && $ARGV[0] eq '--write';
 my @problems;
 
@@ -78,34 +81,53 @@ for my $name (@order) {
 	push @table, sprintf('--   %-46s %-10s %s', $f->{shown}, join('/', @{ $f->{languages} }), $f->{file});
 }
 push @table, $end;
-my $wanted = join("\n", @table) . "\n";
+# README's file map: the same, a line per file.
+my (@files, %by_file);
+for my $name (@order) {
+	my $f = $functions{$name};
+	push @files, $f->{file} unless $by_file{ $f->{file} };
+	push @{ $by_file{ $f->{file} } }, $f;
+}
+my @readme_table = ($readme_begin, '', '| File | Functions (language) |', '|---|---|');
+for my $file (@files) {
+	my @entries = map { sprintf('`%s` (%s)', $_->{shown}, join('/', @{ $_->{languages} })) } @{ $by_file{$file} };
+	push @readme_table, "| `$file` | " . join(', ', @entries) . ' |';
+}
+push @readme_table, '', $readme_end;
 
-open my $fh, '<', $parts[0] or die "$parts[0]: $!\n";
-my $head = do { local $/; <$fh> };
-close $fh;
-my $at = index($head, $begin);
-my $stop = index($head, $end);
-if ($write) {
-	die "$parts[0]: no function table to rewrite (it starts with '$begin')\n" if $at < 0 || $stop < 0;
-	substr($head, $at, $stop + length($end) + 1 - $at) = $wanted;
-	open my $out, '>', $parts[0] or die "$parts[0]: $!\n";
-	print $out $head;
-	close $out;
-	print "$parts[0]: function table rewritten (" . scalar(@order) . " functions)\n";
-}
-elsif ($at < 0 || $stop < 0) {
-	push @problems, "$parts[0]: the function table is missing";
-}
-else {
-	my $have = substr($head, $at, $stop + length($end) + 1 - $at);
-	if ($have ne $wanted) {
-		my %have_lines = map { $_ => 1 } split /\n/, $have;
-		my %wanted_lines = map { $_ => 1 } split /\n/, $wanted;
-		push @problems, "the table lacks: $_" for grep { !$have_lines{$_} } split /\n/, $wanted;
-		push @problems, "the table has, wrongly: $_" for grep { !$wanted_lines{$_} } split /\n/, $have;
-		push @problems, 'the table is out of order' if !grep { /^the table/ } @problems;
+# Checks or rewrites the block of `path` from the line `first` to the line `last`.
+sub hold {
+	my ($path, $first, $last, $lines) = @_;
+	my $wanted = join("\n", @$lines) . "\n";
+	open my $fh, '<', $path or die "$path: $!\n";
+	my $text = do { local $/; <$fh> };
+	close $fh;
+	my $at = index($text, $first);
+	my $stop = index($text, $last);
+	if ($at < 0 || $stop < 0) {
+		push @problems, "$path: the function table is missing (from '$first' to '$last')";
+		return;
 	}
+	my $have = substr($text, $at, $stop + length($last) + 1 - $at);
+	return if $have eq $wanted;
+	if ($write) {
+		substr($text, $at, length $have) = $wanted;
+		open my $out, '>', $path or die "$path: $!\n";
+		print $out $text;
+		close $out;
+		print "$path: function table rewritten\n";
+		return;
+	}
+	my %have_lines = map { $_ => 1 } split /\n/, $have;
+	my %wanted_lines = map { $_ => 1 } split /\n/, $wanted;
+	my @missing = grep { !$have_lines{$_} } split /\n/, $wanted;
+	my @wrong = grep { !$wanted_lines{$_} } split /\n/, $have;
+	push @problems, "$path: the table lacks: $_" for @missing;
+	push @problems, "$path: the table has, wrongly: $_" for @wrong;
+	push @problems, "$path: the table is out of order" if !@missing && !@wrong;
 }
+hold($parts[0], $begin, $end, \@table);
+hold($readme, $readme_begin, $readme_end, \@readme_table);
 print "$_\n" for @problems;
 printf "%d SQL functions and aggregates: %s\n", scalar @order,
   @problems ? scalar(@problems) . ' problems (perl test/lint/functions.pl --write rewrites the table)' :
