@@ -76,7 +76,7 @@ test/unit/unittest: $(UNIT_OBJS)
 # The cutover client (client/) and the loopback Stack Auth emulator of the tests, built with the extension.
 CLIENT_SRCS = $(sort $(wildcard client/*.cpp))
 CLIENT_CORE_OBJS = $(addprefix extension/core/,checksum.o md5_batch.o copy_text.o plan.o sql.o id_map.o \
-	user_ids.o remap.o escapes.o)
+	user_ids.o value_types.o spans.o json_text.o jsonb_key_order.o remap.o escapes.o)
 CLIENT_OBJS = $(CLIENT_SRCS:.cpp=.o) $(CLIENT_CORE_OBJS)
 CLIENT_BINDIR ?= /usr/local/bin
 client/cutover: $(CLIENT_OBJS)

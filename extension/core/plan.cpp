@@ -71,6 +71,157 @@ FindColumn(const PlanTable &table, const std::string &name)
 	return nullptr;
 }
 
+/* The foreign-key graph between planned tables: its strongly connected components (cycles) and their levels. */
+struct LoadOrder {
+	std::vector<int> component;					   /* of every table, -1 for unplanned ones */
+	std::vector<std::vector<std::size_t>> members; /* the tables of every component */
+	std::vector<int> component_level;			   /* 0 loads first */
+};
+
+LoadOrder
+OrderByKeys(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys)
+{
+	std::size_t n = tables.size();
+	LoadOrder order;
+
+	/* Levels: edges from a planned table to the planned tables it references. */
+	std::vector<std::vector<std::size_t>> edges(n);
+	for (const auto &key : keys)
+		if (tables[key.from].planned && tables[key.to].planned)
+			edges[key.from].push_back(key.to);
+	order.component = Components(tables, edges);
+	const std::vector<int> &component = order.component;
+
+	/* Tarjan numbers components so that a referenced component comes first: levels in one pass. */
+	int components = 0;
+	for (int c : component)
+		components = std::max(components, c + 1);
+	order.component_level.assign(components, 0);
+	order.members.resize(components);
+	for (std::size_t v = 0; v < n; v++)
+		if (component[v] >= 0)
+			order.members[component[v]].push_back(v);
+	for (int c = 0; c < components; c++)
+		for (std::size_t v : order.members[c])
+			for (std::size_t w : edges[v])
+				if (component[w] != c)
+					order.component_level[c] =
+						std::max(order.component_level[c], order.component_level[component[w]] + 1);
+	return order;
+}
+
+/* The marked columns: true for a user-ID column by hand, false for one kept out of the foreign keys'. */
+std::map<ColumnKey, bool>
+MarkedColumns(const std::vector<PlanTable> &tables, const std::vector<RemapMark> &marks)
+{
+	std::map<ColumnKey, bool> marked;
+	for (const auto &mark : marks)
+		for (std::size_t t = 0; t < tables.size(); t++)
+			if (tables[t].schema == mark.schema && tables[t].name == mark.table)
+				marked[{t, mark.column}] = mark.mode == RemapMode::Strict;
+	return marked;
+}
+
+/* User-ID columns, each with its reason: from the root, along foreign keys, to a fixpoint. */
+std::map<ColumnKey, std::string>
+UserIdColumns(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys,
+			  const std::map<ColumnKey, bool> &marked, const UserIdRoot &root)
+{
+	std::map<ColumnKey, std::string> user_ids;
+	for (std::size_t t = 0; t < tables.size(); t++)
+		if (tables[t].schema == root.schema && tables[t].name == root.table)
+			user_ids[{t, root.column}] = "holds the user IDs";
+	for (const auto &[column, remap] : marked)
+		if (remap)
+			user_ids[column] = "marked by hand";
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (const auto &key : keys) {
+			for (std::size_t i = 0; i < key.from_columns.size() && i < key.to_columns.size(); i++) {
+				ColumnKey from{key.from, key.from_columns[i]};
+				if (user_ids.count(from) || user_ids.count({key.to, key.to_columns[i]}) == 0)
+					continue;
+				auto mark = marked.find(from);
+				if (mark != marked.end() && !mark->second)
+					continue;
+				user_ids[from] = Qualified(tables[key.to]) + "." + key.to_columns[i] + " (" + key.name + ")";
+				changed = true;
+			}
+		}
+	}
+	return user_ids;
+}
+
+/* The names of the foreign keys inside table t's component (its cycle), sorted, each once. */
+std::vector<std::string>
+CycleKeys(std::size_t t, const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys,
+		  const std::vector<int> &component)
+{
+	std::vector<std::string> cycle;
+	for (const auto &key : keys)
+		if (tables[key.from].planned && tables[key.to].planned && component[key.from] == component[t] &&
+			component[key.to] == component[t])
+			cycle.push_back(key.name);
+	std::sort(cycle.begin(), cycle.end());
+	cycle.erase(std::unique(cycle.begin(), cycle.end()), cycle.end());
+	return cycle;
+}
+
+/*
+ * The plan's user-ID columns, and its problems: a user-ID column of a type that cannot hold them, a mark on a
+ * column that does not exist.
+ */
+void
+AddUserIdColumns(TablePlan &plan, const PlanTable &table, const std::map<ColumnKey, bool> &marked,
+				 const std::map<ColumnKey, std::string> &user_ids)
+{
+	std::size_t t = plan.table;
+	for (const auto &column : table.columns) {
+		auto found = user_ids.find({t, column.name});
+		if (found == user_ids.end())
+			continue;
+		plan.user_ids.push_back({column.name, found->second});
+		if (!CanHoldUserIds(column.base_type))
+			plan.problems.push_back("column " + column.name + " holds user IDs but has type " + column.type +
+									"; only uuid, text, varchar, char, citext and arrays of them can be remapped");
+	}
+	for (const auto &[column, remap] : marked)
+		if (column.first == t && remap && FindColumn(table, column.second) == nullptr)
+			plan.problems.push_back("column " + column.second +
+									" is marked as holding user IDs but does not exist on the source");
+}
+
+/* How the plan's table will be loaded, in words; `members` are the tables of its component. */
+std::string
+LoadText(const TablePlan &plan, const std::vector<PlanTable> &tables, const std::vector<std::size_t> &members)
+{
+	if (plan.cycle.empty())
+		return "after the tables it references";
+	std::string keys_text, others;
+	for (const auto &name : plan.cycle)
+		keys_text += (keys_text.empty() ? "" : ", ") + name;
+	for (std::size_t v : members)
+		if (v != plan.table)
+			others += (others.empty() ? "" : ", ") + Qualified(tables[v]);
+	return (others.empty() ? "references itself through " : "in a cycle with " + others + " through ") + keys_text +
+		   "; loaded with " + (plan.cycle.size() == 1 ? "that key" : "those keys") +
+		   " unchecked, which migrate_check_fks checks after the load";
+}
+
+TablePlan
+TablePlanOf(std::size_t t, const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys,
+			const LoadOrder &order, const std::map<ColumnKey, bool> &marked,
+			const std::map<ColumnKey, std::string> &user_ids)
+{
+	TablePlan plan;
+	plan.table = t;
+	plan.level = order.component_level[order.component[t]];
+	plan.cycle = CycleKeys(t, tables, keys, order.component);
+	AddUserIdColumns(plan, tables[t], marked, user_ids);
+	plan.load = LoadText(plan, tables, order.members[order.component[t]]);
+	return plan;
+}
+
 } // namespace
 
 const char *
@@ -192,102 +343,13 @@ std::vector<TablePlan>
 PlanLoad(const std::vector<PlanTable> &tables, const std::vector<ForeignKey> &keys, const std::vector<RemapMark> &marks,
 		 const UserIdRoot &root)
 {
-	std::size_t n = tables.size();
-
-	/* Levels: edges from a planned table to the planned tables it references. */
-	std::vector<std::vector<std::size_t>> edges(n);
-	for (const auto &key : keys)
-		if (tables[key.from].planned && tables[key.to].planned)
-			edges[key.from].push_back(key.to);
-	std::vector<int> component = Components(tables, edges);
-
-	/* Tarjan numbers components so that a referenced component comes first: levels in one pass. */
-	int components = 0;
-	for (int c : component)
-		components = std::max(components, c + 1);
-	std::vector<int> component_level(components, 0);
-	std::vector<std::vector<std::size_t>> members(components);
-	for (std::size_t v = 0; v < n; v++)
-		if (component[v] >= 0)
-			members[component[v]].push_back(v);
-	for (int c = 0; c < components; c++)
-		for (std::size_t v : members[c])
-			for (std::size_t w : edges[v])
-				if (component[w] != c)
-					component_level[c] = std::max(component_level[c], component_level[component[w]] + 1);
-
-	/* User-ID columns: from the root, along foreign keys, to a fixpoint. */
-	std::map<ColumnKey, bool> marked; /* true: a user-ID column by hand; false: kept out of the foreign keys' */
-	for (const auto &mark : marks)
-		for (std::size_t t = 0; t < n; t++)
-			if (tables[t].schema == mark.schema && tables[t].name == mark.table)
-				marked[{t, mark.column}] = mark.mode == RemapMode::Strict;
-	std::map<ColumnKey, std::string> user_ids;
-	for (std::size_t t = 0; t < n; t++)
-		if (tables[t].schema == root.schema && tables[t].name == root.table)
-			user_ids[{t, root.column}] = "holds the user IDs";
-	for (const auto &[column, remap] : marked)
-		if (remap)
-			user_ids[column] = "marked by hand";
-	for (bool changed = true; changed;) {
-		changed = false;
-		for (const auto &key : keys) {
-			for (std::size_t i = 0; i < key.from_columns.size() && i < key.to_columns.size(); i++) {
-				ColumnKey from{key.from, key.from_columns[i]};
-				if (user_ids.count(from) || user_ids.count({key.to, key.to_columns[i]}) == 0)
-					continue;
-				auto mark = marked.find(from);
-				if (mark != marked.end() && !mark->second)
-					continue;
-				user_ids[from] = Qualified(tables[key.to]) + "." + key.to_columns[i] + " (" + key.name + ")";
-				changed = true;
-			}
-		}
-	}
-
+	LoadOrder order = OrderByKeys(tables, keys);
+	std::map<ColumnKey, bool> marked = MarkedColumns(tables, marks);
+	std::map<ColumnKey, std::string> user_ids = UserIdColumns(tables, keys, marked, root);
 	std::vector<TablePlan> plans;
-	for (std::size_t t = 0; t < n; t++) {
-		if (!tables[t].planned)
-			continue;
-		TablePlan plan;
-		plan.table = t;
-		plan.level = component_level[component[t]];
-		for (const auto &key : keys)
-			if (tables[key.from].planned && tables[key.to].planned && component[key.from] == component[t] &&
-				component[key.to] == component[t])
-				plan.cycle.push_back(key.name);
-		std::sort(plan.cycle.begin(), plan.cycle.end());
-		plan.cycle.erase(std::unique(plan.cycle.begin(), plan.cycle.end()), plan.cycle.end());
-
-		for (const auto &column : tables[t].columns) {
-			auto found = user_ids.find({t, column.name});
-			if (found == user_ids.end())
-				continue;
-			plan.user_ids.push_back({column.name, found->second});
-			if (!CanHoldUserIds(column.base_type))
-				plan.problems.push_back("column " + column.name + " holds user IDs but has type " + column.type +
-										"; only uuid, text, varchar, char, citext and arrays of them can be remapped");
-		}
-		for (const auto &[column, remap] : marked)
-			if (column.first == t && remap && FindColumn(tables[t], column.second) == nullptr)
-				plan.problems.push_back("column " + column.second +
-										" is marked as holding user IDs but does not exist on the source");
-
-		if (plan.cycle.empty()) {
-			plan.load = "after the tables it references";
-		} else {
-			std::string keys_text, others;
-			for (const auto &name : plan.cycle)
-				keys_text += (keys_text.empty() ? "" : ", ") + name;
-			for (std::size_t v : members[component[t]])
-				if (v != t)
-					others += (others.empty() ? "" : ", ") + Qualified(tables[v]);
-			plan.load = (others.empty() ? "references itself through " : "in a cycle with " + others + " through ") +
-						keys_text + "; loaded with " + (plan.cycle.size() == 1 ? "that key" : "those keys") +
-						" unchecked, which migrate_check_fks checks after the load";
-		}
-		plans.push_back(std::move(plan));
-	}
+	for (std::size_t t = 0; t < tables.size(); t++)
+		if (tables[t].planned)
+			plans.push_back(TablePlanOf(t, tables, keys, order, marked, user_ids));
 	std::sort(plans.begin(), plans.end(), [&](const TablePlan &a, const TablePlan &b) {
 		if (a.level != b.level)
 			return a.level < b.level;

@@ -12,6 +12,9 @@
  * such a layer and writes a rewritten ID back to the bytes it came from; IDs never change length (a target ID
  * is written in the spelling of the source ID), so every rewrite happens in place, and a value without escapes
  * is never copied.
+ *
+ * The walk is user_ids.cpp; value types are value_types.cpp, spans spans.cpp, jsonb's key order
+ * jsonb_key_order.cpp.
  */
 #pragma once
 
