@@ -1,6 +1,7 @@
 /*
- * escapes.hpp: the escape sequences of COPY's text format and of JSON strings, decoded one at a time. Pure
- * C++: shared by the walk for user IDs (user_ids.cpp) and the archive's line readers (client/archive_format).
+ * escapes.hpp: the escape sequences of COPY's text format and of JSON strings, decoded one at a time, and where
+ * a UTF-8 text may be cut. Pure C++: shared by the walk for user IDs (user_ids.cpp, spans.cpp, json_text.cpp),
+ * the archive's line readers (client/archive_format) and the error boundary (guard.cpp).
  */
 #pragma once
 
