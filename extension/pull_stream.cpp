@@ -1,11 +1,11 @@
 /*
  * pull_stream.cpp: PullStream, the data of migrate_pull's COPY FROM (pull_stream.hpp).
  */
-#include "pull_stream.hpp"
-
 #include <algorithm>
 #include <cstring>
 #include <string_view>
+
+#include "pull_stream.hpp"
 
 namespace pgc {
 
