@@ -20,6 +20,9 @@
  * Differences come out in key order; after max_rows of them migrate_diff stops and says so in a NOTICE. The
  * source is read in one REPEATABLE READ READ ONLY transaction, the target in the caller's; nothing is
  * written anywhere.
+ *
+ * Here: the steps above and migrate_diff itself; the Diff they run in is in diff.hpp, the key in diff_key.cpp,
+ * step 4 in diff_rows.cpp.
  */
 #include <algorithm>
 #include <charconv>
@@ -29,19 +32,13 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "core/diff.hpp"
-#include "core/sql.hpp"
-#include "guard.hpp"
-#include "pg/compat.hpp"
-#include "pg/datum.hpp"
-#include "pg/rel.hpp"
-#include "pg/spi.hpp"
 #include "catalog.hpp"
-#include "source.hpp"
-#include "unmap.hpp"
+#include "core/sql.hpp"
+#include "diff.hpp"
+#include "guard.hpp"
+#include "pg/datum.hpp"
 #include "verify.hpp"
 
 namespace pgc {
@@ -57,14 +54,6 @@ constexpr std::int64_t kSampleRows = 20000; /* at least this many sampled keys (
 constexpr int kSamplePerBucket = 8;			/* sampled keys per bucket */
 constexpr int kMaxDepth = 16;
 
-/* A range whose (rows, checksum) differ between the sides. */
-struct RangeWork {
-	core::KeyRange range;
-	std::int64_t source_rows = 0;
-	std::int64_t target_rows = 0;
-	bool leaf = false; /* compare row by row whatever its size (it cannot be cut further) */
-};
-
 std::int64_t
 ParseInt64(const char *text, const std::string &what)
 {
@@ -75,214 +64,7 @@ ParseInt64(const char *text, const std::string &what)
 	return value;
 }
 
-/* A key column of the target, as the catalogs describe it. */
-struct KeyColumnInfo {
-	std::string name;
-	std::string type;	   /* format_type with typmod */
-	std::string base_type; /* format_type of the base type, without typmod */
-	bool collatable = false;
-	bool byte_ordered = false; /* its collation is C or POSIX */
-};
-
-/* The primary key, else the unique index on NOT NULL columns with the fewest columns (then by name). */
-std::vector<KeyColumnInfo>
-FindKey(const pg::TableInfo &table)
-{
-	if (table.relkind == RELKIND_VIEW || table.relkind == RELKIND_FOREIGN_TABLE)
-		throw Error(ERRCODE_WRONG_OBJECT_TYPE,
-					table.qualified + " is a " + (table.relkind == RELKIND_VIEW ? "view" : "foreign table") +
-						": migrate_diff compares tables",
-					"", "migrate_verify compares views and foreign tables as a whole.");
-	pg::Spi spi;
-	spi.Execute(
-		"SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
-		"       pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL), "
-		"       a.attcollation <> 0, a.attcollation "
-		"FROM (SELECT i.indkey, i.indnkeyatts FROM pg_catalog.pg_index i "
-		"      WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid AND i.indpred IS NULL "
-		"        AND i.indexprs IS NULL "
-		"        AND NOT EXISTS (SELECT FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord) "
-		"                        JOIN pg_catalog.pg_attribute c ON c.attrelid = i.indrelid AND c.attnum = u.attnum "
-		"                        WHERE u.ord <= i.indnkeyatts AND NOT c.attnotnull) "
-		"      ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid::regclass::text LIMIT 1) AS x "
-		"CROSS JOIN LATERAL pg_catalog.unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
-		"JOIN pg_catalog.pg_attribute a ON a.attrelid = $1 AND a.attnum = k.attnum "
-		"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-		"WHERE k.ord <= x.indnkeyatts ORDER BY k.ord",
-		true, {{OIDOID, std::to_string(table.relid)}});
-	std::vector<KeyColumnInfo> key;
-	for (uint64_t row = 0; row < spi.Rows(); row++) {
-		KeyColumnInfo column{spi.GetText(row, 0), spi.GetText(row, 1), spi.GetText(row, 2), spi.GetText(row, 3) == "t"};
-		Oid collation = static_cast<Oid>(std::stoul(spi.GetText(row, 4)));
-		column.byte_ordered = column.collatable && pg::Call([&] { return pg::CollationIsC(collation); });
-		key.push_back(std::move(column));
-	}
-	if (key.empty())
-		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-					"table " + table.qualified + " has no primary key and no unique key on NOT NULL columns",
-					"migrate_diff finds rows by their key.",
-					"Add one on the target (ALTER TABLE " + table.qualified +
-						" ADD PRIMARY KEY (...), or a unique index on NOT NULL columns) and run migrate_diff again; "
-						"migrate_verify compares a table without a key.");
-	return key;
-}
-
-/*
- * Text against varchar sorts and prints alike, and so does an integer against a wider one on the target (every
- * source key fits it); any other pair of different types may not.
- */
-bool
-SameKeyType(const std::string &source, const std::string &target)
-{
-	auto width = [](const std::string &type) {
-		return type == "smallint" ? 2 : type == "integer" ? 4 : type == "bigint" ? 8 : 0;
-	};
-	if (width(source) > 0 && width(target) > 0)
-		return width(target) >= width(source);
-	auto family = [](const std::string &type) -> std::string { return type == "character varying" ? "text" : type; };
-	return family(source) == family(target);
-}
-
-/*
- * Fails (42804) unless each key column has the same type on the source (a domain counting as its base type).
- * Returns the key columns whose collation on the source compares byte by byte (C or POSIX, or the database's
- * default when that is C or POSIX under libc).
- */
-std::set<std::string>
-CheckSourceKeyTypes(SourceConnection &source, const pg::TableInfo &table, const std::vector<KeyColumnInfo> &key)
-{
-	SourceResult result = source.Exec(
-		"SELECT a.attname, pg_catalog.format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, "
-		"NULL), coalesce(co.collnamespace = 'pg_catalog'::pg_catalog.regnamespace AND (co.collname IN ('C', "
-		"'POSIX') OR (co.collname = 'default' AND d.datcollate IN ('C', 'POSIX') AND "
-		"coalesce(pg_catalog.to_jsonb(d) ->> 'datlocprovider', 'c') = 'c')), false) "
-		"FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-		"LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
-		"JOIN pg_catalog.pg_database d ON d.datname = pg_catalog.current_database() "
-		"WHERE a.attrelid = $1::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped",
-		{table.qualified});
-	std::map<std::string, std::string> types;
-	std::set<std::string> byte_ordered;
-	for (int row = 0; row < PQntuples(result.get()); row++) {
-		types[PQgetvalue(result.get(), row, 0)] = PQgetvalue(result.get(), row, 1);
-		if (std::strcmp(PQgetvalue(result.get(), row, 2), "t") == 0)
-			byte_ordered.insert(PQgetvalue(result.get(), row, 0));
-	}
-	for (const auto &column : key) {
-		auto it = types.find(column.name);
-		if (it == types.end())
-			continue; /* CheckSourceColumns said so already */
-		if (!SameKeyType(it->second, column.base_type))
-			throw Error(ERRCODE_DATATYPE_MISMATCH,
-						"key column " + column.name + " of table " + table.qualified + " is " + it->second +
-							" on the source and " + column.base_type + " on the target",
-						"migrate_diff compares keys in their type's order, which must be the same on both sides.",
-						"Give the key column the same type on both sides (an integer may be wider on the target).");
-	}
-	return byte_ordered;
-}
-
-class Diff
-{
-  public:
-	Diff(FunctionCallInfo fcinfo, Oid relid, int max_rows) : fcinfo_(fcinfo), max_rows_(max_rows)
-	{
-		table_ = pg::DescribeTable(relid);
-	}
-
-	void Run();
-
-	const std::vector<core::Difference> &
-	Differences() const
-	{
-		return results_;
-	}
-	bool
-	Stopped() const
-	{
-		return stopped_;
-	}
-	const pg::TableInfo &
-	Table() const
-	{
-		return table_;
-	}
-
-  private:
-	void BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<core::RemapMode> &modes,
-					const std::set<std::string> &source_byte_ordered);
-	bool KeyHoldsUserIds(const KeyColumnInfo &column);
-	std::vector<core::KeyValue> FirstThresholds();
-	std::vector<RangeWork> CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyValue> &thresholds,
-										  bool top);
-	void Process(const std::vector<RangeWork> &ranges, int depth);
-	void Split(const RangeWork &work, int depth);
-	void FlushLeaves();
-	void AddDifferences(std::vector<core::Difference> differences);
-	void NameChangedColumns(std::vector<core::Difference> &differences);
-
-	/* Runs `body(spi)` on the target: as the extension's owner when its key is read through the ID map. */
-	template <typename Body>
-	void
-	OnTarget(Body body)
-	{
-		if (key_mapped_) {
-			pg::AsExtensionOwner owner(fcinfo_);
-			pg::Spi spi;
-			body(spi);
-		} else {
-			pg::Spi spi;
-			body(spi);
-		}
-	}
-
-	/* The rows of the query sent to the source last (RowHashesSql or RowValuesSql; with `values`, their columns). */
-	std::vector<core::KeyedRow> SourceRows(std::vector<std::vector<std::optional<std::string>>> *values);
-	/* The same for the query SPI ran last on the target. */
-	std::vector<core::KeyedRow> TargetRows(pg::Spi &spi, std::vector<std::vector<std::optional<std::string>>> *values);
-
-	FunctionCallInfo fcinfo_;
-	int max_rows_;
-	pg::TableInfo table_;
-	std::optional<SourceConnection> source_;
-	std::optional<UnmapScope> scope_;
-	bool mapped_ = false;	  /* rows are read back through scope_ */
-	bool key_mapped_ = false; /* the key is read through the ID map (as the extension's owner) */
-	std::string target_bucket_aggregate_;
-	core::DiffSide source_side_;
-	core::DiffSide target_side_;
-	std::string target_key_joins_; /* the joins the target's key expressions read (for the sample) */
-	std::string target_aggregate_args_;
-	std::vector<std::string> column_names_;
-
-	std::vector<RangeWork> pending_; /* leaves waiting for FlushLeaves */
-	std::int64_t pending_rows_ = 0;
-	std::vector<core::Difference> results_;
-	bool stopped_ = false;
-};
-
-/*
- * Whether a key column on the target holds Stack Auth IDs, so that its keys must be compared as the Supabase
- * IDs they map back to (a uuid or string key written by value; a user-ID key always does).
- */
-bool
-Diff::KeyHoldsUserIds(const KeyColumnInfo &column)
-{
-	core::ValueType type = core::ValueTypeOf(column.base_type);
-	if (!core::HoldsWholeIds(type) || type.array)
-		return false;
-	std::string value = "t." + pg::QuoteIdentifier(column.name);
-	bool found = false;
-	pg::AsExtensionOwner owner(fcinfo_);
-	pg::Spi spi;
-	spi.Execute("SELECT EXISTS (SELECT FROM " + table_.scan + " AS t JOIN cutover.id_map AS m ON " +
-					(type.element == core::ValueClass::Uuid ? "m.target_id = " + value
-															: "m.target_id::text = pg_catalog.lower(" + value + ")") +
-					")",
-				true);
-	found = spi.GetText(0, 0) == "t";
-	return found;
-}
+} // namespace
 
 void
 Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<core::RemapMode> &modes,
@@ -310,7 +92,8 @@ Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<core::
 			throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
 						"key column " + column.name + " of table " + table_.qualified + " holds user IDs in an array",
 						"", "migrate_diff needs a key whose values it can map back to source IDs.");
-		if (mapped_ && mode != core::RemapMode::Off && (mode == core::RemapMode::Strict || KeyHoldsUserIds(column))) {
+		if (mapped_ && mode != core::RemapMode::Off &&
+			(mode == core::RemapMode::Strict || KeyHoldsUserIds(fcinfo_, table_, column))) {
 			/* a key holding user IDs is compared as the source ID it maps back to; an unmapped one stays */
 			std::string map = "k" + std::to_string(++key_maps);
 			target.byte_ordered = false;
@@ -567,155 +350,6 @@ Diff::Split(const RangeWork &work, int depth)
 			part.leaf = true; /* no smaller than before (one key repeated): row by row */
 	Process(parts, depth + 1);
 }
-
-std::vector<core::KeyedRow>
-Diff::SourceRows(std::vector<std::vector<std::optional<std::string>>> *values)
-{
-	SourceResult result = source_->Wait();
-	std::vector<core::KeyedRow> rows;
-	if (!result)
-		return rows;
-	int columns = static_cast<int>(source_side_.key.size());
-	int fields = PQnfields(result.get());
-	for (int row = 0; row < PQntuples(result.get()); row++) {
-		core::KeyedRow keyed;
-		for (int i = 0; i < columns; i++)
-			keyed.key.push_back(PQgetisnull(result.get(), row, i)
-									? std::nullopt
-									: std::optional<std::string>(PQgetvalue(result.get(), row, i)));
-		keyed.hash = PQgetvalue(result.get(), row, columns);
-		if (values != nullptr) {
-			std::vector<std::optional<std::string>> fields_of_row;
-			for (int f = columns + 1; f < fields; f++)
-				fields_of_row.push_back(PQgetisnull(result.get(), row, f)
-											? std::nullopt
-											: std::optional<std::string>(PQgetvalue(result.get(), row, f)));
-			values->push_back(std::move(fields_of_row));
-		}
-		rows.push_back(std::move(keyed));
-	}
-	return rows;
-}
-
-std::vector<core::KeyedRow>
-Diff::TargetRows(pg::Spi &spi, std::vector<std::vector<std::optional<std::string>>> *values)
-{
-	std::vector<core::KeyedRow> rows;
-	int columns = static_cast<int>(target_side_.key.size());
-	int fields = columns + 1 + (values != nullptr ? static_cast<int>(target_side_.values.size()) : 0);
-	for (uint64_t row = 0; row < spi.Rows(); row++) {
-		if ((row & 1023) == 0)
-			pg::CheckForInterrupts();
-		core::KeyedRow keyed;
-		for (int i = 0; i < columns; i++)
-			keyed.key.push_back(spi.IsNull(row, i) ? std::nullopt : std::optional<std::string>(spi.GetText(row, i)));
-		keyed.hash = spi.GetText(row, columns);
-		if (values != nullptr) {
-			std::vector<std::optional<std::string>> fields_of_row;
-			for (int f = columns + 1; f < fields; f++)
-				fields_of_row.push_back(spi.IsNull(row, f) ? std::nullopt
-														   : std::optional<std::string>(spi.GetText(row, f)));
-			values->push_back(std::move(fields_of_row));
-		}
-		rows.push_back(std::move(keyed));
-	}
-	return rows;
-}
-
-/* Compares the rows of every pending leaf on both sides (one query per side) and records the differences. */
-void
-Diff::FlushLeaves()
-{
-	if (pending_.empty() || stopped_)
-		return;
-	std::vector<core::KeyRange> ranges;
-	for (const auto &work : pending_)
-		ranges.push_back(work.range);
-	pending_.clear();
-	pending_rows_ = 0;
-
-	source_->Send(core::RowHashesSql(source_side_, core::RangesSql(source_side_.key, ranges)));
-	std::vector<core::KeyedRow> target_rows;
-	OnTarget([&](pg::Spi &spi) {
-		spi.Execute(core::RowHashesSql(target_side_, core::RangesSql(target_side_.key, ranges)), true);
-		target_rows = TargetRows(spi, nullptr);
-	});
-	std::vector<core::KeyedRow> source_rows = SourceRows(nullptr);
-	AddDifferences(core::CompareRows(source_rows, target_rows));
-}
-
-/* Puts a batch's differences in key order, keeps what max_rows allows, and names the changed columns. */
-void
-Diff::AddDifferences(std::vector<core::Difference> differences)
-{
-	if (differences.size() > 1) {
-		std::vector<core::KeyValue> keys;
-		for (const auto &difference : differences)
-			keys.push_back(difference.key);
-		std::vector<std::size_t> order;
-		{
-			/* only a VALUES list: sorted with the caller's rights, never the owner's */
-			pg::Spi spi;
-			spi.Execute(core::SortKeysSql(target_side_.key, keys), true);
-			for (uint64_t row = 0; row < spi.Rows(); row++)
-				order.push_back(static_cast<std::size_t>(spi.GetInt64(row, 0)));
-		}
-		std::vector<core::Difference> sorted;
-		for (std::size_t i : order)
-			sorted.push_back(std::move(differences[i]));
-		differences = std::move(sorted);
-	}
-	std::size_t room = static_cast<std::size_t>(max_rows_) - results_.size();
-	if (differences.size() > room) {
-		differences.resize(room);
-		stopped_ = true;
-	}
-	NameChangedColumns(differences);
-	for (auto &difference : differences)
-		results_.push_back(std::move(difference));
-}
-
-/* Reads the changed rows in full on both sides and names the columns whose values differ. */
-void
-Diff::NameChangedColumns(std::vector<core::Difference> &differences)
-{
-	std::vector<core::KeyValue> keys;
-	for (const auto &difference : differences)
-		if (difference.status == core::DiffStatus::Changed)
-			keys.push_back(difference.key);
-	if (keys.empty())
-		return;
-	source_->Send(core::RowValuesSql(source_side_, core::KeyInSql(source_side_.key, keys)));
-	std::vector<std::vector<std::optional<std::string>>> target_values;
-	std::vector<core::KeyedRow> target_rows;
-	OnTarget([&](pg::Spi &spi) {
-		spi.Execute(core::RowValuesSql(target_side_, core::KeyInSql(target_side_.key, keys)), true);
-		target_rows = TargetRows(spi, &target_values);
-	});
-	std::vector<std::vector<std::optional<std::string>>> source_values;
-	std::vector<core::KeyedRow> source_rows = SourceRows(&source_values);
-
-	/* the row of each side with the hash the comparison found (a key may repeat on the source) */
-	auto index = [](const std::vector<core::KeyedRow> &rows) {
-		std::unordered_map<std::string, std::size_t> rows_by_id;
-		for (std::size_t i = 0; i < rows.size(); i++)
-			rows_by_id.emplace(core::KeyId(rows[i].key) + rows[i].hash, i);
-		return rows_by_id;
-	};
-	std::unordered_map<std::string, std::size_t> source_index = index(source_rows);
-	std::unordered_map<std::string, std::size_t> target_index = index(target_rows);
-	for (auto &difference : differences) {
-		if (difference.status != core::DiffStatus::Changed)
-			continue;
-		auto s = source_index.find(core::KeyId(difference.key) + difference.source_hash);
-		auto t = target_index.find(core::KeyId(difference.key) + difference.target_hash);
-		if (s == source_index.end() || t == target_index.end())
-			continue; /* changed again since the comparison: the columns stay unnamed */
-		difference.columns = core::DifferingColumns(column_names_, source_values[s->second], target_values[t->second]);
-	}
-}
-
-} // namespace
 
 } // namespace pgc
 

@@ -96,7 +96,7 @@ COMMENT ON FUNCTION migrate_check_fks(text[]) IS
 -- The source's sequences and their last values (NULL for one never used or not readable).
 CREATE FUNCTION cutover.source_sequences(OUT schema_name text, OUT sequence_name text, OUT last_value bigint)
     RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'migrate_source_sequences' LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'source_sequences' LANGUAGE C VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION cutover.source_sequences() FROM PUBLIC;
 

@@ -3,10 +3,11 @@
  * transaction, rewriting user IDs inline.
  *
  * The source runs COPY (SELECT <columns> FROM <table>) TO STDOUT in a read-only transaction (on the given
- * exported snapshot, if any). Its lines go straight into PostgreSQL's own COPY FROM machinery through a
- * data-source callback; on the way, the fields of user-ID columns are rewritten from an in-memory copy of the
- * ID map (core/copy_text). Nothing is staged: memory holds one line at a time. The table is emptied, loaded
- * and its state set to loaded in the same transaction, so a failure leaves nothing of it behind.
+ * exported snapshot, if any). Its lines go straight into PostgreSQL's own COPY FROM machinery (pg/copy_from.cpp)
+ * through a PullStream (pull_stream.cpp); on the way, the fields of user-ID columns are rewritten from an
+ * in-memory copy of the ID map (core/copy_text). Nothing is staged: memory holds one line at a time. The table
+ * is emptied, loaded and its state set to loaded in the same transaction, so a failure leaves nothing of it
+ * behind; a larger table's indexes are built once after the load (pg/indexes.cpp).
  */
 #include <algorithm>
 #include <chrono>
@@ -16,167 +17,20 @@
 #include <vector>
 
 #include "catalog.hpp"
-#include "core/copy_binary.hpp"
-#include "core/copy_text.hpp"
 #include "core/preflight.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
-#include "pg/compat.hpp"
 #include "pg/datum.hpp"
+#include "pg/indexes.hpp"
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "settings.hpp"
+#include "pull_stream.hpp"
 #include "source.hpp"
 
 namespace pgc {
 
 namespace {
-
-/* The stream from the source's COPY to the target's COPY FROM, with the user-ID fields rewritten. */
-class PullStream
-{
-  public:
-	PullStream(SourceConnection &source, std::string table, std::vector<core::RemapField> fields, core::IdMap map,
-			   bool binary)
-		: source_(source), table_(std::move(table)), fields_(std::move(fields)), map_(std::move(map)), binary_(binary),
-		  remapper_(fields_, map_), rewriter_(map_)
-	{
-	}
-
-	/* Fills `out` with at least `minread` bytes (fewer only at the end of the data) and at most `maxread`. */
-	int
-	Read(char *out, int minread, int maxread)
-	{
-		if (offset_ > 0) {
-			pending_.erase(0, offset_);
-			offset_ = 0;
-		}
-		/* Waits for the lines it must deliver, then takes the ones already received, up to maxread. */
-		while (static_cast<int>(pending_.size()) < minread && !finished_)
-			NextLine(true);
-		while (static_cast<int>(pending_.size()) < maxread && !finished_ && NextLine(false)) {
-		}
-		int n = std::min(maxread, static_cast<int>(pending_.size()));
-		std::memcpy(out, pending_.data() + offset_, n);
-		offset_ += n;
-		return n;
-	}
-
-	uint64_t
-	Lines() const
-	{
-		return lines_;
-	}
-
-  private:
-	/*
-	 * Appends the next line of the source's COPY to pending_, or notes the end of the data. Without `wait`,
-	 * only a line libpq has already received; returns whether it appended one.
-	 */
-	bool
-	NextLine(bool wait)
-	{
-		char *buffer = nullptr;
-		int len = source_.GetCopyLine(&buffer, wait);
-		if (len == 0)
-			return false;
-		if (len < 0) {
-			finished_ = true;
-			return false;
-		}
-		lines_++;
-		if (binary_) {
-			/* one tuple per message (the first also holds the header): user IDs rewritten in place */
-			core::RemapFailure failure;
-			bool ok = fields_.empty() || remapper_.Remap(buffer, static_cast<std::size_t>(len), failure);
-			if (ok)
-				pending_.append(buffer, static_cast<std::size_t>(len));
-			PQfreemem(buffer);
-			if (!ok)
-				ThrowRemapFailure(failure, remapper_.Tuples());
-			return true;
-		}
-		std::string_view line(buffer, static_cast<std::size_t>(len));
-		if (!line.empty() && line.back() == '\n')
-			line.remove_suffix(1);
-		/* written straight after what is pending, user IDs rewritten there; an unmapped ID throws, and the pull
-		 * rolls back */
-		core::RemapFailure failure;
-		bool ok = core::RemapCopyLine(line, fields_, rewriter_, pending_, failure);
-		PQfreemem(buffer);
-		if (!ok)
-			ThrowRemapFailure(failure, lines_);
-		pending_.push_back('\n');
-		return true;
-	}
-
-	/* An unmapped or malformed user ID: the pull rolls back. */
-	[[noreturn]] void
-	ThrowRemapFailure(const core::RemapFailure &failure, uint64_t row) const
-	{
-		if (failure.column.empty())
-			throw Error(ERRCODE_DATA_CORRUPTED, "table " + table_ + ": " + failure.reason,
-						"Nothing of the table was loaded.");
-		if (failure.value.empty())
-			throw Error(ERRCODE_DATA_CORRUPTED,
-						"column " + failure.column + " of table " + table_ + " " + failure.reason + " (source row " +
-							std::to_string(row) + ")",
-						"Nothing of the table was loaded.");
-		throw Error(failure.unmapped ? ERRCODE_NO_DATA_FOUND : ERRCODE_INVALID_TEXT_REPRESENTATION,
-					"column " + failure.column + " of table " + table_ + " holds user ID " + failure.value +
-						(failure.path.empty() ? "" : " at " + failure.path) + ", which " + failure.reason +
-						" (source row " + std::to_string(row) + ")",
-					"Nothing of the table was loaded.",
-					failure.unmapped
-						? "Create the user in Stack Auth first (cutover users), record the pair with migrate_map_put, "
-						  "or keep the column out with migrate_remap_column(..., false)."
-						: "Write the ID in small or capital letters, 8-4-4-4-12, on the source, or keep the column out "
-						  "with migrate_remap_column(..., false).");
-	}
-
-	SourceConnection &source_;
-	std::string table_;
-	std::vector<core::RemapField> fields_;
-	core::IdMap map_;
-	bool binary_;
-	core::BinaryCopyRemapper remapper_;
-	core::Rewriter rewriter_;
-	std::string pending_;
-	std::size_t offset_ = 0;
-	uint64_t lines_ = 0;
-	bool finished_ = false;
-};
-
-/* The stream of the pull running now: COPY FROM's data-source callback takes no argument of its own. */
-PullStream *active_stream = nullptr;
-
-/*
- * COPY FROM's data source. C++ runs inside try/catch only; the error is raised after it, from a frame that
- * owns no C++ objects, and lands in the pg::Call around CopyFrom.
- */
-extern "C" int
-PullDataSource(void *outbuf, int minread, int maxread)
-{
-	int n = 0;
-	bool failed = false;
-	try {
-		n = active_stream->Read(static_cast<char *>(outbuf), minread, maxread);
-	} catch (...) {
-		failed = true;
-		StashCurrentException();
-	}
-	if (failed)
-		RaiseStashedError();
-	return n;
-}
-
-/* Clears active_stream however the pull ends. */
-struct ActiveStream {
-	explicit ActiveStream(PullStream &stream) { active_stream = &stream; }
-	~ActiveStream() { active_stream = nullptr; }
-	ActiveStream(const ActiveStream &) = delete;
-	ActiveStream &operator=(const ActiveStream &) = delete;
-};
 
 const core::PlanTable *
 FindTable(const core::Catalog &catalog, const pg::TableInfo &table)
@@ -319,36 +173,12 @@ UseBinaryFormat(Oid relid, const std::vector<std::string> &columns, const core::
 	return true;
 }
 
-/* Runs COPY FROM on the target table with the stream as its data. Returns the rows loaded. */
-uint64
-CopyIntoTable(Oid relid, const std::vector<std::string> &columns, bool binary)
+/* A view, a partition or another relation that is not a table pg_cutover loads: 42809. */
+[[noreturn]] void
+ThrowNotLoadable(const pg::TableInfo &table)
 {
-	Relation rel = pg::Call([&] { return table_open(relid, RowExclusiveLock); });
-	ParseState *pstate = pg::Call([] { return make_parsestate(nullptr); });
-	List *names = NIL;
-	for (const auto &column : columns) {
-		const char *name = column.c_str();
-		names = pg::Call([&] { return lappend(names, makeString(pstrdup(name))); });
-	}
-	pg::Call([&] {
-		ParseNamespaceItem *item = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
-		pg::CheckInsertPrivilege(pstate, item, rel, names);
-	});
-	/* the source sends the target database's encoding (source.cpp), whatever the caller's client_encoding */
-	List *options = pg::Call([&] {
-		if (binary)
-			return list_make1(makeDefElem(pstrdup("format"), (Node *) makeString(pstrdup("binary")), -1));
-		return list_make1(
-			makeDefElem(pstrdup("encoding"), (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
-	});
-	CopyFromState state =
-		pg::Call([&] { return BeginCopyFrom(pstate, rel, NULL, NULL, false, PullDataSource, names, options); });
-	uint64 rows = pg::Call([&] { return CopyFrom(state); });
-	pg::Call([&] {
-		EndCopyFrom(state);
-		table_close(rel, NoLock);
-	});
-	return rows;
+	throw Error(ERRCODE_WRONG_OBJECT_TYPE, table.qualified + " is not a table pg_cutover can load",
+				"Tables and partitioned tables are pulled; a partition is pulled with its partitioned table.");
 }
 
 /*
@@ -357,76 +187,20 @@ CopyIntoTable(Oid relid, const std::vector<std::string> &columns, bool binary)
  */
 constexpr int64_t kDeferIndexesFrom = 10000;
 
-/*
- * Marks every index of the table not ready (and so not valid) in this transaction, so that COPY FROM fills
- * the heap alone; RebuildIndexes builds them afterwards by sorting, as pg_restore does by loading data before
- * creating indexes. The change is an ordinary catalog update: a rollback or a crash restores the indexes as
- * they were, and other sessions never see it, as the table is locked until the pull commits.
- */
-void
-DeferIndexes(Oid relid)
-{
-	pg::Call([&] {
-		Relation rel = table_open(relid, ShareRowExclusiveLock);
-		List *indexes = RelationGetIndexList(rel);
-		Relation pg_index = table_open(IndexRelationId, RowExclusiveLock);
-		ListCell *cell;
-		foreach (cell, indexes) {
-			HeapTuple tuple = SearchSysCacheCopy1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(cell)));
-			if (!HeapTupleIsValid(tuple))
-				elog(ERROR, "cache lookup failed for index %u", lfirst_oid(cell));
-			Form_pg_index form = (Form_pg_index) GETSTRUCT(tuple);
-			form->indisvalid = false;
-			form->indisready = false;
-			CatalogTupleUpdate(pg_index, &tuple->t_self, tuple);
-			heap_freetuple(tuple);
-		}
-		table_close(pg_index, RowExclusiveLock);
-		CacheInvalidateRelcache(rel);
-		table_close(rel, NoLock);
-		CommandCounterIncrement();
-	});
-}
-
-/*
- * Whether a trigger of the table fires during the pull (ENABLE ALWAYS or ENABLE REPLICA, since the pull runs
- * with session_replication_role = replica): its queries would run against indexes not ready yet, with a
- * scan of the whole table each, so such a table keeps its indexes filled row by row.
- */
-bool
-HasReplicaTriggers(Oid relid)
-{
-	pg::Spi spi;
-	spi.Execute("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgenabled IN ('A', 'R')", true,
-				{{OIDOID, std::to_string(relid)}});
-	return spi.Rows() > 0;
-}
-
-/*
- * Builds every index of the table from the loaded rows, checking unique and exclusion constraints (a
- * duplicate key fails the pull with 23505), and marks them ready and valid again.
- */
-void
-RebuildIndexes(Oid relid)
-{
-	pg::Call([&] {
-		pg::ReindexTable(relid);
-		CommandCounterIncrement();
-	});
-}
-
 struct PullResult {
 	std::string status;
 	int64_t rows = 0;
 	double seconds = 0;
 };
 
-PullResult
-Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snapshot)
+/*
+ * Refuses a table the caller may not load (INSERT and DELETE, no row-level security applying), or that is not
+ * a table. Returns whether the caller may TRUNCATE it.
+ */
+bool
+CheckMayLoad(const pg::TableInfo &table)
 {
-	auto started = std::chrono::steady_clock::now();
-	TakePullLock(relid); /* before any lock on the table: a pull running holds stronger ones */
-	pg::TableInfo table = pg::DescribeTable(relid);
+	Oid relid = table.relid;
 	auto has = [&](AclMode mode) {
 		return pg::Call([&] { return pg_class_aclcheck(relid, GetUserId(), mode); }) == ACLCHECK_OK;
 	};
@@ -443,39 +217,52 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 	/* only tables are loaded (a view or a partition has no state of its own to skip by) */
 	if ((table.relkind != RELKIND_RELATION && table.relkind != RELKIND_PARTITIONED_TABLE) ||
 		pg::Call([&] { return get_rel_relispartition(relid); }))
-		throw Error(ERRCODE_WRONG_OBJECT_TYPE, table.qualified + " is not a table pg_cutover can load",
-					"Tables and partitioned tables are pulled; a partition is pulled with its partitioned table.");
-	PullResult result;
-	{
-		pg::AsExtensionOwner owner(fcinfo);
-		pg::Spi spi;
-		std::optional<std::string> status = StatusOf(spi, table, result.rows);
-		if (status && (*status == "loaded" || *status == "verified")) {
-			result.status = "skipped";
-			return result;
-		}
-	}
+		ThrowNotLoadable(table);
+	return may_truncate;
+}
 
-	SourceConnection source = SourceConnection::Open();
-	core::Catalog source_catalog = ReadSourceCatalog(source, {table.schema});
+/* Whether the table is loaded (or verified) already; `rows` gets the rows its state records. */
+bool
+AlreadyLoaded(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t &rows)
+{
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	std::optional<std::string> status = StatusOf(spi, table, rows);
+	return status && (*status == "loaded" || *status == "verified");
+}
+
+/* What a pull reads before it starts: both sides' catalogs of the schema, the remap marks and the ID map. */
+struct PullInputs {
+	core::Catalog source_catalog;
 	core::Catalog target_catalog;
 	std::vector<core::RemapMark> marks;
 	core::IdMap map;
+};
+
+PullInputs
+ReadInputs(FunctionCallInfo fcinfo, SourceConnection &source, const pg::TableInfo &table)
+{
+	PullInputs inputs;
+	inputs.source_catalog = ReadSourceCatalog(source, {table.schema});
 	{
 		pg::Spi spi;
-		target_catalog = ReadTargetCatalog(spi, {table.schema});
+		inputs.target_catalog = ReadTargetCatalog(spi, {table.schema});
 	}
 	{
 		pg::AsExtensionOwner owner(fcinfo);
 		pg::Spi spi;
-		marks = ReadRemapMarks(spi);
-		map = ReadIdMap(spi);
+		inputs.marks = ReadRemapMarks(spi);
+		inputs.map = ReadIdMap(spi);
 	}
-	CheckPreflight(source_catalog, target_catalog, table);
+	return inputs;
+}
 
-	/* The user-ID columns, as migrate_plan finds them. */
+/* The user-ID columns, as migrate_plan finds them. */
+std::vector<std::string>
+PlannedUserIds(const PullInputs &inputs, const pg::TableInfo &table)
+{
 	std::vector<std::string> user_ids;
-	if (auto plan = core::PlanOneTable(source_catalog, table.schema, table.name, marks)) {
+	if (auto plan = core::PlanOneTable(inputs.source_catalog, table.schema, table.name, inputs.marks)) {
 		/* a user-ID column the pull cannot rewrite would keep its Supabase IDs: refuse instead */
 		std::string problems;
 		for (const auto &problem : plan->problems)
@@ -488,106 +275,172 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 		for (const auto &column : plan->user_ids)
 			user_ids.push_back(column.column);
 	}
+	return user_ids;
+}
 
-	const core::PlanTable *target_table = FindTable(target_catalog, table);
-	const core::PlanTable *source_table = FindTable(source_catalog, table);
-	if (target_table == nullptr)
-		throw Error(ERRCODE_WRONG_OBJECT_TYPE, table.qualified + " is not a table pg_cutover can load",
-					"Tables and partitioned tables are pulled; a partition is pulled with its partitioned table.");
-	if (source_table == nullptr)
-		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source", "",
-					"Create it on the source, or leave it out of the pull.");
+/* The columns a pull copies, and how. */
+struct PullColumns {
+	std::vector<std::string> names;
+	std::vector<core::RemapField> fields; /* the fields whose user IDs are rewritten */
+	std::string select;					  /* the names, quoted, for the source's SELECT */
+};
+
+/*
+ * Every column of both sides but generated ones (the target computes those), in the target's order; a
+ * column only the target has takes its default. Each column that can hold a user ID is rewritten by value,
+ * unless a foreign key or a mark says more (a user-ID column; embedded IDs too) or less (kept out).
+ */
+PullColumns
+ChooseColumns(const pg::TableInfo &table, const core::PlanTable &source_table, const core::PlanTable &target_table,
+			  const std::vector<core::RemapMark> &marks, const std::vector<std::string> &user_ids)
+{
 	auto on_source = [&](const std::string &name) {
-		return std::any_of(source_table->columns.begin(), source_table->columns.end(),
+		return std::any_of(source_table.columns.begin(), source_table.columns.end(),
 						   [&](const core::PlanColumn &column) { return column.name == name; });
 	};
-	/*
-	 * Every column of both sides but generated ones (the target computes those), in the target's order; a
-	 * column only the target has takes its default. Each column that can hold a user ID is rewritten by value,
-	 * unless a foreign key or a mark says more (a user-ID column; embedded IDs too) or less (kept out).
-	 */
-	std::vector<std::string> columns;
+	PullColumns columns;
 	std::vector<core::ColumnRemap> remaps;
-	std::string select;
-	for (const auto &column : target_table->columns) {
+	for (const auto &column : target_table.columns) {
 		if (column.generated || !on_source(column.name))
 			continue;
 		remaps.push_back(
 			{column.name, column.base_type, core::ColumnMode(marks, table.schema, table.name, column.name, user_ids)});
-		select += (columns.empty() ? "" : ", ") + pg::QuoteIdentifier(column.name);
-		columns.push_back(column.name);
+		columns.select += (columns.names.empty() ? "" : ", ") + pg::QuoteIdentifier(column.name);
+		columns.names.push_back(column.name);
 	}
-	std::vector<core::RemapField> fields = core::RemapFieldsOf(remaps);
+	columns.fields = core::RemapFieldsOf(remaps);
+	return columns;
+}
 
-	{
-		pg::AsExtensionOwner owner(fcinfo);
-		pg::Spi spi;
-		spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, started_at) "
-					"VALUES ($1, $2, 'loading', pg_catalog.clock_timestamp()) "
-					"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = 'loading', rows = NULL, "
-					"source_checksum = NULL, target_checksum = NULL, started_at = EXCLUDED.started_at, "
-					"finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now()",
-					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
-	}
-	{
-		/*
-		 * Emptied in this transaction: with TRUNCATE where the caller may, but a table other tables refer to
-		 * cannot be truncated alone, so that one is emptied with DELETE (its foreign-key triggers are quiet).
-		 */
-		pg::Spi spi;
-		spi.Execute("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $1", true,
-					{{OIDOID, std::to_string(relid)}});
-		bool truncate = may_truncate && spi.Rows() == 0;
-		spi.Execute((truncate ? "TRUNCATE " : "DELETE FROM ") + table.scan, false);
-	}
+/* The table's state becomes loading, in the caller's transaction. */
+void
+MarkLoading(FunctionCallInfo fcinfo, const pg::TableInfo &table)
+{
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, started_at) "
+				"VALUES ($1, $2, 'loading', pg_catalog.clock_timestamp()) "
+				"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = 'loading', rows = NULL, "
+				"source_checksum = NULL, target_checksum = NULL, started_at = EXCLUDED.started_at, "
+				"finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now()",
+				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
+}
 
+/*
+ * Emptied in this transaction: with TRUNCATE where the caller may, but a table other tables refer to
+ * cannot be truncated alone, so that one is emptied with DELETE (its foreign-key triggers are quiet).
+ */
+void
+EmptyTable(const pg::TableInfo &table, bool may_truncate)
+{
+	pg::Spi spi;
+	spi.Execute("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $1", true,
+				{{OIDOID, std::to_string(table.relid)}});
+	bool truncate = may_truncate && spi.Rows() == 0;
+	spi.Execute((truncate ? "TRUNCATE " : "DELETE FROM ") + table.scan, false);
+}
+
+/* The table's state becomes loaded, with its rows. */
+void
+MarkLoaded(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t rows)
+{
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	spi.Execute("UPDATE cutover.table_state SET status = 'loaded', rows = $3, "
+				"finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.now() "
+				"WHERE table_schema = $1 AND table_name = $2",
+				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT8OID, std::to_string(rows)}});
+}
+
+/*
+ * Opens the source's read-only transaction (on `snapshot`, if given), adds the users without a pair to the
+ * map where IDs are rewritten, and starts the COPY of the table's columns.
+ */
+void
+StartSourceCopy(SourceConnection &source, const std::optional<std::string> &snapshot, const pg::TableInfo &table,
+				const PullColumns &columns, bool binary, PullInputs &inputs)
+{
 	std::string begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n";
 	if (snapshot)
 		begin += "SET TRANSACTION SNAPSHOT " + source.Literal(*snapshot) + ";\n";
-	bool binary = UseBinaryFormat(relid, columns, *source_table, *target_table) &&
-				  std::all_of(fields.begin(), fields.end(),
+	source.Send(begin);
+	source.Wait();
+	if (!columns.fields.empty())
+		AddUsersWithoutPair(source, inputs.source_catalog, inputs.map);
+	source.StartCopy(core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
+					 (columns.select.empty() ? std::string("FROM ") : columns.select + " FROM ") + table.scan +
+					 ") TO STDOUT" + (binary ? " (FORMAT binary)" : "") + ";\n");
+}
+
+/*
+ * Whether to defer the table's indexes (pg::DeferIndexes) while it loads. Not when a trigger of the table
+ * fires during the pull (ENABLE ALWAYS or ENABLE REPLICA, since the pull runs with session_replication_role =
+ * replica): its queries would run against indexes not ready yet, with a scan of the whole table each, so such
+ * a table keeps its indexes filled row by row.
+ */
+bool
+ShouldDeferIndexes(const pg::TableInfo &table, const core::PlanTable &source_table)
+{
+	return table.relkind == RELKIND_RELATION &&
+		   (!source_table.row_estimate || *source_table.row_estimate >= kDeferIndexesFrom) &&
+		   !pg::HasReplicaTriggers(table.relid);
+}
+
+PullResult
+Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snapshot)
+{
+	auto started = std::chrono::steady_clock::now();
+	TakePullLock(relid); /* before any lock on the table: a pull running holds stronger ones */
+	pg::TableInfo table = pg::DescribeTable(relid);
+	bool may_truncate = CheckMayLoad(table);
+	PullResult result;
+	if (AlreadyLoaded(fcinfo, table, result.rows)) {
+		result.status = "skipped";
+		return result;
+	}
+
+	SourceConnection source = SourceConnection::Open();
+	PullInputs inputs = ReadInputs(fcinfo, source, table);
+	CheckPreflight(inputs.source_catalog, inputs.target_catalog, table);
+	std::vector<std::string> user_ids = PlannedUserIds(inputs, table);
+	const core::PlanTable *target_table = FindTable(inputs.target_catalog, table);
+	const core::PlanTable *source_table = FindTable(inputs.source_catalog, table);
+	if (target_table == nullptr)
+		ThrowNotLoadable(table);
+	if (source_table == nullptr)
+		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source", "",
+					"Create it on the source, or leave it out of the pull.");
+	PullColumns columns = ChooseColumns(table, *source_table, *target_table, inputs.marks, user_ids);
+
+	MarkLoading(fcinfo, table);
+	EmptyTable(table, may_truncate);
+	bool binary = UseBinaryFormat(relid, columns.names, *source_table, *target_table) &&
+				  std::all_of(columns.fields.begin(), columns.fields.end(),
 							  [](const core::RemapField &field) { return core::BinaryRemappable(field.type); });
 	const std::string reading = "The source raised it while sending table " + table.qualified + ".";
 	try {
-		source.Send(begin);
-		source.Wait();
-		if (!fields.empty())
-			AddUsersWithoutPair(source, source_catalog, map);
-		source.StartCopy(core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
-						 (select.empty() ? std::string("FROM ") : select + " FROM ") + table.scan + ") TO STDOUT" +
-						 (binary ? " (FORMAT binary)" : "") + ";\n");
+		StartSourceCopy(source, snapshot, table, columns, binary, inputs);
 	} catch (const Error &error) {
 		throw NamingTable(error, reading);
 	}
 
-	bool defer_indexes = table.relkind == RELKIND_RELATION &&
-						 (!source_table->row_estimate || *source_table->row_estimate >= kDeferIndexesFrom) &&
-						 !HasReplicaTriggers(relid);
+	bool defer_indexes = ShouldDeferIndexes(table, *source_table);
 	if (defer_indexes)
-		DeferIndexes(relid);
-
-	PullStream stream(source, table.qualified, fields, std::move(map), binary);
+		pg::DeferIndexes(relid);
+	PullStream stream(source, table.qualified, columns.fields, std::move(inputs.map), binary);
 	uint64 rows;
 	try {
-		ActiveStream active(stream);
-		rows = CopyIntoTable(relid, columns, binary);
+		rows = pg::CopyIntoTable(relid, columns.names, binary, stream);
 		source.FinishCopy();
 	} catch (const Error &error) {
 		throw NamingTable(error, reading);
 	}
 	if (defer_indexes)
-		RebuildIndexes(relid);
+		pg::RebuildIndexes(relid);
 
 	result.status = "loaded";
 	result.rows = static_cast<int64_t>(rows);
-	{
-		pg::AsExtensionOwner owner(fcinfo);
-		pg::Spi spi;
-		spi.Execute("UPDATE cutover.table_state SET status = 'loaded', rows = $3, "
-					"finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.now() "
-					"WHERE table_schema = $1 AND table_name = $2",
-					false, {{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT8OID, std::to_string(result.rows)}});
-	}
+	MarkLoaded(fcinfo, table, result.rows);
 	result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 	return result;
 }
@@ -613,22 +466,4 @@ PGC_FUNCTION(migrate_pull)
 					   Float8GetDatum(result.seconds)};
 	bool nulls[4] = {false, false, false, false};
 	return pg::ResultRow(fcinfo, values, nulls);
-}
-
-/* cutover.source_sequences() -> setof (schema_name, sequence_name, last_value): the source's sequences. */
-PGC_FUNCTION(migrate_source_sequences)
-{
-	SourceConnection source = SourceConnection::Open();
-	SourceResult result = source.Exec("SELECT schemaname::text, sequencename::text, last_value FROM "
-									  "pg_catalog.pg_sequences ORDER BY 1, 2");
-	pg::ResultSet set(fcinfo);
-	for (int row = 0; row < PQntuples(result.get()); row++) {
-		bool no_value = PQgetisnull(result.get(), row, 2);
-		int64_t last_value = no_value ? 0 : std::stoll(PQgetvalue(result.get(), row, 2));
-		Datum values[3] = {pg::TextDatum(PQgetvalue(result.get(), row, 0)),
-						   pg::TextDatum(PQgetvalue(result.get(), row, 1)), Int64GetDatum(last_value)};
-		bool nulls[3] = {false, false, no_value};
-		set.Add(values, nulls);
-	}
-	return Datum(0);
 }

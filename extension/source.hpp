@@ -1,5 +1,6 @@
 /*
- * source.hpp: the extension's own libpq connection to the source database.
+ * source.hpp: the extension's own libpq connection to the source database (source_connection.cpp), and the
+ * list of open connections that closes them however a call ends (source_links.cpp).
  *
  * Where the source is lives in PostgreSQL's catalogs: the postgres_fdw foreign server `cutover_source`
  * (host, port, dbname, ...) and the current role's user mapping for it (user, password). Every wait on the
@@ -36,6 +37,19 @@ struct SourceLink {
 	std::vector<std::string> keys;
 	std::vector<std::string> values;
 };
+
+/* PQconnectStartParams with the options as two lists of the same length. */
+PGconn *StartConnecting(const std::vector<std::string> &keys, const std::vector<std::string> &values);
+/*
+ * Adds `link` (on the heap) to the open connections, which the exit and abort callbacks close; the list owns
+ * it from then on.
+ */
+void TrackLink(SourceLink *link);
+/* Cancels the query still running on `link`, if any, closes its connection and frees it (if still open). */
+void CloseLink(SourceLink *link) noexcept;
+
+/* Options the extension sets on every source connection itself (migrate_source refuses them). */
+bool IsConnectionSetByExtension(const std::string &keyword);
 
 class SourceConnection
 {
@@ -89,6 +103,8 @@ class SourceConnection
 	SourceConnection(PGconn *conn, std::string password, std::vector<std::string> keys,
 					 std::vector<std::string> values);
 
+	/* Completes the connection started, within `timeout_seconds`, serving interrupts meanwhile. */
+	void AwaitConnected(long timeout_seconds);
 	/* Waits until the next result is complete, serving interrupts meanwhile. */
 	void AwaitResult();
 	/* Waits until the socket is readable (or writable), serving interrupts meanwhile. */
@@ -104,7 +120,7 @@ class SourceConnection
 
 	PGconn *conn_;
 	std::string password_;
-	struct SourceLink *link_ = nullptr; /* owned by the list of open connections (source.cpp) */
+	struct SourceLink *link_ = nullptr; /* owned by the list of open connections (source_links.cpp) */
 };
 
 /* Masks every occurrence of `secret` in `text`. */
