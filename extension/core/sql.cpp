@@ -117,6 +117,12 @@ SourceChecksumSelect(const std::string &qualified_table, const std::vector<Colum
 }
 
 std::string
+ScanTarget(const std::string &qualified, char relkind)
+{
+	return (relkind == 'r' ? "ONLY " : "") + qualified;
+}
+
+std::string
 SourceChecksumSql(const std::string &qualified_table, const std::vector<Column> &columns)
 {
 	return "BEGIN READ ONLY;\n" + FixedSettingsSql() + SourceChecksumSelect(qualified_table, columns) + "COMMIT;\n";

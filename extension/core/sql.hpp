@@ -52,6 +52,14 @@ std::string SourceChecksumSql(const std::string &qualified_table, const std::vec
 /* (qualified_table is what follows FROM: "ONLY schema.name" for an ordinary table, which keeps inheritance
  * children out.) */
 
+/*
+ * What FROM, COPY, TRUNCATE and DELETE name for a table (`qualified`: its quoted schema.name) of this relkind:
+ * "ONLY schema.name" for an ordinary table ('r'), so that inheritance children are not read or emptied with
+ * their parent; the name alone for the others (a partitioned table's rows are its partitions', and a view,
+ * materialized view or foreign table is read as it is).
+ */
+std::string ScanTarget(const std::string &qualified, char relkind);
+
 /* The SELECT alone, without the transaction and settings around it. */
 std::string SourceChecksumSelect(const std::string &qualified_table, const std::vector<Column> &columns);
 

@@ -1,5 +1,6 @@
 /*
- * sql_test.cpp: canonical column order, the ROW expression and the plain-SQL script the source runs.
+ * sql_test.cpp: canonical column order, the ROW expression, the plain-SQL script the source runs and what a
+ * scan of a table names (ONLY or not).
  */
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@ using pgc::core::AggregateArguments;
 using pgc::core::CanonicalRowExpression;
 using pgc::core::Column;
 using pgc::core::FixedSettingsSql;
+using pgc::core::ScanTarget;
 using pgc::core::SortColumnsByName;
 using pgc::core::SourceChecksumSelect;
 using pgc::core::SourceChecksumSql;
@@ -247,6 +249,16 @@ TEST(AggregateArguments, WideTableInRunsOfRows)
 		EXPECT_EQ(sql.rfind("ROW(t.c000, ", 0), 0u) << count;
 		EXPECT_EQ(sql.back(), ')') << count;
 	}
+}
+
+TEST(ScanTarget, OnlyForAnOrdinaryTable)
+{
+	/* an ordinary table keeps its inheritance children out */
+	EXPECT_EQ(ScanTarget("public.t", 'r'), "ONLY public.t");
+	EXPECT_EQ(ScanTarget("\"My Schema\".\"T\"", 'r'), "ONLY \"My Schema\".\"T\"");
+	/* a partitioned table's rows are its partitions'; views, materialized views and foreign tables as they are */
+	for (char relkind : {'p', 'v', 'm', 'f'})
+		EXPECT_EQ(ScanTarget("public.t", relkind), "public.t") << relkind;
 }
 
 } // namespace
