@@ -44,7 +44,7 @@ TextRowsOf(const pg::Result &result)
 std::string
 SchemasLiteral(const std::vector<std::string> &schemas)
 {
-	return pg::ArrayLiteral(std::vector<std::optional<std::string>>(schemas.begin(), schemas.end()));
+	return core::TextArrayLiteral(schemas);
 }
 
 core::Catalog

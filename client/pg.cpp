@@ -310,28 +310,6 @@ QuoteLiteral(const Connection &conn, const std::string &value)
 }
 
 std::string
-ArrayLiteral(const std::vector<std::optional<std::string>> &values)
-{
-	std::string out = "{";
-	for (std::size_t i = 0; i < values.size(); i++) {
-		if (i > 0)
-			out += ',';
-		if (!values[i]) {
-			out += "NULL";
-			continue;
-		}
-		out += '"';
-		for (char ch : *values[i]) {
-			if (ch == '"' || ch == '\\')
-				out += '\\';
-			out += ch;
-		}
-		out += '"';
-	}
-	return out + "}";
-}
-
-std::string
 QuoteIdentifier(const Connection &conn, const std::string &name)
 {
 	char *quoted = PQescapeIdentifier(conn.raw(), name.c_str(), name.size());

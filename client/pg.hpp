@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/sql.hpp"
 #include "interrupt.hpp"
 
 namespace cutover::pg {
@@ -186,8 +187,13 @@ class Connection
 
 /* A string literal for SQL, quoted by libpq for this connection (for the rare text that cannot be a $n). */
 std::string QuoteLiteral(const Connection &conn, const std::string &value);
-/* An array literal ('{"a","b",NULL}') for a text[] or uuid[] parameter; std::nullopt is NULL. */
-std::string ArrayLiteral(const std::vector<std::optional<std::string>> &values);
+/* An array literal ('{"a","b",NULL}') for a text[] or uuid[] parameter; std::nullopt is NULL (the extension's
+ * rule: core::TextArrayLiteral). */
+inline std::string
+ArrayLiteral(const std::vector<std::optional<std::string>> &values)
+{
+	return pgc::core::TextArrayLiteral(values);
+}
 /* An identifier, quoted by libpq (PQescapeIdentifier). */
 std::string QuoteIdentifier(const Connection &conn, const std::string &name);
 /* A table's name qualified by its schema, both quoted: "schema"."name". */

@@ -1,10 +1,11 @@
 /*
  * sql_test.cpp: canonical column order, the ROW expression, the plain-SQL script the source runs and what a
- * scan of a table names (ONLY or not).
+ * scan of a table names (ONLY or not), text[] literals.
  */
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ using pgc::core::ScanTarget;
 using pgc::core::SortColumnsByName;
 using pgc::core::SourceChecksumSelect;
 using pgc::core::SourceChecksumSql;
+using pgc::core::TextArrayLiteral;
 
 std::vector<std::string>
 Names(const std::vector<Column> &columns)
@@ -259,6 +261,16 @@ TEST(ScanTarget, OnlyForAnOrdinaryTable)
 	/* a partitioned table's rows are its partitions'; views, materialized views and foreign tables as they are */
 	for (char relkind : {'p', 'v', 'm', 'f'})
 		EXPECT_EQ(ScanTarget("public.t", relkind), "public.t") << relkind;
+}
+
+TEST(TextArrayLiteral, QuotesEachElementAndKeepsNull)
+{
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::string>{}), "{}");
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::string>{"public", "My Schema"}), "{\"public\",\"My Schema\"}");
+	/* '"' and '\' escaped; commas, braces and the word NULL are safe inside the quotes */
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::string>{"a\"b", "c\\d", "{x,y}", "NULL"}),
+			  "{\"a\\\"b\",\"c\\\\d\",\"{x,y}\",\"NULL\"}");
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::optional<std::string>>{"a", std::nullopt, ""}), "{\"a\",NULL,\"\"}");
 }
 
 } // namespace
