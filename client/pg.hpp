@@ -1,6 +1,7 @@
 /*
- * pg.hpp: libpq for the client, RAII: a connection that closes itself, results that free themselves, and
- * errors that carry the server's SQLSTATE and message (never the conninfo, which may hold a password).
+ * pg.hpp: libpq for the client, RAII: a connection that closes itself, results that free themselves, COPY in
+ * both directions, and errors that carry the server's SQLSTATE and message (never the conninfo, which may hold a
+ * password).
  */
 #pragma once
 
