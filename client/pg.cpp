@@ -207,7 +207,7 @@ Connection::Busy() const
 }
 
 Result
-Connection::Finish() const
+Connection::Drain() const
 {
 	PGresult *first = nullptr;
 	while (PGresult *next = PQgetResult(conn_.get())) {
@@ -216,11 +216,76 @@ Connection::Finish() const
 		else
 			PQclear(next);
 	}
-	Result result(first);
-	ExecStatusType status = PQresultStatus(first);
-	if (first == nullptr || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK))
-		throw ErrorOf(first);
+	return Result(first);
+}
+
+Result
+Connection::Finish() const
+{
+	Result result = Drain();
+	ExecStatusType status = PQresultStatus(result.raw());
+	if (result.raw() == nullptr || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK))
+		throw ErrorOf(result.raw());
 	return result;
+}
+
+void
+Connection::StartCopy(const std::string &sql) const
+{
+	Result started(PQexec(conn_.get(), sql.c_str()));
+	ExecStatusType status = PQresultStatus(started.raw());
+	if (status != PGRES_COPY_OUT && status != PGRES_COPY_IN)
+		throw ErrorOf(started.raw());
+}
+
+bool
+Connection::NextCopyLine(CopyLine &line) const
+{
+	char *buffer = nullptr;
+	int len = PQgetCopyData(conn_.get(), &buffer, 0);
+	line.buffer_.reset(buffer);
+	if (len == -1) {
+		Finish(); /* the COPY's own result: throws if it failed */
+		return false;
+	}
+	if (len < 0)
+		throw ErrorOf(nullptr);
+	line.text_ = std::string_view(buffer, static_cast<std::size_t>(len));
+	if (!line.text_.empty() && line.text_.back() == '\n')
+		line.text_.remove_suffix(1);
+	return true;
+}
+
+void
+Connection::PutCopyData(std::string &data) const
+{
+	if (!data.empty() && PQputCopyData(conn_.get(), data.data(), static_cast<int>(data.size())) != 1)
+		throw ErrorOf(nullptr);
+	data.clear();
+}
+
+std::optional<std::string>
+Connection::EndCopy() const
+{
+	if (PQputCopyEnd(conn_.get(), nullptr) != 1)
+		throw ErrorOf(nullptr);
+	Result copied = Drain();
+	if (PQresultStatus(copied.raw()) == PGRES_COMMAND_OK)
+		return std::nullopt;
+	return std::string(PQresultErrorMessage(copied.raw()));
+}
+
+void
+Connection::AbortCopy(const std::string &reason) const
+{
+	PQputCopyEnd(conn_.get(), reason.c_str());
+	Drain();
+}
+
+bool
+Connection::Copying() const
+{
+	return PQtransactionStatus(conn_.get()) == PQTRANS_ACTIVE;
 }
 
 void
@@ -245,28 +310,6 @@ QuoteLiteral(const Connection &conn, const std::string &value)
 }
 
 std::string
-ArrayLiteral(const std::vector<std::optional<std::string>> &values)
-{
-	std::string out = "{";
-	for (std::size_t i = 0; i < values.size(); i++) {
-		if (i > 0)
-			out += ',';
-		if (!values[i]) {
-			out += "NULL";
-			continue;
-		}
-		out += '"';
-		for (char ch : *values[i]) {
-			if (ch == '"' || ch == '\\')
-				out += '\\';
-			out += ch;
-		}
-		out += '"';
-	}
-	return out + "}";
-}
-
-std::string
 QuoteIdentifier(const Connection &conn, const std::string &name)
 {
 	char *quoted = PQescapeIdentifier(conn.raw(), name.c_str(), name.size());
@@ -275,6 +318,12 @@ QuoteIdentifier(const Connection &conn, const std::string &name)
 	std::string out = quoted;
 	PQfreemem(quoted);
 	return out;
+}
+
+std::string
+QuoteQualified(const Connection &conn, const std::string &schema, const std::string &name)
+{
+	return QuoteIdentifier(conn, schema) + "." + QuoteIdentifier(conn, name);
 }
 
 } // namespace cutover::pg

@@ -1,6 +1,7 @@
 /*
- * pg.hpp: libpq for the client, RAII: a connection that closes itself, results that free themselves, and
- * errors that carry the server's SQLSTATE and message (never the conninfo, which may hold a password).
+ * pg.hpp: libpq for the client, RAII: a connection that closes itself, results that free themselves, COPY in
+ * both directions, and errors that carry the server's SQLSTATE and message (never the conninfo, which may hold a
+ * password).
  */
 #pragma once
 
@@ -10,8 +11,10 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/sql.hpp"
 #include "interrupt.hpp"
 
 namespace cutover::pg {
@@ -92,8 +95,30 @@ class Result
 	long long Int(int row, int column) const;
 	bool Bool(int row, int column) const;
 
+	const PGresult *
+	raw() const
+	{
+		return result_.get();
+	}
+
   private:
 	std::unique_ptr<PGresult, decltype(&PQclear)> result_;
+};
+
+/* One line of a COPY ... TO STDOUT without its newline, in libpq's buffer, which it frees. */
+class CopyLine
+{
+  public:
+	std::string_view
+	text() const
+	{
+		return text_;
+	}
+
+  private:
+	friend class Connection;
+	std::unique_ptr<char, decltype(&PQfreemem)> buffer_{nullptr, &PQfreemem};
+	std::string_view text_;
 };
 
 using Params = std::vector<std::optional<std::string>>;
@@ -114,6 +139,21 @@ class Connection
 	void Send(const std::string &sql, const Params &params = {}) const;
 	bool Busy() const;
 	Result Finish() const;
+	/*
+	 * COPY, which Exec refuses. StartCopy runs a COPY ... TO STDOUT or FROM STDIN and throws the server's error
+	 * unless the server is ready to send or take the data. TO STDOUT: NextCopyLine gives each line in turn and
+	 * false at the end, when it throws if the COPY failed. FROM STDIN: PutCopyData sends `data` and empties
+	 * it; EndCopy ends the data and returns the server's refusal as libpq prints it (none when it took the
+	 * rows); AbortCopy ends it with an error instead, so that the server discards the rows. Copying: a COPY
+	 * started is not ended yet.
+	 */
+	void StartCopy(const std::string &sql) const;
+	bool NextCopyLine(CopyLine &line) const;
+	void PutCopyData(std::string &data) const;
+	std::optional<std::string> EndCopy() const;
+	void AbortCopy(const std::string &reason) const;
+	bool Copying() const;
+
 	/* Asks the server to cancel what runs on this connection (best effort). */
 	void Cancel() const;
 	/*
@@ -137,6 +177,8 @@ class Connection
   private:
 	Connection(PGconn *conn, std::string what) : conn_(conn, &PQfinish), what_(std::move(what)) {}
 	Error ErrorOf(const PGresult *result) const;
+	/* The first result of what was sent, the others cleared. */
+	Result Drain() const;
 	void RefuseIfInterrupted() const;
 
 	std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
@@ -146,9 +188,16 @@ class Connection
 
 /* A string literal for SQL, quoted by libpq for this connection (for the rare text that cannot be a $n). */
 std::string QuoteLiteral(const Connection &conn, const std::string &value);
-/* An array literal ('{"a","b",NULL}') for a text[] or uuid[] parameter; std::nullopt is NULL. */
-std::string ArrayLiteral(const std::vector<std::optional<std::string>> &values);
+/* An array literal ('{"a","b",NULL}') for a text[] or uuid[] parameter; std::nullopt is NULL (the extension's
+ * rule: core::TextArrayLiteral). */
+inline std::string
+ArrayLiteral(const std::vector<std::optional<std::string>> &values)
+{
+	return pgc::core::TextArrayLiteral(values);
+}
 /* An identifier, quoted by libpq (PQescapeIdentifier). */
 std::string QuoteIdentifier(const Connection &conn, const std::string &name);
+/* A table's name qualified by its schema, both quoted: "schema"."name". */
+std::string QuoteQualified(const Connection &conn, const std::string &schema, const std::string &name);
 
 } // namespace cutover::pg

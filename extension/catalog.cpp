@@ -5,22 +5,6 @@
 
 namespace pgc {
 
-std::string
-TextArrayLiteral(const std::vector<std::string> &values)
-{
-	std::string literal = "{";
-	for (std::size_t i = 0; i < values.size(); i++) {
-		literal += i > 0 ? ",\"" : "\"";
-		for (char ch : values[i]) {
-			if (ch == '"' || ch == '\\')
-				literal.push_back('\\');
-			literal.push_back(ch);
-		}
-		literal += "\"";
-	}
-	return literal + "}";
-}
-
 namespace {
 
 core::TextRows

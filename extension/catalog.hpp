@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/plan.hpp"
+#include "core/sql.hpp"
 #include "guard.hpp"
 #include "pg/spi.hpp"
 #include "source.hpp"
@@ -31,8 +32,8 @@ core::Catalog ReadTargetCatalog(pg::Spi &spi, const std::vector<std::string> &sc
 /* The marks of cutover.remap_column. */
 std::vector<core::RemapMark> ReadRemapMarks(pg::Spi &spi);
 
-/* A text[] literal of `values` for a query parameter, each element quoted. */
-std::string TextArrayLiteral(const std::vector<std::string> &values);
+/* A text[] literal of `values` for a query parameter, each element quoted: the client's rule too. */
+using core::TextArrayLiteral;
 
 /* A text[] argument of schema names (no NULLs). */
 std::vector<std::string> SchemasArgument(FunctionCallInfo fcinfo, int argument);

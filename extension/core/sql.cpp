@@ -117,6 +117,40 @@ SourceChecksumSelect(const std::string &qualified_table, const std::vector<Colum
 }
 
 std::string
+TextArrayLiteral(const std::vector<std::optional<std::string>> &values)
+{
+	std::string out = "{";
+	for (std::size_t i = 0; i < values.size(); i++) {
+		if (i > 0)
+			out += ',';
+		if (!values[i]) {
+			out += "NULL";
+			continue;
+		}
+		out += '"';
+		for (char ch : *values[i]) {
+			if (ch == '"' || ch == '\\')
+				out += '\\';
+			out += ch;
+		}
+		out += '"';
+	}
+	return out + "}";
+}
+
+std::string
+TextArrayLiteral(const std::vector<std::string> &values)
+{
+	return TextArrayLiteral(std::vector<std::optional<std::string>>(values.begin(), values.end()));
+}
+
+std::string
+ScanTarget(const std::string &qualified, char relkind)
+{
+	return (relkind == 'r' ? "ONLY " : "") + qualified;
+}
+
+std::string
 SourceChecksumSql(const std::string &qualified_table, const std::vector<Column> &columns)
 {
 	return "BEGIN READ ONLY;\n" + FixedSettingsSql() + SourceChecksumSelect(qualified_table, columns) + "COMMIT;\n";

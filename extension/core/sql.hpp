@@ -1,10 +1,12 @@
 /*
  * sql.hpp: the SQL texts behind the canonical checksum, built from identifiers the caller already quoted
- * (quote_identifier in the extension, PQescapeIdentifier in the client). Pure C++.
+ * (quote_identifier in the extension, PQescapeIdentifier in the client), and the text[] literals and scan
+ * targets both sides put in SQL. Pure C++.
  */
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,21 @@ std::string FixedSettingsSql();
 std::string SourceChecksumSql(const std::string &qualified_table, const std::vector<Column> &columns);
 /* (qualified_table is what follows FROM: "ONLY schema.name" for an ordinary table, which keeps inheritance
  * children out.) */
+
+/*
+ * An array literal ('{"a","b",NULL}') for a text[] (or uuid[]) parameter: each element double-quoted, '"' and
+ * '\\' escaped, std::nullopt NULL. The one rule of both sides (the schemas of the catalog's SQL, above all).
+ */
+std::string TextArrayLiteral(const std::vector<std::optional<std::string>> &values);
+std::string TextArrayLiteral(const std::vector<std::string> &values);
+
+/*
+ * What FROM, COPY, TRUNCATE and DELETE name for a table (`qualified`: its quoted schema.name) of this relkind:
+ * "ONLY schema.name" for an ordinary table ('r'), so that inheritance children are not read or emptied with
+ * their parent; the name alone for the others (a partitioned table's rows are its partitions', and a view,
+ * materialized view or foreign table is read as it is).
+ */
+std::string ScanTarget(const std::string &qualified, char relkind);
 
 /* The SELECT alone, without the transaction and settings around it. */
 std::string SourceChecksumSelect(const std::string &qualified_table, const std::vector<Column> &columns);

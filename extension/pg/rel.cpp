@@ -48,7 +48,7 @@ DescribeTable(Oid relid)
 	info.name = relname;
 	info.qualified = QuoteIdentifier(info.schema) + "." + QuoteIdentifier(info.name);
 	info.relkind = relkind;
-	info.scan = (relkind == RELKIND_RELATION ? "ONLY " : "") + info.qualified;
+	info.scan = core::ScanTarget(info.qualified, relkind);
 
 	switch (relkind) {
 	case RELKIND_RELATION:

@@ -1,9 +1,11 @@
 /*
- * sql_test.cpp: canonical column order, the ROW expression and the plain-SQL script the source runs.
+ * sql_test.cpp: canonical column order, the ROW expression, the plain-SQL script the source runs and what a
+ * scan of a table names (ONLY or not), text[] literals.
  */
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,9 +17,11 @@ using pgc::core::AggregateArguments;
 using pgc::core::CanonicalRowExpression;
 using pgc::core::Column;
 using pgc::core::FixedSettingsSql;
+using pgc::core::ScanTarget;
 using pgc::core::SortColumnsByName;
 using pgc::core::SourceChecksumSelect;
 using pgc::core::SourceChecksumSql;
+using pgc::core::TextArrayLiteral;
 
 std::vector<std::string>
 Names(const std::vector<Column> &columns)
@@ -247,6 +251,26 @@ TEST(AggregateArguments, WideTableInRunsOfRows)
 		EXPECT_EQ(sql.rfind("ROW(t.c000, ", 0), 0u) << count;
 		EXPECT_EQ(sql.back(), ')') << count;
 	}
+}
+
+TEST(ScanTarget, OnlyForAnOrdinaryTable)
+{
+	/* an ordinary table keeps its inheritance children out */
+	EXPECT_EQ(ScanTarget("public.t", 'r'), "ONLY public.t");
+	EXPECT_EQ(ScanTarget("\"My Schema\".\"T\"", 'r'), "ONLY \"My Schema\".\"T\"");
+	/* a partitioned table's rows are its partitions'; views, materialized views and foreign tables as they are */
+	for (char relkind : {'p', 'v', 'm', 'f'})
+		EXPECT_EQ(ScanTarget("public.t", relkind), "public.t") << relkind;
+}
+
+TEST(TextArrayLiteral, QuotesEachElementAndKeepsNull)
+{
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::string>{}), "{}");
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::string>{"public", "My Schema"}), "{\"public\",\"My Schema\"}");
+	/* '"' and '\' escaped; commas, braces and the word NULL are safe inside the quotes */
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::string>{"a\"b", "c\\d", "{x,y}", "NULL"}),
+			  "{\"a\\\"b\",\"c\\\\d\",\"{x,y}\",\"NULL\"}");
+	EXPECT_EQ(TextArrayLiteral(std::vector<std::optional<std::string>>{"a", std::nullopt, ""}), "{\"a\",NULL,\"\"}");
 }
 
 } // namespace
