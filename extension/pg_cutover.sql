@@ -21,12 +21,12 @@
 --   migrate_verify                                 C          extension/verify.cpp
 --   migrate_verify_checksum                        C          extension/verify.cpp
 --   migrate_verify_all                             plpgsql    extension/pg_cutover.sql
---   cutover.migrate_bucket_agg_transfn             C          extension/checksum.cpp
---   cutover.migrate_bucket_agg_finalfn             C          extension/checksum.cpp
+--   cutover.migrate_bucket_agg_transfn             C          extension/bucket_agg.cpp
+--   cutover.migrate_bucket_agg_finalfn             C          extension/bucket_agg.cpp
 --   cutover.migrate_bucket_agg                     aggregate  extension/pg_cutover.sql
 --   cutover.migrate_unmapped_checksum_agg_transfn  C          extension/checksum.cpp
 --   cutover.migrate_unmapped_checksum_agg          aggregate  extension/pg_cutover.sql
---   cutover.migrate_unmapped_bucket_agg_transfn    C          extension/checksum.cpp
+--   cutover.migrate_unmapped_bucket_agg_transfn    C          extension/bucket_agg.cpp
 --   cutover.migrate_unmapped_bucket_agg            aggregate  extension/pg_cutover.sql
 --   cutover.migrate_unmapped_row                   C          extension/unmap.cpp
 --   cutover.migrate_unmapped_values                C          extension/unmap.cpp
@@ -54,7 +54,7 @@
 --   cutover.migrate_audit_agg                      aggregate  extension/pg_cutover_load.sql
 --   migrate_audit_ids                              C          extension/audit.cpp
 --   migrate_check_fks                              plpgsql    extension/pg_cutover_load.sql
---   cutover.source_sequences                       C          extension/pull.cpp
+--   cutover.source_sequences                       C          extension/source.cpp
 --   migrate_fix_sequences                          plpgsql    extension/pg_cutover_load.sql
 -- End of the function table.
 
