@@ -37,6 +37,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using retry::RetryAction;
 
+/* What a signal while Stack Auth's users are listed says. */
+constexpr const char *kListingInterrupted = "no new request was sent (Stack Auth's users were being listed)";
+
 /* Every user of the Stack Auth project, indexed for adoption. */
 struct StackDirectory {
 	std::map<std::string, StackUser> by_supabase_id;
@@ -72,7 +75,7 @@ class UserMigration
 	std::deque<UserJob> TakeReady(Clock::time_point now);
 	void SendBatch(std::deque<UserJob> &ready);
 	/* What becomes of a request that ended without a 201: looked up later, retried, or failed. */
-	void Answered(UserJob &job, const HttpResponse &response, UsersReport &report);
+	void AttemptFailed(UserJob &job, const HttpResponse &response, UsersReport &report);
 	/* A job held until `when` (a retry's back-off, or the rate limit). */
 	void Park(const UserJob &job, Clock::time_point when);
 	/* The job of a finished request, taken out of in_flight_; nothing for a tag that is not ours. */
@@ -152,7 +155,7 @@ UserMigration::ListEveryUser()
 	HttpPool pool(1);
 	for (;;) {
 		if (Interrupted())
-			throw InterruptedError("no new request was sent (Stack Auth's users were being listed)");
+			throw InterruptedError(kListingInterrupted);
 		UserPage page;
 		for (int attempt = 1;; attempt++) {
 			HttpResponse response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
@@ -173,7 +176,7 @@ UserMigration::ListEveryUser()
 			if (decision.action == RetryAction::Retry) {
 				SleepUnlessInterrupted(std::chrono::duration_cast<std::chrono::milliseconds>(decision.delay));
 				if (Interrupted())
-					throw InterruptedError("no new request was sent (Stack Auth's users were being listed)");
+					throw InterruptedError(kListingInterrupted);
 				continue;
 			}
 			std::string problem = !unreadable.empty() ? unreadable
@@ -374,7 +377,7 @@ UserMigration::LookUpUnsure(UsersReport &report)
 }
 
 void
-UserMigration::Answered(UserJob &job, const HttpResponse &response, UsersReport &report)
+UserMigration::AttemptFailed(UserJob &job, const HttpResponse &response, UsersReport &report)
 {
 	const PlannedUser &user = *job.user;
 	std::optional<StackError> error;
@@ -445,7 +448,7 @@ UserMigration::Run(std::vector<UserJob> jobs, std::vector<UserJob> unsure, Users
 			if (created == Created::Unreadable)
 				unsure_.push_back(*taken); /* created, but the answer cannot be read: found like a lost answer */
 			if (created == Created::No)
-				Answered(*taken, response, report);
+				AttemptFailed(*taken, response, report);
 		}
 	}
 	/* a failure or a signal stops new requests; the ones in flight still finish and are recorded */
