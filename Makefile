@@ -68,7 +68,7 @@ test/unit/%.o: test/unit/%.cpp
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
 CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp \
 	client/diff_report.cpp client/json_values.cpp client/plan_view.cpp client/output.cpp client/documents.cpp \
-	client/retry.cpp)
+	client/retry.cpp client/email_collisions.cpp client/timestamptz.cpp)
 UNIT_OBJS = $(UNIT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o) $(CLIENT_PURE_SRCS:.cpp=.o)
 test/unit/unittest: $(UNIT_OBJS)
 	$(CXX) -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -pthread -lcrypto

@@ -1,10 +1,8 @@
 /*
- * commands.cpp: init, plan, pull, verify, diff, status and run. Each step is the extension's SQL call; the
- * client connects, calls, shows progress and prints the rows.
+ * commands.cpp: init, plan, verify, diff, status, reset, users and run (pull is pull_command.cpp). Each step is
+ * the extension's SQL call; the client connects, calls, shows progress and prints the rows.
  */
 #include "commands.hpp"
-
-#include <poll.h>
 
 #include <algorithm>
 #include <functional>
@@ -18,8 +16,10 @@
 #include "json_values.hpp"
 #include "output.hpp"
 #include "plan_view.hpp"
+#include "result_rows.hpp"
 #include "source.hpp"
 #include "stack_auth.hpp"
+#include "target_plan.hpp"
 #include "text.hpp"
 
 namespace cutover {
@@ -28,88 +28,12 @@ namespace {
 
 using nlohmann::json;
 
-/* The schemas as a text[] literal. */
-std::string
-SchemasLiteral(const std::vector<std::string> &schemas)
-{
-	return pg::ArrayLiteral(std::vector<std::optional<std::string>>(schemas.begin(), schemas.end()));
-}
-
-/* A result as rows of JSON (column name -> the value in JSON of its type), and as an aligned text table. */
-json
-RowsJson(const pg::Result &result)
-{
-	json rows = json::array();
-	for (int row = 0; row < result.Rows(); row++) {
-		json object = json::object();
-		for (int column = 0; column < result.Columns(); column++)
-			object[result.Name(column)] = ValueJson(result.Type(column), result.Optional(row, column));
-		rows.push_back(object);
-	}
-	return rows;
-}
-
-std::string
-RowsTable(const pg::Result &result)
-{
-	std::vector<std::size_t> width(result.Columns());
-	for (int column = 0; column < result.Columns(); column++) {
-		width[column] = result.Name(column).size();
-		for (int row = 0; row < result.Rows(); row++)
-			width[column] = std::max(width[column], result.Text(row, column).size());
-	}
-	std::ostringstream out;
-	auto cell = [&](const std::string &text, int column) {
-		out << text << std::string(width[column] - std::min(width[column], text.size()), ' ')
-			<< (column + 1 < result.Columns() ? " | " : "\n");
-	};
-	for (int column = 0; column < result.Columns(); column++)
-		cell(result.Name(column), column);
-	for (int column = 0; column < result.Columns(); column++)
-		out << std::string(width[column], '-') << (column + 1 < result.Columns() ? "-+-" : "\n");
-	for (int row = 0; row < result.Rows(); row++)
-		for (int column = 0; column < result.Columns(); column++)
-			cell(result.Text(row, column), column);
-	out << "(" << result.Rows() << (result.Rows() == 1 ? " row)\n" : " rows)\n");
-	return out.str();
-}
-
 /* The number of elements of a one-dimensional array value (0 for NULL). */
 int
 CountArray(const pg::Result &result, int row, int column)
 {
 	json value = ValueJson(result.Type(column), result.Optional(row, column));
 	return value.is_array() ? static_cast<int>(value.size()) : 0;
-}
-
-/* The extension must be there, and at a version this client knows. */
-void
-CheckExtension(const pg::Connection &target)
-{
-	pg::Result found = target.Exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_cutover'");
-	if (found.Rows() == 0)
-		throw pg::Error("55000", "the pg_cutover extension is not installed in the target database", "",
-						"Run `cutover init`, or CREATE EXTENSION pg_cutover CASCADE as a superuser.");
-}
-
-struct PlannedTable {
-	std::string name;
-	int level = 0;
-	long long estimate = 0;
-	std::string problem;
-};
-
-std::vector<PlannedTable>
-ReadPlan(const pg::Connection &target, const Settings &settings)
-{
-	/* the order and the problems only: no sample of the rows (sample_rows 0) */
-	pg::Result plan = target.Exec("SELECT table_name, level, coalesce(row_estimate, 0), coalesce(problem, '') "
-								  "FROM migrate_plan($1::text[], 0) ORDER BY level, table_name",
-								  {SchemasLiteral(settings.schemas)});
-	std::vector<PlannedTable> tables;
-	for (int row = 0; row < plan.Rows(); row++)
-		tables.push_back({plan.Text(row, 0), static_cast<int>(plan.Int(row, 1)), plan.Int(row, 2), plan.Text(row, 3)});
-	return tables;
 }
 
 /*
@@ -150,60 +74,6 @@ AuditUserIds(const pg::Connection &target, const Settings &settings)
 	else
 		left.text = "\nno Supabase user ID left in the target\n";
 	return left;
-}
-
-/* A pull worker: its own connection to the target, one migrate_pull at a time. */
-struct Worker {
-	pg::Connection conn;
-	int pid = 0;
-	std::optional<std::size_t> table; /* index into the plan while a pull runs */
-	std::uint64_t rows = 0;			  /* rows its COPY took so far (never less than last seen) */
-};
-
-/*
- * How far each running pull got: the rows its COPY took (pg_stat_progress_copy), and once COPY is done, the
- * index being built from the loaded rows (pg_stat_progress_create_index): "public.big: building index 2 of
- * 3, 40%", one for each pull in that phase.
- */
-void
-ReadPullProgress(const pg::Connection &target, const std::string &pids, std::vector<Worker> &workers,
-				 const std::vector<PlannedTable> &plan, std::vector<std::string> &phases)
-{
-	pg::Result now = target.Exec(
-		"SELECT a.pid, c.tuples_processed, i.phase, "
-		"(SELECT count(*) FROM pg_catalog.pg_index x WHERE x.indrelid = i.relid AND x.indexrelid <= i.index_relid), "
-		"(SELECT count(*) FROM pg_catalog.pg_index x WHERE x.indrelid = i.relid), "
-		"CASE WHEN i.tuples_total > 0 THEN 100 * i.tuples_done / i.tuples_total "
-		"WHEN i.blocks_total > 0 THEN 100 * i.blocks_done / i.blocks_total END "
-		"FROM unnest($1::int[]) AS a(pid) "
-		"LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid "
-		"LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid",
-		{pids});
-	for (int row = 0; row < now.Rows(); row++)
-		for (auto &worker : workers) {
-			if (worker.pid != now.Int(row, 0) || !worker.table)
-				continue;
-			worker.rows = std::max(worker.rows, static_cast<std::uint64_t>(now.Int(row, 1)));
-			if (!now.IsNull(row, 2))
-				phases.push_back(plan[*worker.table].name + ": index " + now.Text(row, 3) + " of " + now.Text(row, 4) +
-								 ", " + now.Text(row, 2) +
-								 (now.IsNull(row, 5) ? "" : " " + std::to_string(now.Int(row, 5) / 10 * 10) + "%"));
-		}
-}
-
-/*
- * A failed pull rolled back with its transaction, the state row's `loading` included: the table's state is
- * set to failed, with the error, in a transaction of its own, so that `cutover status` and migrate_status()
- * say what happened. A target that went away (a crashed backend restarts every session) cannot take it.
- */
-void
-RecordPullFailure(pg::Connection &target, const std::string &table, const std::string &error)
-{
-	try {
-		target.Exec("SELECT migrate_import_failed($1::regclass, $2)", {table, error});
-	} catch (const std::exception &problem) {
-		Out().Warn("the failure of " + table + " could not be written to its state: " + problem.what());
-	}
 }
 
 } // namespace
@@ -295,209 +165,6 @@ RunPlan(const Settings &settings)
 	return kExitOk;
 }
 
-int
-RunPull(const Settings &settings, int jobs, bool use_snapshot)
-{
-	pg::Connection target = ConnectTarget(settings);
-	CheckExtension(target);
-	std::vector<PlannedTable> plan = ReadPlan(target, settings);
-	for (const auto &table : plan)
-		if (!table.problem.empty())
-			throw pg::Error("55000", "table " + table.name + " cannot be pulled: " + table.problem, "",
-							"`cutover plan` shows every problem; fix them first.");
-	/* the snapshot's source must be the one the extension pulls from */
-	std::optional<pg::Connection> holder;
-	if (use_snapshot || !settings.source.empty())
-		holder.emplace(ConnectStoredSource(target, settings.source));
-	if (settings.dry_run) {
-		json planned = json::array();
-		std::string text;
-		for (const auto &table : plan) {
-			std::uint64_t rows = static_cast<std::uint64_t>(std::max(0LL, table.estimate));
-			planned.push_back({{"table", table.name}, {"status", "would pull"}, {"rows", rows}, {"seconds", nullptr}});
-			text += "dry run: would pull " + table.name + " (level " + std::to_string(table.level) + ", about " +
-					Thousands(rows) + " rows)\n";
-		}
-		Out().Result({{"tables", planned}, {"sequences", json::array()}, {"foreign_key_violations", json::array()}},
-					 text);
-		return kExitOk;
-	}
-
-	/*
-	 * One snapshot of the source for every table: a source connection holds it open while the pulls run. The
-	 * source is frozen during the window, so this only guards against a write that slipped through.
-	 */
-	std::optional<std::string> snapshot;
-	if (use_snapshot) {
-		holder->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-		snapshot = holder->Exec("SELECT pg_catalog.pg_export_snapshot()").Text(0, 0);
-	}
-
-	jobs = std::max(1, jobs);
-	std::vector<Worker> workers;
-	std::vector<std::string> pids;
-	for (int i = 0; i < jobs; i++) {
-		pg::Connection conn = ConnectTarget(settings);
-		int pid = PQbackendPID(conn.raw());
-		pids.push_back(std::to_string(pid));
-		workers.push_back(Worker{std::move(conn), pid, std::nullopt});
-	}
-	std::string pid_list = pg::ArrayLiteral(std::vector<std::optional<std::string>>(pids.begin(), pids.end()));
-
-	std::uint64_t total_rows = 0;
-	for (const auto &table : plan)
-		total_rows += static_cast<std::uint64_t>(std::max(0LL, table.estimate));
-	Progress progress("pull", total_rows, "rows");
-	std::uint64_t rows_done = 0;
-	std::size_t next = 0, finished = 0;
-	std::vector<json> results;
-	std::vector<std::string> rolled_back; /* cancelled by Ctrl-C: "public.big (300,000 rows streamed)" */
-	/* the first pull that failed: what is shown, and the SQLSTATE and error written to the table's state */
-	struct PullFailure {
-		std::string table, sqlstate, error, message;
-	};
-	std::optional<PullFailure> failure;
-	auto stop = [&](Worker &worker) {
-		rolled_back.push_back(plan[*worker.table].name + " (" + Thousands(worker.rows) + " rows streamed)");
-		worker.table.reset();
-		worker.rows = 0;
-	};
-
-	while (finished < plan.size() && !failure && !Interrupted()) {
-		/* tables of one level have no keys between them: they load side by side; a level waits for the last */
-		for (auto &worker : workers) {
-			if (worker.table || next >= plan.size() || Interrupted())
-				continue;
-			bool other_level = std::any_of(workers.begin(), workers.end(), [&](const Worker &w) {
-				return w.table && plan[*w.table].level != plan[next].level;
-			});
-			if (other_level)
-				break;
-			try {
-				worker.conn.Send("SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS "
-								 "seconds FROM migrate_pull($1::regclass, $2)",
-								 {plan[next].name, snapshot});
-			} catch (const InterruptedError &) {
-				break;
-			}
-			worker.table = next++;
-			Out().Event("pull started", {{"table", plan[*worker.table].name}});
-		}
-		/* wait for any worker to answer (or a signal), then read how far each got */
-		std::vector<pollfd> fds;
-		for (const auto &worker : workers)
-			if (worker.table)
-				fds.push_back({PQsocket(worker.conn.raw()), POLLIN, 0});
-		poll(fds.data(), fds.size(), 250);
-		if (Interrupted())
-			break;
-		std::vector<std::string> phases;
-		try {
-			ReadPullProgress(target, pid_list, workers, plan, phases);
-		} catch (const InterruptedError &) {
-			break;
-		} catch (const pg::Error &error) {
-			if (Interrupted())
-				break;
-			/* the target ended every session (a crashed backend restarts them all): say which tables were on */
-			std::string tables;
-			for (const auto &worker : workers)
-				if (worker.table)
-					tables += (tables.empty() ? "" : ", ") + plan[*worker.table].name;
-			failure = PullFailure{tables.substr(0, tables.find(',')), error.sqlstate(), error.what(),
-								  "pulling " + tables + " failed: " + error.what()};
-			break;
-		}
-		std::uint64_t in_progress = 0;
-		for (auto &worker : workers) {
-			if (!worker.table)
-				continue;
-			const PlannedTable &table = plan[*worker.table];
-			/* a session the target ended fails here, in Busy as in Finish: that table's pull failed */
-			std::optional<pg::Result> done;
-			try {
-				if (worker.conn.Busy()) {
-					in_progress += worker.rows;
-					continue;
-				}
-				done = worker.conn.Finish();
-			} catch (const pg::Error &error) {
-				if (Interrupted()) {
-					stop(worker);
-					continue;
-				}
-				if (!failure)
-					failure = PullFailure{table.name, error.sqlstate(), error.what(),
-										  "pulling " + table.name + " failed: " + error.what() +
-											  (error.detail().empty() ? "" : " (" + error.detail() + ")") +
-											  (error.hint().empty() ? "" : "\nhint: " + error.hint())};
-			}
-			worker.table.reset();
-			worker.rows = 0;
-			finished++;
-			if (!done)
-				continue;
-			rows_done += static_cast<std::uint64_t>(done->Int(0, 2));
-			results.push_back(RowsJson(*done).at(0));
-			Out().Event("pull finished", results.back());
-		}
-		if (total_rows < rows_done + in_progress)
-			progress.SetTotal(rows_done + in_progress);
-		progress.Note(Join(phases, "; "));
-		progress.Set(rows_done + in_progress);
-	}
-	/* after a failure or a signal, the pulls still running are cancelled: each rolls back alone */
-	for (auto &worker : workers)
-		if (worker.table) {
-			worker.conn.Cancel();
-			try {
-				/* a pull that committed before the cancel came is kept, and said so */
-				pg::Result done = worker.conn.Finish();
-				results.push_back(RowsJson(done).at(0));
-				Out().Event("pull finished", results.back());
-				worker.table.reset();
-			} catch (const pg::Error &) {
-				stop(worker);
-			}
-		}
-	progress.Note("");
-	progress.Finish(Interrupted() ? "interrupted" : "");
-	if (Interrupted()) {
-		std::string kept;
-		for (const auto &result : results)
-			kept += (kept.empty() ? "" : ", ") + result.at("table").get<std::string>();
-		throw InterruptedError(
-			"pulled and kept: " + (kept.empty() ? std::string("none") : kept) +
-			"; cancelled and rolled back: " + (rolled_back.empty() ? std::string("none") : Join(rolled_back, ", ")));
-	}
-	if (failure) {
-		Out().Error(failure->message, {{"sqlstate", failure->sqlstate}});
-		/* a table another session pulls (55P03) is that session's to record */
-		if (failure->sqlstate != "55P03")
-			RecordPullFailure(target, failure->table, failure->sqlstate + ": " + failure->error);
-		return kExitProblem;
-	}
-
-	pg::Result sequences =
-		target.Exec("SELECT * FROM migrate_fix_sequences($1::text[])", {SchemasLiteral(settings.schemas)});
-	Out().Info("sequences moved past the loaded rows: " + std::to_string(sequences.Rows()));
-	pg::Result fks =
-		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {SchemasLiteral(settings.schemas)});
-	json out = {{"tables", results}, {"sequences", RowsJson(sequences)}, {"foreign_key_violations", RowsJson(fks)}};
-	std::ostringstream table;
-	for (const auto &result : results)
-		table << result.at("table").get<std::string>() << ": " << result.at("status").get<std::string>() << ", "
-			  << result.at("rows").dump() << " rows in " << result.at("seconds").dump() << " s\n";
-	if (fks.Rows() > 0)
-		table << "\nforeign keys violated after the load:\n" << RowsTable(fks);
-	Out().Result(out, table.str());
-	if (fks.Rows() > 0) {
-		Out().Error(std::to_string(fks.Rows()) + " foreign keys are violated after the load");
-		return kExitProblem;
-	}
-	return kExitOk;
-}
-
 namespace {
 
 /* The extension reads the source the target stores; a source named here must be that one. */
@@ -520,14 +187,13 @@ RunVerify(const Settings &settings)
 	/* by rows: a big table weighs what it holds; each table's result is said as soon as it is known */
 	std::uint64_t rows_left = 0, rows_done = 0;
 	for (const auto &planned : plan)
-		rows_left += static_cast<std::uint64_t>(std::max(0LL, planned.estimate));
+		rows_left += EstimatedRows(planned);
 	Progress progress("verify", rows_left, "rows");
 	json rows = json::array();
 	std::ostringstream table;
 	int bad = 0;
 	for (const auto &planned : plan) {
-		progress.Note(planned.name + ", about " +
-					  Thousands(static_cast<std::uint64_t>(std::max(0LL, planned.estimate))) + " rows");
+		progress.Note(planned.name + ", about " + Thousands(EstimatedRows(planned)) + " rows");
 		std::optional<pg::Result> result;
 		try {
 			result = target.Exec("SELECT * FROM migrate_verify($1::regclass)", {planned.name});
@@ -543,7 +209,7 @@ RunVerify(const Settings &settings)
 		bool ok = result->Bool(0, 5);
 		bad += ok ? 0 : 1;
 		rows.push_back(row);
-		rows_left -= std::min(rows_left, static_cast<std::uint64_t>(std::max(0LL, planned.estimate)));
+		rows_left -= std::min(rows_left, EstimatedRows(planned));
 		rows_done += static_cast<std::uint64_t>(std::max(result->Int(0, 1), result->Int(0, 2)));
 		progress.SetTotal(rows_done + rows_left);
 		progress.Set(rows_done);

@@ -1,6 +1,6 @@
 /*
- * commands.hpp: the subcommands of cutover that drive the extension (commands.cpp) and the settings they
- * share. Each returns the process's exit code (see ExitCode).
+ * commands.hpp: the subcommands of cutover that drive the extension (commands.cpp, pull_command.cpp) and the
+ * settings they share. Each returns the process's exit code (see ExitCode).
  */
 #pragma once
 

@@ -1,6 +1,7 @@
 /*
- * main.cpp: the cutover command line (CLI11). Flags and subcommands only; the work is in users.cpp and
- * commands.cpp. Secrets are never flags: the Stack Auth key and passwords come from the environment.
+ * main.cpp: the cutover command line (CLI11). Flags and subcommands only; the work is in commands.cpp,
+ * pull_command.cpp, users.cpp and archive.cpp. Secrets are never flags: the Stack Auth key and passwords come
+ * from the environment.
  */
 #include <CLI/CLI.hpp>
 
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -157,6 +159,246 @@ ExitFor(std::exception_ptr thrown, const std::string &command)
 	}
 }
 
+/* Every flag's value, as CLI11 fills them in. */
+struct CommandLine {
+	Settings settings;
+	bool json = false, quiet = false, verbose = false;
+	std::string log_file;
+	UsersOptions users;
+	std::string providers = "google,github,microsoft";
+	int jobs = 1;
+	bool no_snapshot = false;
+	std::string diff_table;
+	long long diff_rows = 1000;
+	std::string archive_dir;
+	std::vector<std::string> reset_tables;
+};
+
+/* The subcommands, to tell which one was given. */
+struct Commands {
+	CLI::App *init, *plan, *users, *pull, *verify, *diff, *status, *export_cmd, *import_cmd, *run, *reset;
+};
+
+/* The words after `cutover`; `cutover help [COMMAND]` is `cutover [COMMAND] --help`. */
+std::vector<std::string>
+Arguments(int argc, char **argv)
+{
+	std::vector<std::string> args(argv + 1, argv + argc);
+	if (!args.empty() && args[0] == "help") {
+		args.erase(args.begin());
+		args.push_back("--help");
+	}
+	return args;
+}
+
+void
+AddGlobalOptions(CLI::App &app, CommandLine &line)
+{
+	Settings &settings = line.settings;
+	app.add_option("--target", settings.target,
+				   "target database, conninfo or URI (default: the PG* environment variables)");
+	app.add_option("--source", settings.source,
+				   "source database, conninfo or URI (default: $CUTOVER_SOURCE_URL; keep passwords out of it)");
+	app.add_option("--schema", settings.schemas, "schema to move, repeatable (default: public)")->take_all();
+	app.add_flag("--json", line.json, "print results as JSON on stdout");
+	app.add_option("--log-file", line.log_file, "append every event to this file, one JSON object per line");
+	app.add_flag("-q,--quiet", line.quiet, "print only errors and results");
+	app.add_flag("-v,--verbose", line.verbose,
+				 "every detail at the terminal: the whole plan, every user's report line");
+	app.add_flag("-n,--dry-run", settings.dry_run, "show what would be done; change nothing anywhere");
+}
+
+/* --rate's check, in words, with nothing of it in --help. */
+CLI::Validator
+NonNegativeNumber()
+{
+	return CLI::Validator(
+		[](std::string &value) -> std::string {
+			try {
+				std::size_t used = 0;
+				if (std::stod(value, &used) >= 0 && used == value.size())
+					return "";
+			} catch (const std::exception &) {
+			}
+			return "must be a number of 0 or more, not \"" + value + "\"";
+		},
+		"");
+}
+
+/* The options of `users` and `run`. */
+void
+AddUserOptions(CLI::App *command, CommandLine &line)
+{
+	UsersOptions &users = line.users;
+	command->add_option("--concurrency", users.concurrency, "requests to Stack Auth in flight, 1 to 256 (default 16)")
+		->type_name("N")
+		->check(Between(1, 256));
+	command->add_option("--rate", users.rate, "at most this many requests per second (default: no limit)")
+		->type_name("N")
+		->check(NonNegativeNumber());
+	command
+		->add_option("--max-attempts", users.policy.max_attempts,
+					 "attempts per user before giving up, 1 to 100 (default 8)")
+		->type_name("N")
+		->check(Between(1, 100));
+	command->add_option("--oauth-providers", line.providers,
+						"OAuth providers configured in the Stack Auth project, comma-separated (default "
+						"google,github,microsoft); other Supabase identities are reported and left out");
+	command
+		->add_option("--report", users.report_file,
+					 "write every user that needs a word (special kinds, notes, skipped, failed) to FILE, one "
+					 "JSON object a line; the terminal shows counts and the new ones")
+		->type_name("FILE");
+	command->add_flag(
+		"--no-password-sign-in", [&users](std::int64_t) { users.password_sign_in = false; },
+		"the Stack Auth project has password sign-in off: send no password hashes");
+}
+
+/* -j,--jobs of `pull` and `run`. */
+void
+AddJobsOption(CLI::App *command, CommandLine &line)
+{
+	command->add_option("-j,--jobs", line.jobs, "tables pulled at once, 1 to 64 (default 1)")
+		->type_name("N")
+		->check(Between(1, 64));
+}
+
+/* The arguments of diff, export, import and reset. */
+void
+AddArguments(const Commands &commands, CommandLine &line)
+{
+	commands.diff->add_option("table", line.diff_table, "the table (schema-qualified or on the search_path)")
+		->required();
+	commands.diff->add_option("--max-rows", line.diff_rows, "report at most this many differing rows (default 1000)")
+		->type_name("N")
+		->check(Between(1, 2147483646));
+	commands.diff->get_option("table")->type_name("TABLE");
+	commands.export_cmd
+		->add_option("--dir", line.archive_dir, "the directory (created if missing; must not hold an archive)")
+		->required();
+	commands.import_cmd->add_option("--dir", line.archive_dir, "the directory export wrote")
+		->required()
+		->check(CLI::ExistingDirectory);
+	commands.reset->add_option("table", line.reset_tables, "the tables (schema-qualified or on the search_path)")
+		->required()
+		->type_name("TABLE");
+}
+
+/* The subcommands, in the order --help lists them, with their own options; each one's help ends with the
+ * global options and the exit codes. */
+Commands
+AddCommands(CLI::App &app, CommandLine &line)
+{
+	Commands commands{};
+	commands.init = app.add_subcommand("init", "check the extension in the target (create it if missing) and point "
+											   "it at the source");
+	commands.plan = app.add_subcommand("plan", "the load plan: tables in foreign-key order, user-ID columns, problems");
+	commands.users = app.add_subcommand("users", "create every Supabase Auth user in Stack Auth, exactly once, and "
+												 "record the ID map");
+	AddUserOptions(commands.users, line);
+	commands.pull = app.add_subcommand("pull", "copy every planned table from the source, user IDs rewritten; then "
+											   "sequences and foreign-key checks");
+	AddJobsOption(commands.pull, line);
+	commands.pull->add_flag("--no-snapshot", line.no_snapshot,
+							"do not read every table from one snapshot of the source");
+	commands.verify = app.add_subcommand("verify", "compare row counts and checksums of every planned table");
+	commands.diff = app.add_subcommand(
+		"diff", "the rows that differ in one table between source and target (missing, extra, changed with the "
+				"columns), as a table with a summary line; exit 0 when no row differs, 1 when rows differ, 2 when it "
+				"could not compare (no such table, no primary key), 3 when a database could not be reached");
+	commands.status = app.add_subcommand("status", "the state of every table and of the users");
+	commands.export_cmd = app.add_subcommand(
+		"export", "write every planned table of the source to a directory: one JSON file per table, manifest.json "
+				  "(columns, types, row counts, checksums) and the target's ID map when the target is reachable");
+	commands.import_cmd = app.add_subcommand("import", "load an archive written by export into the target: user IDs "
+													   "rewritten, every file checked and every table verified "
+													   "against the manifest; a damaged table is refused whole");
+	commands.run = app.add_subcommand("run", "every step in order: init, users, plan, pull, verify; stops at the "
+											 "first failure");
+	AddUserOptions(commands.run, line);
+	AddJobsOption(commands.run, line);
+	commands.reset = app.add_subcommand("reset", "set tables back to pending so that the next pull loads them "
+												 "again: each table and every table whose foreign keys lead to it "
+												 "(migrate_reset); after marking a column with migrate_remap_column");
+	AddArguments(commands, line);
+	for (CLI::App *command : app.get_subcommands({}))
+		command->footer(std::string(kGlobalOptions) + "\n" + kExitCodes);
+	return commands;
+}
+
+/* A parse error in words: no command, a command mistyped, or a bad flag of the command given. */
+void
+SayParseError(const CLI::App &app, const CLI::ParseError &error, const std::vector<std::string> &args)
+{
+	std::vector<std::string> names;
+	for (const CLI::App *command : app.get_subcommands({}))
+		names.push_back(command->get_name());
+	std::string word = CommandWord(args);
+	if (word.empty() && app.get_subcommands().empty()) {
+		std::cerr << "cutover: no command given\n" << kTryHelp << "\n";
+	} else if (app.get_subcommands().empty() && std::find(names.begin(), names.end(), word) == names.end()) {
+		std::string meant = DidYouMean(word, names);
+		std::cerr << "cutover: \"" << word << "\" is not a command"
+				  << (meant.empty() ? "" : "; did you mean \"" + meant + "\"?") << "\n"
+				  << kTryHelp << "\n";
+	} else if (!app.get_subcommands().empty()) {
+		std::string command = app.get_subcommands().front()->get_name();
+		std::cerr << "cutover " << command << ": " << error.what() << "\nTry \"cutover " << command
+				  << " --help\" for more information.\n";
+	} else {
+		std::cerr << "cutover: " << error.what() << "\n" << kTryHelp << "\n";
+	}
+}
+
+/* The command line parsed; an exit code when there is nothing more to do (help, version, a parse error). */
+std::optional<int>
+Parse(CLI::App &app, const std::vector<std::string> &args)
+{
+	try {
+		std::vector<std::string> reversed(args.rbegin(), args.rend()); /* CLI11 takes them last first */
+		app.parse(reversed);
+	} catch (const CLI::CallForHelp &) {
+		std::cout << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help("cutover"));
+		return kExitOk;
+	} catch (const CLI::CallForVersion &error) {
+		std::cout << error.what() << "\n";
+		return kExitOk;
+	} catch (const CLI::ParseError &error) {
+		SayParseError(app, error, args);
+		return kExitUsage;
+	}
+	return std::nullopt;
+}
+
+int
+Dispatch(const Commands &commands, const CommandLine &line)
+{
+	const Settings &settings = line.settings;
+	if (*commands.init)
+		return RunInit(settings);
+	if (*commands.plan)
+		return RunPlan(settings);
+	if (*commands.users)
+		return RunUsersCommand(settings, line.users);
+	if (*commands.pull)
+		return RunPull(settings, line.jobs, !line.no_snapshot);
+	if (*commands.verify)
+		return RunVerify(settings);
+	if (*commands.diff)
+		return RunDiff(settings, line.diff_table, line.diff_rows);
+	if (*commands.status)
+		return RunStatus(settings);
+	if (*commands.run)
+		return RunAll(settings, line.users, line.jobs);
+	if (*commands.export_cmd)
+		return RunExport(settings, line.archive_dir);
+	if (*commands.import_cmd)
+		return RunImport(settings, line.archive_dir);
+	if (*commands.reset)
+		return RunReset(settings, line.reset_tables);
+	return kExitUsage;
+}
+
 } // namespace
 
 int
@@ -168,184 +410,22 @@ main(int argc, char **argv)
 	app.fallthrough(); /* global flags may follow the subcommand */
 	app.set_version_flag("-V,--version", "cutover " CUTOVER_VERSION);
 
-	/* `cutover help [COMMAND]` is `cutover [COMMAND] --help` */
-	std::vector<std::string> args(argv + 1, argv + argc);
-	if (!args.empty() && args[0] == "help") {
-		args.erase(args.begin());
-		args.push_back("--help");
-	}
-
-	Settings settings;
-	settings.source = Environment("CUTOVER_SOURCE_URL");
-	bool json = false, quiet = false, verbose = false;
-	std::string log_file;
-	app.add_option("--target", settings.target,
-				   "target database, conninfo or URI (default: the PG* environment variables)");
-	app.add_option("--source", settings.source,
-				   "source database, conninfo or URI (default: $CUTOVER_SOURCE_URL; keep passwords out of it)");
-	app.add_option("--schema", settings.schemas, "schema to move, repeatable (default: public)")->take_all();
-	app.add_flag("--json", json, "print results as JSON on stdout");
-	app.add_option("--log-file", log_file, "append every event to this file, one JSON object per line");
-	app.add_flag("-q,--quiet", quiet, "print only errors and results");
-	app.add_flag("-v,--verbose", verbose, "every detail at the terminal: the whole plan, every user's report line");
-	app.add_flag("-n,--dry-run", settings.dry_run, "show what would be done; change nothing anywhere");
-
-	UsersOptions users;
-	std::string providers = "google,github,microsoft";
-	auto add_user_options = [&](CLI::App *command) {
-		command
-			->add_option("--concurrency", users.concurrency, "requests to Stack Auth in flight, 1 to 256 (default 16)")
-			->type_name("N")
-			->check(Between(1, 256));
-		command->add_option("--rate", users.rate, "at most this many requests per second (default: no limit)")
-			->type_name("N")
-			->check(CLI::Validator(
-				[](std::string &value) -> std::string {
-					try {
-						std::size_t used = 0;
-						if (std::stod(value, &used) >= 0 && used == value.size())
-							return "";
-					} catch (const std::exception &) {
-					}
-					return "must be a number of 0 or more, not \"" + value + "\"";
-				},
-				""));
-		command
-			->add_option("--max-attempts", users.policy.max_attempts,
-						 "attempts per user before giving up, 1 to 100 (default 8)")
-			->type_name("N")
-			->check(Between(1, 100));
-		command->add_option("--oauth-providers", providers,
-							"OAuth providers configured in the Stack Auth project, comma-separated (default "
-							"google,github,microsoft); other Supabase identities are reported and left out");
-		command
-			->add_option("--report", users.report_file,
-						 "write every user that needs a word (special kinds, notes, skipped, failed) to FILE, one "
-						 "JSON object a line; the terminal shows counts and the new ones")
-			->type_name("FILE");
-		command->add_flag(
-			"--no-password-sign-in", [&](std::int64_t) { users.password_sign_in = false; },
-			"the Stack Auth project has password sign-in off: send no password hashes");
-	};
-
-	int jobs = 1;
-	bool no_snapshot = false;
-	std::string diff_table;
-	long long diff_rows = 1000;
-
-	auto *init = app.add_subcommand("init", "check the extension in the target (create it if missing) and point it "
-											"at the source");
-	auto *plan = app.add_subcommand("plan", "the load plan: tables in foreign-key order, user-ID columns, problems");
-	auto *users_cmd = app.add_subcommand("users", "create every Supabase Auth user in Stack Auth, exactly once, and "
-												  "record the ID map");
-	add_user_options(users_cmd);
-	auto *pull = app.add_subcommand("pull", "copy every planned table from the source, user IDs rewritten; then "
-											"sequences and foreign-key checks");
-	pull->add_option("-j,--jobs", jobs, "tables pulled at once, 1 to 64 (default 1)")
-		->type_name("N")
-		->check(Between(1, 64));
-	pull->add_flag("--no-snapshot", no_snapshot, "do not read every table from one snapshot of the source");
-	auto *verify = app.add_subcommand("verify", "compare row counts and checksums of every planned table");
-	auto *diff = app.add_subcommand(
-		"diff", "the rows that differ in one table between source and target (missing, extra, changed with the "
-				"columns), as a table with a summary line; exit 0 when no row differs, 1 when rows differ, 2 when it "
-				"could not compare (no such table, no primary key), 3 when a database could not be reached");
-	diff->add_option("table", diff_table, "the table (schema-qualified or on the search_path)")->required();
-	diff->add_option("--max-rows", diff_rows, "report at most this many differing rows (default 1000)")
-		->type_name("N")
-		->check(Between(1, 2147483646));
-	diff->get_option("table")->type_name("TABLE");
-	auto *status = app.add_subcommand("status", "the state of every table and of the users");
-	std::string archive_dir;
-	auto *export_cmd = app.add_subcommand(
-		"export", "write every planned table of the source to a directory: one JSON file per table, manifest.json "
-				  "(columns, types, row counts, checksums) and the target's ID map when the target is reachable");
-	export_cmd->add_option("--dir", archive_dir, "the directory (created if missing; must not hold an archive)")
-		->required();
-	auto *import_cmd = app.add_subcommand("import", "load an archive written by export into the target: user IDs "
-													"rewritten, every file checked and every table verified against "
-													"the manifest; a damaged table is refused whole");
-	import_cmd->add_option("--dir", archive_dir, "the directory export wrote")
-		->required()
-		->check(CLI::ExistingDirectory);
-	auto *run = app.add_subcommand("run", "every step in order: init, users, plan, pull, verify; stops at the first "
-										  "failure");
-	add_user_options(run);
-	run->add_option("-j,--jobs", jobs, "tables pulled at once, 1 to 64 (default 1)")
-		->type_name("N")
-		->check(Between(1, 64));
-	std::vector<std::string> reset_tables;
-	auto *reset = app.add_subcommand("reset", "set tables back to pending so that the next pull loads them again: "
-											  "each table and every table whose foreign keys lead to it "
-											  "(migrate_reset); after marking a column with migrate_remap_column");
-	reset->add_option("table", reset_tables, "the tables (schema-qualified or on the search_path)")
-		->required()
-		->type_name("TABLE");
-
-	std::vector<std::string> names;
-	for (CLI::App *command : app.get_subcommands({})) {
-		names.push_back(command->get_name());
-		command->footer(std::string(kGlobalOptions) + "\n" + kExitCodes);
-	}
-
-	try {
-		std::vector<std::string> reversed(args.rbegin(), args.rend()); /* CLI11 takes them last first */
-		app.parse(reversed);
-	} catch (const CLI::CallForHelp &) {
-		std::cout << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help("cutover"));
-		return kExitOk;
-	} catch (const CLI::CallForVersion &error) {
-		std::cout << error.what() << "\n";
-		return kExitOk;
-	} catch (const CLI::ParseError &error) {
-		std::string word = CommandWord(args);
-		if (word.empty() && app.get_subcommands().empty()) {
-			std::cerr << "cutover: no command given\n" << kTryHelp << "\n";
-		} else if (app.get_subcommands().empty() && std::find(names.begin(), names.end(), word) == names.end()) {
-			std::string meant = DidYouMean(word, names);
-			std::cerr << "cutover: \"" << word << "\" is not a command"
-					  << (meant.empty() ? "" : "; did you mean \"" + meant + "\"?") << "\n"
-					  << kTryHelp << "\n";
-		} else if (!app.get_subcommands().empty()) {
-			std::string command = app.get_subcommands().front()->get_name();
-			std::cerr << "cutover " << command << ": " << error.what() << "\nTry \"cutover " << command
-					  << " --help\" for more information.\n";
-		} else {
-			std::cerr << "cutover: " << error.what() << "\n" << kTryHelp << "\n";
-		}
-		return kExitUsage;
-	}
-	users.oauth_providers = SplitList(providers);
-	users.dry_run = settings.dry_run;
+	std::vector<std::string> args = Arguments(argc, argv);
+	CommandLine line;
+	line.settings.source = Environment("CUTOVER_SOURCE_URL");
+	AddGlobalOptions(app, line);
+	Commands commands = AddCommands(app, line);
+	if (std::optional<int> code = Parse(app, args))
+		return *code;
+	line.users.oauth_providers = SplitList(line.providers);
+	line.users.dry_run = line.settings.dry_run;
 
 	std::string command = app.get_subcommands().front()->get_name();
 	try {
-		Out().Configure(quiet, json, log_file, verbose);
+		Out().Configure(line.quiet, line.json, line.log_file, line.verbose);
 		InstallInterruptHandlers();
-		if (*init)
-			return RunInit(settings);
-		if (*plan)
-			return RunPlan(settings);
-		if (*users_cmd)
-			return RunUsersCommand(settings, users);
-		if (*pull)
-			return RunPull(settings, jobs, !no_snapshot);
-		if (*verify)
-			return RunVerify(settings);
-		if (*diff)
-			return RunDiff(settings, diff_table, diff_rows);
-		if (*status)
-			return RunStatus(settings);
-		if (*run)
-			return RunAll(settings, users, jobs);
-		if (*export_cmd)
-			return RunExport(settings, archive_dir);
-		if (*import_cmd)
-			return RunImport(settings, archive_dir);
-		if (*reset)
-			return RunReset(settings, reset_tables);
+		return Dispatch(commands, line);
 	} catch (...) {
 		return ExitFor(std::current_exception(), command);
 	}
-	return kExitUsage;
 }

@@ -1,10 +1,11 @@
 /*
- * supabase_user.cpp: a Supabase Auth user mapped to a Stack Auth create body; email collisions resolved.
+ * supabase_user.cpp: a Supabase Auth user mapped to a Stack Auth create body, step by step (kind, email,
+ * password, what the kind becomes, profile, OAuth accounts, metadata). The email collisions between users are
+ * resolved in email_collisions.cpp, the timestamps read in timestamptz.cpp.
  */
 #include "supabase_user.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <utility>
 
@@ -142,52 +143,6 @@ PasswordHashProblem(std::string_view hash)
 	return std::nullopt;
 }
 
-/* Digits [pos, pos + count) of `s` as a number; false unless they are all there and all digits. */
-bool
-ReadDigits(std::string_view s, std::size_t &pos, std::size_t count, std::int64_t &value)
-{
-	value = 0;
-	if (pos + count > s.size())
-		return false;
-	for (std::size_t i = 0; i < count; i++) {
-		char c = s[pos + i];
-		if (c < '0' || c > '9')
-			return false;
-		value = value * 10 + (c - '0');
-	}
-	pos += count;
-	return true;
-}
-
-bool
-ReadChar(std::string_view s, std::size_t &pos, char expected)
-{
-	if (pos >= s.size() || s[pos] != expected)
-		return false;
-	pos++;
-	return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date, year 0 = 1 BC (H. Hinnant's days_from_civil). */
-std::int64_t
-DaysFromCivil(std::int64_t year, std::int64_t month, std::int64_t day)
-{
-	year -= month <= 2;
-	const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-	const std::int64_t year_of_era = year - era * 400;
-	const std::int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	const std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
-}
-
-std::int64_t
-DaysInMonth(std::int64_t year, std::int64_t month)
-{
-	static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	return month == 2 && leap ? 29 : kDays[month - 1];
-}
-
 /* Parses an optional timestamp column; sets `error` (if not yet set) when it is present but unreadable. */
 std::optional<std::int64_t>
 TimestampColumn(const std::optional<std::string> &text, const char *column, std::optional<std::string> &error)
@@ -242,21 +197,181 @@ OAuthProviders(const std::vector<SupabaseIdentity> &identities, UserKind kind, c
 	return providers;
 }
 
-/* Sort key of ResolveEmailCollisions: the winner sorts first. */
-bool
-KeepsSignInBefore(const PlannedUser &a, const PlannedUser &b)
+/* Kinds, first match wins: soft_deleted > anonymous > sso > banned > phone_only > regular. */
+UserKind
+KindOf(const SupabaseUser &user, const std::string &email, const std::string &phone, bool ban_active)
 {
-	if (a.last_sign_in_at_us != b.last_sign_in_at_us) {
-		if (!a.last_sign_in_at_us || !b.last_sign_in_at_us)
-			return a.last_sign_in_at_us.has_value();
-		return *a.last_sign_in_at_us > *b.last_sign_in_at_us;
+	if (user.deleted_at)
+		return UserKind::SoftDeleted;
+	if (user.is_anonymous)
+		return UserKind::Anonymous;
+	if (user.is_sso_user)
+		return UserKind::Sso;
+	if (ban_active)
+		return UserKind::Banned;
+	if (email.empty() && !phone.empty())
+		return UserKind::PhoneOnly;
+	return UserKind::Regular;
+}
+
+/* Email: regular, banned and SSO users keep theirs; the others have none (or a hash of it). */
+void
+PlanEmail(const SupabaseUser &user, const std::string &email, PlannedUser &plan, json &server)
+{
+	const UserKind kind = plan.kind;
+	if ((kind != UserKind::Regular && kind != UserKind::Banned && kind != UserKind::Sso) || email.empty())
+		return;
+	if (IsAcceptedEmail(email)) {
+		plan.body["primary_email"] = email;
+		plan.body["primary_email_verified"] = user.email_confirmed_at.has_value();
+		plan.body["primary_email_auth_enabled"] = kind != UserKind::Sso;
+		plan.email = NormalizeEmail(email);
+	} else {
+		server["supabase_email"] = email;
+		plan.notes.push_back("email \"" + email +
+							 "\" is not an address Stack Auth accepts: kept in server_metadata.supabase_email only, "
+							 "so the user cannot sign in with it");
 	}
-	if (a.created_at_us != b.created_at_us) {
-		if (!a.created_at_us || !b.created_at_us)
-			return a.created_at_us.has_value();
-		return *a.created_at_us < *b.created_at_us;
+}
+
+/* Password: only where there is email sign-in to use it with. */
+void
+PlanPassword(const SupabaseUser &user, bool email_sign_in, const UserPlanOptions &options, PlannedUser &plan)
+{
+	std::vector<std::string> &notes = plan.notes;
+	const std::string password = user.encrypted_password.value_or("");
+	if (!email_sign_in) {
+		if (!password.empty())
+			notes.push_back("password not imported: the user has no email sign-in in Stack Auth");
+	} else if (password.empty()) {
+		notes.push_back("no password in Supabase");
+	} else if (!options.password_sign_in) {
+		notes.push_back("password not imported: password sign-in disabled in the project");
+	} else if (auto problem = PasswordHashProblem(password)) {
+		notes.push_back(*problem);
+	} else {
+		plan.body["password_hash"] = password;
 	}
-	return AsciiLower(a.source_id) < AsciiLower(b.source_id);
+}
+
+/* What each special kind becomes; a ban restricts users of the other kinds too, but soft_deleted. */
+void
+PlanKind(const SupabaseUser &user, bool ban_active, PlannedUser &plan, json &server)
+{
+	json &body = plan.body;
+	std::vector<std::string> &notes = plan.notes;
+	switch (plan.kind) {
+	case UserKind::SoftDeleted:
+		body["restricted_by_admin"] = true;
+		body["restricted_by_admin_reason"] = "deleted in Supabase at " + *user.deleted_at;
+		server["supabase_deleted_at"] = *user.deleted_at;
+		notes.push_back("soft-deleted in Supabase at " + *user.deleted_at +
+						": created without email, password or OAuth accounts and restricted by admin, so that its "
+						"ID can still be remapped");
+		break;
+	case UserKind::Anonymous:
+		body["is_anonymous"] = true;
+		notes.push_back("anonymous user: created as an anonymous Stack Auth user, without email or password");
+		break;
+	case UserKind::Sso:
+		notes.push_back("SSO user: the email is kept without sign-in; SSO (SAML) sign-in must be set up again in "
+						"Stack Auth");
+		break;
+	case UserKind::PhoneOnly:
+		notes.push_back(
+			"phone-only user: Stack Auth has no phone sign-in; the phone number is kept in server_metadata");
+		break;
+	case UserKind::Banned:
+	case UserKind::Regular:
+		break;
+	}
+	if (ban_active && plan.kind != UserKind::SoftDeleted) {
+		body["restricted_by_admin"] = true;
+		body["restricted_by_admin_reason"] = "banned in Supabase until " + *user.banned_until;
+		server["supabase_banned_until"] = *user.banned_until;
+		notes.push_back("banned in Supabase until " + *user.banned_until + ": created restricted by admin");
+	}
+}
+
+/* Profile, from the user metadata the sign-up form and the identity providers filled. */
+void
+PlanProfile(const json &user_meta, json &body, std::vector<std::string> &notes)
+{
+	for (const char *key : {"full_name", "name", "display_name", "user_name"}) {
+		auto name = MetadataString(user_meta, key);
+		if (!name)
+			continue;
+		std::size_t units = 0;
+		std::string_view kept = Utf16Prefix(*name, kMaxDisplayName, units);
+		if (kept.size() < name->size())
+			notes.push_back("display name cut to " + std::to_string(kMaxDisplayName) + " characters (it had " +
+							std::to_string(units) + ")");
+		body["display_name"] = std::string(kept);
+		break;
+	}
+	for (const char *key : {"avatar_url", "picture"}) {
+		auto url = MetadataString(user_meta, key);
+		if (!url)
+			continue;
+		std::size_t units = 0;
+		Utf16Prefix(*url, kMaxProfileImageUrl, units);
+		if (!IsHttpUrl(*url))
+			notes.push_back(std::string("profile image URL dropped: user metadata ") + key +
+							" is not an http(s) URL without whitespace");
+		else if (units > kMaxProfileImageUrl)
+			notes.push_back(std::string("profile image URL dropped: user metadata ") + key + " is longer than " +
+							"1,000,000 characters");
+		else
+			body["profile_image_url"] = *url;
+		break;
+	}
+}
+
+/* Metadata: the user's own (client_metadata), the claims apps read (client_read_only_metadata). */
+void
+PlanClientMetadata(const SupabaseUser &user, json &body)
+{
+	const json &user_meta = user.raw_user_meta_data;
+	if (!user_meta.is_null() && !(user_meta.is_object() && user_meta.empty()))
+		body["client_metadata"] = user_meta;
+	json app_meta = user.raw_app_meta_data;
+	if (app_meta.is_object()) {
+		app_meta.erase("provider");
+		app_meta.erase("providers");
+	}
+	if (!app_meta.is_null() && !(app_meta.is_object() && app_meta.empty()))
+		body["client_read_only_metadata"] = std::move(app_meta);
+}
+
+/* What Supabase knew of the user and Stack Auth has no field for, in server_metadata. */
+void
+PlanServerMetadata(const SupabaseUser &user, UserKind kind, const std::string &phone, json &server)
+{
+	server["supabase_user_id"] = user.id;
+	server["supabase_kind"] = UserKindName(kind);
+	server["supabase_created_at"] = user.created_at ? json(*user.created_at) : json(nullptr);
+	if (user.last_sign_in_at)
+		server["supabase_last_sign_in_at"] = *user.last_sign_in_at;
+	if (!phone.empty() && kind != UserKind::SoftDeleted) { /* a soft-deleted user's phone is a hash */
+		server["supabase_phone"] = phone;
+		if (user.phone_confirmed_at)
+			server["supabase_phone_confirmed_at"] = *user.phone_confirmed_at;
+	}
+}
+
+/* A body Stack Auth would refuse is the plan's error (the first one found stays). */
+void
+CheckBody(const UserPlanOptions &options, PlannedUser &plan)
+{
+	try {
+		std::size_t size = plan.body.dump().size();
+		if (size > options.max_body_bytes && !plan.error)
+			plan.error = "metadata too large (" + std::to_string(size) + " bytes)";
+	} catch (const json::exception &) {
+		/* nlohmann refuses to serialize a string that is not UTF-8, and so would Stack Auth */
+		if (!plan.error)
+			plan.error = "the user's email or phone is not valid UTF-8";
+	}
 }
 
 } // namespace
@@ -325,86 +440,12 @@ IsAcceptedEmail(std::string_view email)
 	}
 }
 
-std::optional<std::int64_t>
-ParsePgTimestamp(std::string_view text)
-{
-	if (text == "infinity")
-		return std::numeric_limits<std::int64_t>::max();
-	if (text == "-infinity")
-		return std::numeric_limits<std::int64_t>::min();
-	std::size_t pos = 0;
-	std::int64_t year = 0, month, day, hour, minute, second;
-	/* 4 to 6 year digits: PostgreSQL prints at least 4 and allows years up to 294276 */
-	std::size_t year_digits = 0;
-	while (pos + year_digits < text.size() && year_digits < 7 && text[pos + year_digits] >= '0' &&
-		   text[pos + year_digits] <= '9')
-		year_digits++;
-	if (year_digits < 4 || year_digits > 6 || !ReadDigits(text, pos, year_digits, year))
-		return std::nullopt;
-	if (!ReadChar(text, pos, '-') || !ReadDigits(text, pos, 2, month) || !ReadChar(text, pos, '-') ||
-		!ReadDigits(text, pos, 2, day))
-		return std::nullopt;
-	if (!ReadChar(text, pos, ' ') && !ReadChar(text, pos, 'T'))
-		return std::nullopt;
-	if (!ReadDigits(text, pos, 2, hour) || !ReadChar(text, pos, ':') || !ReadDigits(text, pos, 2, minute) ||
-		!ReadChar(text, pos, ':') || !ReadDigits(text, pos, 2, second))
-		return std::nullopt;
-	std::int64_t micros = 0;
-	if (ReadChar(text, pos, '.')) {
-		int digits = 0;
-		while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-			if (digits < 6) {
-				micros = micros * 10 + (text[pos] - '0');
-				digits++;
-			}
-			pos++;
-		}
-		if (digits == 0)
-			return std::nullopt;
-		for (; digits < 6; digits++)
-			micros *= 10;
-	}
-	std::int64_t offset_seconds = 0;
-	if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-		int sign = text[pos] == '-' ? -1 : 1;
-		pos++;
-		std::int64_t offset_hours, offset_minutes = 0, offset_secs = 0;
-		if (!ReadDigits(text, pos, 2, offset_hours))
-			return std::nullopt;
-		if (ReadChar(text, pos, ':')) {
-			if (!ReadDigits(text, pos, 2, offset_minutes))
-				return std::nullopt;
-			if (ReadChar(text, pos, ':') && !ReadDigits(text, pos, 2, offset_secs))
-				return std::nullopt;
-		}
-		if (offset_hours > 15 || offset_minutes > 59 || offset_secs > 59)
-			return std::nullopt;
-		offset_seconds = sign * (offset_hours * 3600 + offset_minutes * 60 + offset_secs);
-	} else {
-		ReadChar(text, pos, 'Z');
-	}
-	if (text.substr(pos) == " BC") {
-		if (year == 0)
-			return std::nullopt;
-		year = 1 - year;
-		pos = text.size();
-	}
-	if (pos != text.size())
-		return std::nullopt;
-	if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 24 || minute > 59 ||
-		second > 60 || (hour == 24 && (minute != 0 || second != 0 || micros != 0)))
-		return std::nullopt;
-	std::int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
-	return (seconds - offset_seconds) * 1000000 + micros;
-}
-
 PlannedUser
 PlanUser(const SupabaseUser &user, const std::vector<SupabaseIdentity> &identities, const UserPlanOptions &options)
 {
 	PlannedUser plan;
 	plan.source_id = user.id;
-	std::vector<std::string> &notes = plan.notes;
-	json body = json::object();
+	plan.body = json::object();
 	json server = json::object();
 
 	plan.created_at_us = TimestampColumn(user.created_at, "created_at", plan.error);
@@ -416,182 +457,27 @@ PlanUser(const SupabaseUser &user, const std::vector<SupabaseIdentity> &identiti
 
 	const std::string email(user.email ? Trim(*user.email) : std::string_view());
 	const std::string phone(user.phone ? Trim(*user.phone) : std::string_view());
-
-	if (user.deleted_at)
-		plan.kind = UserKind::SoftDeleted;
-	else if (user.is_anonymous)
-		plan.kind = UserKind::Anonymous;
-	else if (user.is_sso_user)
-		plan.kind = UserKind::Sso;
-	else if (ban_active)
-		plan.kind = UserKind::Banned;
-	else if (email.empty() && !phone.empty())
-		plan.kind = UserKind::PhoneOnly;
-	else
-		plan.kind = UserKind::Regular;
+	plan.kind = KindOf(user, email, phone, ban_active);
 	const UserKind kind = plan.kind;
 
-	/* Email: regular, banned and SSO users keep theirs; the others have none (or a hash of it). */
-	if ((kind == UserKind::Regular || kind == UserKind::Banned || kind == UserKind::Sso) && !email.empty()) {
-		if (IsAcceptedEmail(email)) {
-			body["primary_email"] = email;
-			body["primary_email_verified"] = user.email_confirmed_at.has_value();
-			body["primary_email_auth_enabled"] = kind != UserKind::Sso;
-			plan.email = NormalizeEmail(email);
-		} else {
-			server["supabase_email"] = email;
-			notes.push_back("email \"" + email +
-							"\" is not an address Stack Auth accepts: kept in server_metadata.supabase_email only, "
-							"so the user cannot sign in with it");
-		}
-	}
-	const bool email_sign_in = body.value("primary_email_auth_enabled", false);
+	PlanEmail(user, email, plan, server);
+	const bool email_sign_in = plan.body.value("primary_email_auth_enabled", false);
+	PlanPassword(user, email_sign_in, options, plan);
+	PlanKind(user, ban_active, plan, server);
+	PlanProfile(user.raw_user_meta_data, plan.body, plan.notes);
 
-	/* Password: only where there is email sign-in to use it with. */
-	const std::string password = user.encrypted_password.value_or("");
-	if (!email_sign_in) {
-		if (!password.empty())
-			notes.push_back("password not imported: the user has no email sign-in in Stack Auth");
-	} else if (password.empty()) {
-		notes.push_back("no password in Supabase");
-	} else if (!options.password_sign_in) {
-		notes.push_back("password not imported: password sign-in disabled in the project");
-	} else if (auto problem = PasswordHashProblem(password)) {
-		notes.push_back(*problem);
-	} else {
-		body["password_hash"] = password;
-	}
-
-	/* What each special kind becomes. */
-	switch (kind) {
-	case UserKind::SoftDeleted:
-		body["restricted_by_admin"] = true;
-		body["restricted_by_admin_reason"] = "deleted in Supabase at " + *user.deleted_at;
-		server["supabase_deleted_at"] = *user.deleted_at;
-		notes.push_back("soft-deleted in Supabase at " + *user.deleted_at +
-						": created without email, password or OAuth accounts and restricted by admin, so that its "
-						"ID can still be remapped");
-		break;
-	case UserKind::Anonymous:
-		body["is_anonymous"] = true;
-		notes.push_back("anonymous user: created as an anonymous Stack Auth user, without email or password");
-		break;
-	case UserKind::Sso:
-		notes.push_back("SSO user: the email is kept without sign-in; SSO (SAML) sign-in must be set up again in "
-						"Stack Auth");
-		break;
-	case UserKind::PhoneOnly:
-		notes.push_back(
-			"phone-only user: Stack Auth has no phone sign-in; the phone number is kept in server_metadata");
-		break;
-	case UserKind::Banned:
-	case UserKind::Regular:
-		break;
-	}
-	if (ban_active && kind != UserKind::SoftDeleted) {
-		body["restricted_by_admin"] = true;
-		body["restricted_by_admin_reason"] = "banned in Supabase until " + *user.banned_until;
-		server["supabase_banned_until"] = *user.banned_until;
-		notes.push_back("banned in Supabase until " + *user.banned_until + ": created restricted by admin");
-	}
-
-	/* Profile, from the user metadata the sign-up form and the identity providers filled. */
-	const json &user_meta = user.raw_user_meta_data;
-	for (const char *key : {"full_name", "name", "display_name", "user_name"}) {
-		auto name = MetadataString(user_meta, key);
-		if (!name)
-			continue;
-		std::size_t units = 0;
-		std::string_view kept = Utf16Prefix(*name, kMaxDisplayName, units);
-		if (kept.size() < name->size())
-			notes.push_back("display name cut to " + std::to_string(kMaxDisplayName) + " characters (it had " +
-							std::to_string(units) + ")");
-		body["display_name"] = std::string(kept);
-		break;
-	}
-	for (const char *key : {"avatar_url", "picture"}) {
-		auto url = MetadataString(user_meta, key);
-		if (!url)
-			continue;
-		std::size_t units = 0;
-		Utf16Prefix(*url, kMaxProfileImageUrl, units);
-		if (!IsHttpUrl(*url))
-			notes.push_back(std::string("profile image URL dropped: user metadata ") + key +
-							" is not an http(s) URL without whitespace");
-		else if (units > kMaxProfileImageUrl)
-			notes.push_back(std::string("profile image URL dropped: user metadata ") + key + " is longer than " +
-							"1,000,000 characters");
-		else
-			body["profile_image_url"] = *url;
-		break;
-	}
-
-	json providers = OAuthProviders(identities, kind, options, notes);
+	json providers = OAuthProviders(identities, kind, options, plan.notes);
 	if (!providers.empty())
-		body["oauth_providers"] = std::move(providers);
-	if ((kind == UserKind::Regular || kind == UserKind::Banned) && !email_sign_in && !body.contains("oauth_providers"))
-		notes.push_back("no email and no configured OAuth provider: the user cannot sign in to Stack Auth");
+		plan.body["oauth_providers"] = std::move(providers);
+	if ((kind == UserKind::Regular || kind == UserKind::Banned) && !email_sign_in &&
+		!plan.body.contains("oauth_providers"))
+		plan.notes.push_back("no email and no configured OAuth provider: the user cannot sign in to Stack Auth");
 
-	/* Metadata: the user's own (client_metadata), the claims apps read (client_read_only_metadata). */
-	if (!user_meta.is_null() && !(user_meta.is_object() && user_meta.empty()))
-		body["client_metadata"] = user_meta;
-	json app_meta = user.raw_app_meta_data;
-	if (app_meta.is_object()) {
-		app_meta.erase("provider");
-		app_meta.erase("providers");
-	}
-	if (!app_meta.is_null() && !(app_meta.is_object() && app_meta.empty()))
-		body["client_read_only_metadata"] = std::move(app_meta);
-
-	server["supabase_user_id"] = user.id;
-	server["supabase_kind"] = UserKindName(kind);
-	server["supabase_created_at"] = user.created_at ? json(*user.created_at) : json(nullptr);
-	if (user.last_sign_in_at)
-		server["supabase_last_sign_in_at"] = *user.last_sign_in_at;
-	if (!phone.empty() && kind != UserKind::SoftDeleted) { /* a soft-deleted user's phone is a hash */
-		server["supabase_phone"] = phone;
-		if (user.phone_confirmed_at)
-			server["supabase_phone_confirmed_at"] = *user.phone_confirmed_at;
-	}
-	body["server_metadata"] = std::move(server);
-
-	try {
-		std::size_t size = body.dump().size();
-		if (size > options.max_body_bytes && !plan.error)
-			plan.error = "metadata too large (" + std::to_string(size) + " bytes)";
-	} catch (const json::exception &) {
-		/* nlohmann refuses to serialize a string that is not UTF-8, and so would Stack Auth */
-		if (!plan.error)
-			plan.error = "the user's email or phone is not valid UTF-8";
-	}
-	plan.body = std::move(body);
+	PlanClientMetadata(user, plan.body);
+	PlanServerMetadata(user, kind, phone, server);
+	plan.body["server_metadata"] = std::move(server);
+	CheckBody(options, plan);
 	return plan;
-}
-
-void
-ResolveEmailCollisions(std::vector<PlannedUser> &users)
-{
-	std::map<std::string, std::vector<PlannedUser *>> by_email;
-	for (auto &user : users) {
-		if (user.error || !user.email || !user.body.is_object() ||
-			!user.body.value("primary_email_auth_enabled", false))
-			continue;
-		by_email[NormalizeEmail(*user.email)].push_back(&user);
-	}
-	for (auto &[email, group] : by_email) {
-		if (group.size() < 2)
-			continue;
-		std::sort(group.begin(), group.end(),
-				  [](const PlannedUser *a, const PlannedUser *b) { return KeepsSignInBefore(*a, *b); });
-		const std::string &winner = group.front()->source_id;
-		for (std::size_t i = 1; i < group.size(); i++) {
-			PlannedUser &loser = *group[i];
-			loser.body["primary_email_auth_enabled"] = false;
-			loser.body["server_metadata"]["supabase_email_shared_with"] = winner;
-			loser.notes.push_back("email " + email + " is shared (after lowercasing) with Supabase user " + winner +
-								  ", which keeps email sign-in: this user keeps the email without sign-in");
-		}
-	}
 }
 
 } // namespace cutover

@@ -61,6 +61,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "timestamptz.hpp"
+
 namespace cutover {
 
 /*
@@ -129,7 +131,7 @@ PlannedUser PlanUser(const SupabaseUser &user, const std::vector<SupabaseIdentit
  * lowercasing and trimming and that would all have primary_email_auth_enabled, exactly one keeps it: the most
  * recent last_sign_in_at (NULL counts as never), then the earliest created_at, then the smallest ID. The
  * others get primary_email_auth_enabled = false, server_metadata.supabase_email_shared_with = the winner's ID,
- * and a note naming it. The result does not depend on the order of `users`.
+ * and a note naming it. The result does not depend on the order of `users` (email_collisions.cpp).
  */
 void ResolveEmailCollisions(std::vector<PlannedUser> &users);
 
@@ -141,12 +143,5 @@ std::string NormalizeEmail(std::string_view email);
 
 /* Whether Stack Auth's email validator (yup's WHATWG pattern) accepts `email`. */
 bool IsAcceptedEmail(std::string_view email);
-
-/*
- * A timestamptz as PostgreSQL prints it in DateStyle ISO ("2024-03-01 12:00:00.123456+00", any offset
- * "+05:30", an optional " BC", "infinity", "-infinity"), in microseconds since 1970-01-01 UTC. infinity is
- * INT64_MAX, -infinity INT64_MIN; std::nullopt when the text is not such a timestamp.
- */
-std::optional<std::int64_t> ParsePgTimestamp(std::string_view text);
 
 } // namespace cutover

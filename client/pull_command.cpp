@@ -1,0 +1,427 @@
+/*
+ * pull_command.cpp: `cutover pull`: every planned table pulled by migrate_pull on --jobs connections to the
+ * target, the tables of a level side by side, a level after the last of the one before; the rows each COPY
+ * took and the index each load builds shown as progress. After a failure or Ctrl-C, the pulls still running
+ * are cancelled and each rolls back alone. Then the sequences are moved past the loaded rows and the foreign
+ * keys checked.
+ */
+#include "commands.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <optional>
+#include <sstream>
+
+#include "interrupt.hpp"
+#include "output.hpp"
+#include "result_rows.hpp"
+#include "source.hpp"
+#include "target_plan.hpp"
+#include "text.hpp"
+
+namespace cutover {
+
+namespace {
+
+using nlohmann::json;
+
+/* A pull worker: its own connection to the target, one migrate_pull at a time. */
+struct Worker {
+	pg::Connection conn;
+	int pid = 0;
+	std::optional<std::size_t> table; /* index into the plan while a pull runs */
+	std::uint64_t rows = 0;			  /* rows its COPY took so far (never less than last seen) */
+};
+
+/*
+ * How far each running pull got: the rows its COPY took (pg_stat_progress_copy), and once COPY is done, the
+ * index being built from the loaded rows (pg_stat_progress_create_index): "public.big: building index 2 of
+ * 3, 40%", one for each pull in that phase.
+ */
+void
+ReadPullProgress(const pg::Connection &target, const std::string &pids, std::vector<Worker> &workers,
+				 const std::vector<PlannedTable> &plan, std::vector<std::string> &phases)
+{
+	pg::Result now = target.Exec(
+		"SELECT a.pid, c.tuples_processed, i.phase, "
+		"(SELECT count(*) FROM pg_catalog.pg_index x WHERE x.indrelid = i.relid AND x.indexrelid <= i.index_relid), "
+		"(SELECT count(*) FROM pg_catalog.pg_index x WHERE x.indrelid = i.relid), "
+		"CASE WHEN i.tuples_total > 0 THEN 100 * i.tuples_done / i.tuples_total "
+		"WHEN i.blocks_total > 0 THEN 100 * i.blocks_done / i.blocks_total END "
+		"FROM unnest($1::int[]) AS a(pid) "
+		"LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid "
+		"LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid",
+		{pids});
+	for (int row = 0; row < now.Rows(); row++)
+		for (auto &worker : workers) {
+			if (worker.pid != now.Int(row, 0) || !worker.table)
+				continue;
+			worker.rows = std::max(worker.rows, static_cast<std::uint64_t>(now.Int(row, 1)));
+			if (!now.IsNull(row, 2))
+				phases.push_back(plan[*worker.table].name + ": index " + now.Text(row, 3) + " of " + now.Text(row, 4) +
+								 ", " + now.Text(row, 2) +
+								 (now.IsNull(row, 5) ? "" : " " + std::to_string(now.Int(row, 5) / 10 * 10) + "%"));
+		}
+}
+
+/*
+ * A failed pull rolled back with its transaction, the state row's `loading` included: the table's state is
+ * set to failed, with the error, in a transaction of its own, so that `cutover status` and migrate_status()
+ * say what happened. A target that went away (a crashed backend restarts every session) cannot take it.
+ */
+void
+RecordPullFailure(pg::Connection &target, const std::string &table, const std::string &error)
+{
+	try {
+		target.Exec("SELECT migrate_import_failed($1::regclass, $2)", {table, error});
+	} catch (const std::exception &problem) {
+		Out().Warn("the failure of " + table + " could not be written to its state: " + problem.what());
+	}
+}
+
+/* Every table's problem stops the pull before it starts. */
+void
+CheckPullable(const std::vector<PlannedTable> &plan)
+{
+	for (const auto &table : plan)
+		if (!table.problem.empty())
+			throw pg::Error("55000", "table " + table.name + " cannot be pulled: " + table.problem, "",
+							"`cutover plan` shows every problem; fix them first.");
+}
+
+/* --dry-run: the tables in the order they would be pulled, with their estimates. */
+void
+ShowDryRun(const std::vector<PlannedTable> &plan)
+{
+	json planned = json::array();
+	std::string text;
+	for (const auto &table : plan) {
+		std::uint64_t rows = EstimatedRows(table);
+		planned.push_back({{"table", table.name}, {"status", "would pull"}, {"rows", rows}, {"seconds", nullptr}});
+		text += "dry run: would pull " + table.name + " (level " + std::to_string(table.level) + ", about " +
+				Thousands(rows) + " rows)\n";
+	}
+	Out().Result({{"tables", planned}, {"sequences", json::array()}, {"foreign_key_violations", json::array()}}, text);
+}
+
+/* The workers, each with its own connection to the target. */
+std::vector<Worker>
+OpenWorkers(const Settings &settings, int jobs)
+{
+	std::vector<Worker> workers;
+	for (int i = 0; i < jobs; i++) {
+		pg::Connection conn = ConnectTarget(settings);
+		int pid = PQbackendPID(conn.raw());
+		workers.push_back(Worker{std::move(conn), pid, std::nullopt});
+	}
+	return workers;
+}
+
+/* The workers' backend PIDs as an int[] literal, for ReadPullProgress. */
+std::string
+PidList(const std::vector<Worker> &workers)
+{
+	std::vector<std::optional<std::string>> pids;
+	for (const auto &worker : workers)
+		pids.emplace_back(std::to_string(worker.pid));
+	return pg::ArrayLiteral(pids);
+}
+
+std::uint64_t
+TotalRows(const std::vector<PlannedTable> &plan)
+{
+	std::uint64_t total_rows = 0;
+	for (const auto &table : plan)
+		total_rows += EstimatedRows(table);
+	return total_rows;
+}
+
+/* The pulls of every planned table, on the workers, until all are done, one fails, or a signal comes. */
+class PullRun
+{
+  public:
+	PullRun(pg::Connection &target, const std::vector<PlannedTable> &plan, std::optional<std::string> snapshot,
+			std::vector<Worker> workers)
+		: target_(target), plan_(plan), snapshot_(std::move(snapshot)), workers_(std::move(workers)),
+		  pid_list_(PidList(workers_)), total_rows_(TotalRows(plan)), progress_("pull", total_rows_, "rows")
+	{
+	}
+
+	/* False after a failure (reported, and written to the table's state); InterruptedError after a signal. */
+	bool Run();
+	const std::vector<json> &
+	results() const
+	{
+		return results_;
+	}
+
+  private:
+	void StartPulls();
+	void WaitForAnswer();
+	bool ReadProgress(std::vector<std::string> &phases);
+	std::uint64_t CollectFinished();
+	void CancelRunning();
+	void Kept(const pg::Result &done);
+	void Stop(Worker &worker);
+	[[noreturn]] void ThrowInterrupted() const;
+	void ReportFailure();
+
+	/* the first pull that failed: what is shown, and the SQLSTATE and error written to the table's state */
+	struct PullFailure {
+		std::string table, sqlstate, error, message;
+	};
+
+	pg::Connection &target_;
+	const std::vector<PlannedTable> &plan_;
+	const std::optional<std::string> snapshot_;
+	std::vector<Worker> workers_;
+	const std::string pid_list_;
+	const std::uint64_t total_rows_;
+	Progress progress_;
+	std::uint64_t rows_done_ = 0;
+	std::size_t next_ = 0, finished_ = 0;
+	std::vector<json> results_;
+	std::vector<std::string> rolled_back_; /* cancelled by Ctrl-C: "public.big (300,000 rows streamed)" */
+	std::optional<PullFailure> failure_;
+};
+
+/* A pull cancelled: its rows rolled back, said in the interruption's message. */
+void
+PullRun::Stop(Worker &worker)
+{
+	rolled_back_.push_back(plan_[*worker.table].name + " (" + Thousands(worker.rows) + " rows streamed)");
+	worker.table.reset();
+	worker.rows = 0;
+}
+
+/* A pull that finished and committed. */
+void
+PullRun::Kept(const pg::Result &done)
+{
+	results_.push_back(RowsJson(done).at(0));
+	Out().Event("pull finished", results_.back());
+}
+
+/* tables of one level have no keys between them: they load side by side; a level waits for the last */
+void
+PullRun::StartPulls()
+{
+	for (auto &worker : workers_) {
+		if (worker.table || next_ >= plan_.size() || Interrupted())
+			continue;
+		bool other_level = std::any_of(workers_.begin(), workers_.end(), [&](const Worker &w) {
+			return w.table && plan_[*w.table].level != plan_[next_].level;
+		});
+		if (other_level)
+			break;
+		try {
+			worker.conn.Send("SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS "
+							 "seconds FROM migrate_pull($1::regclass, $2)",
+							 {plan_[next_].name, snapshot_});
+		} catch (const InterruptedError &) {
+			break;
+		}
+		worker.table = next_++;
+		Out().Event("pull started", {{"table", plan_[*worker.table].name}});
+	}
+}
+
+/* wait for any worker to answer (or a signal) */
+void
+PullRun::WaitForAnswer()
+{
+	std::vector<pollfd> fds;
+	for (const auto &worker : workers_)
+		if (worker.table)
+			fds.push_back({PQsocket(worker.conn.raw()), POLLIN, 0});
+	poll(fds.data(), fds.size(), 250);
+}
+
+/* How far each pull got; false when the pulls must stop: a signal, or a target that ended every session. */
+bool
+PullRun::ReadProgress(std::vector<std::string> &phases)
+{
+	try {
+		ReadPullProgress(target_, pid_list_, workers_, plan_, phases);
+	} catch (const InterruptedError &) {
+		return false;
+	} catch (const pg::Error &error) {
+		if (Interrupted())
+			return false;
+		/* the target ended every session (a crashed backend restarts them all): say which tables were on */
+		std::string tables;
+		for (const auto &worker : workers_)
+			if (worker.table)
+				tables += (tables.empty() ? "" : ", ") + plan_[*worker.table].name;
+		failure_ = PullFailure{tables.substr(0, tables.find(',')), error.sqlstate(), error.what(),
+							   "pulling " + tables + " failed: " + error.what()};
+		return false;
+	}
+	return true;
+}
+
+/* The pulls that ended, kept or failed; returns the rows the ones still running took so far. */
+std::uint64_t
+PullRun::CollectFinished()
+{
+	std::uint64_t in_progress = 0;
+	for (auto &worker : workers_) {
+		if (!worker.table)
+			continue;
+		const PlannedTable &table = plan_[*worker.table];
+		/* a session the target ended fails here, in Busy as in Finish: that table's pull failed */
+		std::optional<pg::Result> done;
+		try {
+			if (worker.conn.Busy()) {
+				in_progress += worker.rows;
+				continue;
+			}
+			done = worker.conn.Finish();
+		} catch (const pg::Error &error) {
+			if (Interrupted()) {
+				Stop(worker);
+				continue;
+			}
+			if (!failure_)
+				failure_ = PullFailure{table.name, error.sqlstate(), error.what(),
+									   "pulling " + table.name + " failed: " + error.what() +
+										   (error.detail().empty() ? "" : " (" + error.detail() + ")") +
+										   (error.hint().empty() ? "" : "\nhint: " + error.hint())};
+		}
+		worker.table.reset();
+		worker.rows = 0;
+		finished_++;
+		if (!done)
+			continue;
+		rows_done_ += static_cast<std::uint64_t>(done->Int(0, 2));
+		Kept(*done);
+	}
+	return in_progress;
+}
+
+/* after a failure or a signal, the pulls still running are cancelled: each rolls back alone */
+void
+PullRun::CancelRunning()
+{
+	for (auto &worker : workers_)
+		if (worker.table) {
+			worker.conn.Cancel();
+			try {
+				/* a pull that committed before the cancel came is kept, and said so */
+				pg::Result done = worker.conn.Finish();
+				Kept(done);
+				worker.table.reset();
+			} catch (const pg::Error &) {
+				Stop(worker);
+			}
+		}
+}
+
+void
+PullRun::ThrowInterrupted() const
+{
+	std::string kept;
+	for (const auto &result : results_)
+		kept += (kept.empty() ? "" : ", ") + result.at("table").get<std::string>();
+	throw InterruptedError(
+		"pulled and kept: " + (kept.empty() ? std::string("none") : kept) +
+		"; cancelled and rolled back: " + (rolled_back_.empty() ? std::string("none") : Join(rolled_back_, ", ")));
+}
+
+void
+PullRun::ReportFailure()
+{
+	Out().Error(failure_->message, {{"sqlstate", failure_->sqlstate}});
+	/* a table another session pulls (55P03) is that session's to record */
+	if (failure_->sqlstate != "55P03")
+		RecordPullFailure(target_, failure_->table, failure_->sqlstate + ": " + failure_->error);
+}
+
+bool
+PullRun::Run()
+{
+	while (finished_ < plan_.size() && !failure_ && !Interrupted()) {
+		StartPulls();
+		WaitForAnswer();
+		if (Interrupted())
+			break;
+		std::vector<std::string> phases;
+		if (!ReadProgress(phases))
+			break;
+		std::uint64_t in_progress = CollectFinished();
+		if (total_rows_ < rows_done_ + in_progress)
+			progress_.SetTotal(rows_done_ + in_progress);
+		progress_.Note(Join(phases, "; "));
+		progress_.Set(rows_done_ + in_progress);
+	}
+	CancelRunning();
+	progress_.Note("");
+	progress_.Finish(Interrupted() ? "interrupted" : "");
+	if (Interrupted())
+		ThrowInterrupted();
+	if (failure_) {
+		ReportFailure();
+		return false;
+	}
+	return true;
+}
+
+/* After the load: the sequences moved past the loaded rows, and the foreign keys checked. */
+int
+FixSequencesAndCheckKeys(const pg::Connection &target, const Settings &settings, const std::vector<json> &results)
+{
+	pg::Result sequences =
+		target.Exec("SELECT * FROM migrate_fix_sequences($1::text[])", {SchemasLiteral(settings.schemas)});
+	Out().Info("sequences moved past the loaded rows: " + std::to_string(sequences.Rows()));
+	pg::Result fks =
+		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {SchemasLiteral(settings.schemas)});
+	json out = {{"tables", results}, {"sequences", RowsJson(sequences)}, {"foreign_key_violations", RowsJson(fks)}};
+	std::ostringstream table;
+	for (const auto &result : results)
+		table << result.at("table").get<std::string>() << ": " << result.at("status").get<std::string>() << ", "
+			  << result.at("rows").dump() << " rows in " << result.at("seconds").dump() << " s\n";
+	if (fks.Rows() > 0)
+		table << "\nforeign keys violated after the load:\n" << RowsTable(fks);
+	Out().Result(out, table.str());
+	if (fks.Rows() > 0) {
+		Out().Error(std::to_string(fks.Rows()) + " foreign keys are violated after the load");
+		return kExitProblem;
+	}
+	return kExitOk;
+}
+
+} // namespace
+
+int
+RunPull(const Settings &settings, int jobs, bool use_snapshot)
+{
+	pg::Connection target = ConnectTarget(settings);
+	CheckExtension(target);
+	std::vector<PlannedTable> plan = ReadPlan(target, settings);
+	CheckPullable(plan);
+	/* the snapshot's source must be the one the extension pulls from */
+	std::optional<pg::Connection> holder;
+	if (use_snapshot || !settings.source.empty())
+		holder.emplace(ConnectStoredSource(target, settings.source));
+	if (settings.dry_run) {
+		ShowDryRun(plan);
+		return kExitOk;
+	}
+
+	/*
+	 * One snapshot of the source for every table: a source connection holds it open while the pulls run. The
+	 * source is frozen during the window, so this only guards against a write that slipped through.
+	 */
+	std::optional<std::string> snapshot;
+	if (use_snapshot) {
+		holder->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		snapshot = holder->Exec("SELECT pg_catalog.pg_export_snapshot()").Text(0, 0);
+	}
+	PullRun pulls(target, plan, snapshot, OpenWorkers(settings, std::max(1, jobs)));
+	if (!pulls.Run())
+		return kExitProblem;
+	return FixSequencesAndCheckKeys(target, settings, pulls.results());
+}
+
+} // namespace cutover

@@ -1,0 +1,475 @@
+/*
+ * user_migration.cpp: the engine of `cutover users`: the planned users created in Stack Auth exactly once,
+ * under the crash-safety protocol of the extension's user journal:
+ *
+ *   1. before a batch of requests, its users are marked 'sending' in the target (migrate_user_sending), in a
+ *      committed transaction;
+ *   2. each 201 is recorded at once with its pair in the ID map (migrate_user_created);
+ *   3. a request whose outcome is unknown (connection lost after sending, a 5xx, a 409 on the email) is not
+ *      sent again blindly: the user is looked for in Stack Auth (every user listed once, matched by
+ *      server_metadata.supabase_user_id, or by exact email for a user without it) and adopted if found;
+ *   4. a rerun after a crash starts with step 3 for every user the journal left 'sending' or 'failed'.
+ *
+ * 429 waits for Retry-After, 5xx and network errors back off with jitter (retry.hpp); any other error
+ * stops the run (fail fast) with the user and Stack Auth's answer in the message.
+ */
+#include "user_migration.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <thread>
+
+#include "http.hpp"
+#include "interrupt.hpp"
+#include "output.hpp"
+#include "retry.hpp"
+#include "stack_json.hpp"
+#include "text.hpp"
+
+namespace cutover {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using retry::RetryAction;
+
+/* What a signal while Stack Auth's users are listed says. */
+constexpr const char *kListingInterrupted = "no new request was sent (Stack Auth's users were being listed)";
+
+/* Every user of the Stack Auth project, indexed for adoption. */
+struct StackDirectory {
+	std::map<std::string, StackUser> by_supabase_id;
+	std::map<std::string, std::string> duplicates; /* Supabase user ID -> a second Stack Auth user ID */
+	std::multimap<std::string, StackUser> by_email;
+	std::size_t users = 0;
+};
+
+class UserMigration
+{
+  public:
+	UserMigration(const pg::Connection &target, const StackAuthSettings &stack, const UsersOptions &options,
+				  std::set<std::string> taken)
+		: target_(target), stack_(stack), options_(options), taken_(std::move(taken)), pool_(options.concurrency),
+		  limiter_(options.rate, std::max(1.0, options.rate)), random_(retry::DefaultUnitRandom())
+	{
+	}
+
+	/* Sends every job; returns false after a failure (already reported). */
+	bool Run(std::vector<UserJob> jobs, std::vector<UserJob> unsure, UsersReport &report);
+
+  private:
+	/* Looks up every unsure job in Stack Auth: adopted when found, queued again when safe, else failed. */
+	void Reconcile(UsersReport &report);
+	/* Nothing in flight nor waiting: the unsure jobs looked up; false when there is nothing left to do. */
+	bool LookUpUnsure(UsersReport &report);
+	StackDirectory ListEveryUser();
+	void Record(UserJob &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how);
+	void Fail(UserJob &job, const std::string &problem, UsersReport &report);
+	/* The parked jobs whose time came, back in the queue. */
+	void WakeParked(Clock::time_point now);
+	/* The jobs to send now: the pool kept busy, at most `concurrency` tokens of the rate limiter taken ahead. */
+	std::deque<UserJob> TakeReady(Clock::time_point now);
+	void SendBatch(std::deque<UserJob> &ready);
+	/* What becomes of a request that ended without a 201: looked up later, retried, or failed. */
+	void AttemptFailed(UserJob &job, const HttpResponse &response, UsersReport &report);
+	/* A job held until `when` (a retry's back-off, or the rate limit). */
+	void Park(const UserJob &job, Clock::time_point when);
+	/* The job of a finished request, taken out of in_flight_; nothing for a tag that is not ours. */
+	std::optional<UserJob> TakeJob(std::uint64_t tag);
+	enum class Created { No, Recorded, Unreadable };
+	/* A 201 recorded at once; a 201 whose body cannot be read is Unreadable, with job.last_problem saying why. */
+	Created RecordCreated(UserJob &job, const HttpResponse &response, UsersReport &report);
+
+	const pg::Connection &target_;
+	const StackAuthSettings &stack_;
+	const UsersOptions &options_;
+	std::set<std::string> taken_; /* Stack Auth user IDs the ID map holds: never adopted for another user */
+	HttpPool pool_;
+	retry::RateLimiter limiter_;
+	retry::UnitRandom random_;
+	std::map<std::uint64_t, UserJob> in_flight_;
+	std::uint64_t next_tag_ = 1;
+	std::deque<UserJob> queue_;	  /* to send */
+	std::vector<UserJob> unsure_; /* to look up in Stack Auth before sending again */
+	using Timed = std::pair<Clock::time_point, std::uint64_t>;
+	std::priority_queue<Timed, std::vector<Timed>, std::greater<Timed>> waiting_; /* retries and rate limit */
+	std::map<std::uint64_t, UserJob> parked_;
+	std::uint64_t next_park_ = 1;
+	std::size_t rate_parked_ = 0; /* parked jobs holding a token: they count against the concurrency */
+	int lookups_ = 0;
+	bool failed_ = false;
+	std::unique_ptr<Progress> progress_;
+};
+
+void
+UserMigration::Record(UserJob &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how)
+{
+	const PlannedUser &user = *job.user;
+	std::string notes = Join(user.notes, "; ");
+	if (!how.empty())
+		notes = how + (notes.empty() ? "" : "; " + notes);
+	try {
+		target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5)",
+					 {user.source_id, created.id, user.email, adopted ? "true" : "false",
+					  notes.empty() ? std::nullopt : std::optional<std::string>(notes)});
+	} catch (const pg::Error &error) {
+		Fail(job, std::string("recording Stack Auth user ") + created.id + " failed: " + error.what(), report);
+		return;
+	}
+	taken_.insert(created.id);
+	(adopted ? report.adopted : report.created)++;
+	Out().Event(adopted ? "user adopted" : "user created",
+				{{"source_id", user.source_id}, {"target_id", created.id}, {"attempts", job.attempt}});
+	if (progress_)
+		progress_->Add();
+}
+
+void
+UserMigration::Fail(UserJob &job, const std::string &problem, UsersReport &report)
+{
+	const PlannedUser &user = *job.user;
+	std::string message = "user " + user.source_id + (user.email ? " <" + *user.email + ">" : "") +
+						  " could not be created in Stack Auth: " + problem;
+	try {
+		target_.Exec("SELECT migrate_user_not_created($1::uuid, 'failed', $2, $3, $4)",
+					 {user.source_id, problem, user.email, std::string(UserKindName(user.kind))});
+	} catch (const pg::Error &error) {
+		Out().Warn("could not record the failure of user " + user.source_id + ": " + error.what());
+	}
+	report.failed++;
+	report.errors.push_back(message);
+	if (!failed_)
+		Out().Error(message, {{"source_id", user.source_id}});
+	failed_ = true;
+}
+
+StackDirectory
+UserMigration::ListEveryUser()
+{
+	StackDirectory directory;
+	std::optional<std::string> cursor;
+	HttpPool pool(1);
+	for (;;) {
+		if (Interrupted())
+			throw InterruptedError(kListingInterrupted);
+		UserPage page;
+		for (int attempt = 1;; attempt++) {
+			HttpResponse response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
+			retry::AttemptOutcome outcome{response.kind, response.status};
+			std::string unreadable;
+			if (response.kind == retry::OutcomeKind::Response && response.status == 200) {
+				try {
+					page = ParseUserPage(ParseBody(response.body));
+					break;
+				} catch (const ResponseError &error) {
+					/* a garbled page, as from a proxy: a listing changes nothing, so it is asked for again */
+					unreadable = error.what();
+					outcome.status = 502;
+				}
+			}
+			retry::Attempt tried{attempt, outcome, response.retry_after, true};
+			auto decision = retry::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
+			if (decision.action == RetryAction::Retry) {
+				SleepUnlessInterrupted(std::chrono::duration_cast<std::chrono::milliseconds>(decision.delay));
+				if (Interrupted())
+					throw InterruptedError(kListingInterrupted);
+				continue;
+			}
+			std::string problem = !unreadable.empty() ? unreadable
+								  : response.kind == retry::OutcomeKind::Response
+									  ? Describe(ParseError(response.status, response.content_type, response.body))
+									  : response.network_error;
+			throw std::runtime_error("listing the users of Stack Auth failed after " + std::to_string(attempt) +
+									 " attempts: " + problem);
+		}
+		for (auto &user : page.items) {
+			directory.users++;
+			if (user.supabase_user_id && !directory.by_supabase_id.emplace(*user.supabase_user_id, user).second)
+				directory.duplicates.emplace(*user.supabase_user_id, user.id);
+			if (user.primary_email)
+				directory.by_email.emplace(*user.primary_email, user);
+		}
+		if (!page.next_cursor || page.items.empty())
+			break;
+		cursor = page.next_cursor;
+	}
+	return directory;
+}
+
+void
+UserMigration::Reconcile(UsersReport &report)
+{
+	Out().Info("looking up " + Thousands(unsure_.size()) +
+			   " users whose create may have happened without an answer, before sending them again");
+	StackDirectory directory = ListEveryUser();
+	Out().Event("stack auth listed", {{"users", directory.users}, {"unsure", unsure_.size()}});
+	for (auto &job : unsure_) {
+		const PlannedUser &user = *job.user;
+		auto found = directory.by_supabase_id.find(user.source_id);
+		if (auto twin = directory.duplicates.find(user.source_id); twin != directory.duplicates.end()) {
+			std::string message = "Supabase user " + user.source_id + " has two Stack Auth users, " + found->second.id +
+								  " and " + twin->second + ": delete the one not in the ID map";
+			Out().Warn(message);
+			report.errors.push_back(message);
+		}
+		if (found != directory.by_supabase_id.end()) {
+			Record(job, found->second, true, report, "adopted: found by its Supabase user ID");
+			continue;
+		}
+		/*
+		 * By email: only a Stack Auth user without a Supabase user ID can be this one, created before by
+		 * another tool. One that belongs to another Supabase user (the SSO twin, or the user of a case
+		 * collision who kept sign-in) is no answer, unless Stack Auth refused this email because of it.
+		 */
+		std::optional<StackUser> same_email_other;
+		bool adopted = false;
+		if (user.email) {
+			auto [first, last] = directory.by_email.equal_range(*user.email);
+			bool signs_in = user.body.value("primary_email_auth_enabled", false);
+			for (auto it = first; it != last && !adopted; ++it) {
+				if (!it->second.supabase_user_id && signs_in && taken_.count(it->second.id) == 0) {
+					Record(job, it->second, true, report,
+						   "adopted: an existing Stack Auth user with the same email and no Supabase user ID");
+					adopted = true;
+				} else if (*it->second.supabase_user_id != user.source_id) {
+					same_email_other = it->second;
+				}
+			}
+		}
+		if (adopted)
+			continue;
+		if (job.email_refused) {
+			Fail(job,
+				 "Stack Auth refuses email " + user.email.value_or("") + " (USER_EMAIL_ALREADY_EXISTS)" +
+					 (same_email_other ? ": Stack Auth user " + same_email_other->id + " of Supabase user " +
+											 same_email_other->supabase_user_id.value_or("") + " signs in with it"
+									   : ""),
+				 report);
+			continue;
+		}
+		if (job.attempt >= options_.policy.max_attempts) {
+			Fail(job, "gave up after " + std::to_string(job.attempt) + " attempts: " + job.last_problem, report);
+			continue;
+		}
+		queue_.push_back(job); /* not there: safe to send again */
+	}
+	unsure_.clear();
+}
+
+std::optional<UserJob>
+UserMigration::TakeJob(std::uint64_t tag)
+{
+	auto found = in_flight_.find(tag);
+	if (found == in_flight_.end())
+		return std::nullopt;
+	UserJob job = found->second;
+	in_flight_.erase(found);
+	return job;
+}
+
+UserMigration::Created
+UserMigration::RecordCreated(UserJob &job, const HttpResponse &response, UsersReport &report)
+{
+	if (response.kind != retry::OutcomeKind::Response || response.status != 201)
+		return Created::No;
+	try {
+		Record(job, ParseUser(ParseBody(response.body)), false, report, "");
+		return Created::Recorded;
+	} catch (const ResponseError &error) {
+		job.last_problem = error.what();
+		return Created::Unreadable;
+	}
+}
+
+void
+UserMigration::SendBatch(std::deque<UserJob> &ready)
+{
+	if (ready.empty())
+		return;
+	std::vector<std::optional<std::string>> ids, emails, kinds;
+	for (const auto &job : ready) {
+		ids.emplace_back(job.user->source_id);
+		emails.emplace_back(job.user->email);
+		kinds.emplace_back(std::string(UserKindName(job.user->kind)));
+	}
+	/* journalled and committed before the first byte goes out */
+	target_.Exec("SELECT migrate_user_sending($1::uuid[], $2::text[], $3::text[])",
+				 {pg::ArrayLiteral(ids), pg::ArrayLiteral(emails), pg::ArrayLiteral(kinds)});
+	for (auto &job : ready) {
+		job.attempt++;
+		job.email_refused = false;
+		std::uint64_t tag = next_tag_++;
+		pool_.Submit(tag, CreateUserRequest(stack_, job.user->body));
+		in_flight_.emplace(tag, job);
+	}
+	ready.clear();
+}
+
+void
+UserMigration::Park(const UserJob &job, Clock::time_point when)
+{
+	std::uint64_t key = next_park_++;
+	parked_.emplace(key, job);
+	waiting_.emplace(when, key);
+}
+
+void
+UserMigration::WakeParked(Clock::time_point now)
+{
+	while (!waiting_.empty() && waiting_.top().first <= now) {
+		UserJob job = parked_.at(waiting_.top().second);
+		parked_.erase(waiting_.top().second);
+		waiting_.pop();
+		if (job.has_token) {
+			rate_parked_--;
+			queue_.push_front(job); /* its token is taken: it goes first */
+		} else {
+			queue_.push_back(job);
+		}
+	}
+}
+
+std::deque<UserJob>
+UserMigration::TakeReady(Clock::time_point now)
+{
+	std::deque<UserJob> ready;
+	while (!queue_.empty() &&
+		   in_flight_.size() + ready.size() + rate_parked_ < static_cast<std::size_t>(options_.concurrency)) {
+		UserJob job = queue_.front();
+		queue_.pop_front();
+		auto wait = job.has_token ? Clock::duration::zero() : limiter_.Acquire(now);
+		job.has_token = false;
+		if (wait > Clock::duration::zero()) {
+			job.has_token = true;
+			rate_parked_++;
+			Park(job, now + wait);
+		} else {
+			ready.push_back(job);
+		}
+	}
+	return ready;
+}
+
+bool
+UserMigration::LookUpUnsure(UsersReport &report)
+{
+	if (unsure_.empty())
+		return false;
+	/* a request whose answer was lost may still be at work in Stack Auth: the lookup waits for it */
+	Clock::time_point settled{};
+	for (const auto &job : unsure_)
+		settled = std::max(settled, job.unsure_since + job.settle);
+	if (Clock::now() < settled) {
+		std::this_thread::sleep_until(std::min(settled, Clock::now() + std::chrono::milliseconds(200)));
+		return true;
+	}
+	if (++lookups_ > options_.policy.max_attempts) {
+		for (auto &job : unsure_)
+			Fail(job, "still unsure after " + std::to_string(lookups_) + " lookups", report);
+		return false;
+	}
+	Reconcile(report);
+	return true;
+}
+
+void
+UserMigration::AttemptFailed(UserJob &job, const HttpResponse &response, UsersReport &report)
+{
+	const PlannedUser &user = *job.user;
+	std::optional<StackError> error;
+	if (response.kind == retry::OutcomeKind::Response)
+		error = ParseError(response.status, response.content_type, response.body);
+	job.last_problem = error ? Describe(*error) : response.network_error;
+	Out().Event("user attempt failed",
+				{{"source_id", user.source_id}, {"attempt", job.attempt}, {"problem", job.last_problem}});
+	job.email_refused = error && error->code == "USER_EMAIL_ALREADY_EXISTS";
+	job.unsure_since = Clock::now();
+	job.settle = response.timed_out ? std::chrono::duration_cast<Clock::duration>(kRequestTimeout)
+									: std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1));
+	if (job.email_refused) {
+		/* an earlier attempt whose answer was lost, or someone else's user: the lookup tells */
+		unsure_.push_back(job);
+		return;
+	}
+	retry::Attempt tried{job.attempt, {response.kind, response.status}, response.retry_after, false};
+	auto decision = retry::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
+	switch (decision.action) {
+	case RetryAction::Retry:
+		report.retries++;
+		Park(job, Clock::now() + decision.delay);
+		break;
+	case RetryAction::Reconcile:
+		report.retries++;
+		unsure_.push_back(job);
+		break;
+	case RetryAction::Done:
+	case RetryAction::Fail:
+		Fail(job, job.last_problem, report);
+		break;
+	}
+}
+
+bool
+UserMigration::Run(std::vector<UserJob> jobs, std::vector<UserJob> unsure, UsersReport &report)
+{
+	progress_ = std::make_unique<Progress>("users", jobs.size() + unsure.size(), "users");
+	unsure_ = std::move(unsure);
+	if (!unsure_.empty())
+		Reconcile(report);
+	for (auto &job : jobs)
+		queue_.push_back(job);
+
+	while (!failed_ && !Interrupted()) {
+		auto now = Clock::now();
+		WakeParked(now);
+		/* keep the pool busy, journalling each batch first; at most `concurrency` tokens taken ahead */
+		std::deque<UserJob> ready = TakeReady(now);
+		SendBatch(ready);
+
+		if (in_flight_.empty() && queue_.empty() && waiting_.empty()) {
+			if (!LookUpUnsure(report))
+				break;
+			continue;
+		}
+		auto max_wait = std::chrono::milliseconds(200);
+		if (in_flight_.empty() && !waiting_.empty()) {
+			std::this_thread::sleep_until(std::min(waiting_.top().first, Clock::now() + max_wait));
+			continue;
+		}
+		for (auto &[tag, response] : pool_.Collect(max_wait)) {
+			std::optional<UserJob> taken = TakeJob(tag);
+			if (!taken)
+				continue;
+			Created created = RecordCreated(*taken, response, report);
+			if (created == Created::Unreadable)
+				unsure_.push_back(*taken); /* created, but the answer cannot be read: found like a lost answer */
+			if (created == Created::No)
+				AttemptFailed(*taken, response, report);
+		}
+	}
+	/* a failure or a signal stops new requests; the ones in flight still finish and are recorded */
+	while (!in_flight_.empty()) {
+		/* an unreadable 201 stays 'sending' in the journal: the next run looks it up */
+		for (auto &[tag, response] : pool_.Collect(std::chrono::milliseconds(200)))
+			if (std::optional<UserJob> job = TakeJob(tag))
+				RecordCreated(*job, response, report);
+	}
+	progress_->Finish();
+	return !failed_;
+}
+
+} // namespace
+
+bool
+MigrateUsers(const pg::Connection &target, const StackAuthSettings &stack, const UsersOptions &options,
+			 std::set<std::string> taken, std::vector<UserJob> jobs, std::vector<UserJob> unsure, UsersReport &report)
+{
+	UserMigration migration(target, stack, options, std::move(taken));
+	return migration.Run(std::move(jobs), std::move(unsure), report);
+}
+
+} // namespace cutover

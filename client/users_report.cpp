@@ -1,0 +1,135 @@
+/*
+ * users_report.cpp: the report of `cutover users`: the counts, the users that need a word counted by kind and
+ * status, a line each for the new ones (every one with -v), the --json document and the --report file.
+ */
+#include "users_report.hpp"
+
+#include <cstdint>
+#include <sstream>
+
+#include "output.hpp"
+#include "text.hpp"
+
+namespace cutover {
+
+namespace {
+
+using nlohmann::json;
+
+/*
+ * The counts; the users that need a word counted by kind, with a line each only for those new in this run
+ * (or every one with -v); all of them go to --report FILE and --json.
+ */
+std::string
+ReportTable(const UsersReport &report, const std::string &report_file)
+{
+	std::ostringstream out;
+	out << "users in Supabase:  " << Thousands(report.total) << "\n"
+		<< "  already mapped:   " << Thousands(report.already_mapped) << "\n"
+		<< "  created:          " << Thousands(report.created) << "\n"
+		<< "  adopted:          " << Thousands(report.adopted) << "\n"
+		<< "  skipped:          " << Thousands(report.skipped) << "\n"
+		<< "  failed:           " << Thousands(report.failed) << "\n"
+		<< "  retried requests: " << Thousands(report.retries) << "\n";
+	if (!report.lines.empty()) {
+		std::map<std::string, std::uint64_t> kinds;
+		std::uint64_t fresh = 0;
+		for (const auto &line : report.lines) {
+			kinds[line.at("kind").get<std::string>() + ", " + line.at("status").get<std::string>()]++;
+			fresh += line.at("new").get<bool>() ? 1 : 0;
+		}
+		out << "\nusers that need a word: " << Thousands(report.lines.size()) << "\n";
+		for (const auto &[kind, count] : kinds)
+			out << "  " << kind << ": " << Thousands(count) << "\n";
+		bool every = Out().verbose();
+		if (every || fresh > 0)
+			out << (every ? "each of them:\n" : "new in this run:\n");
+		for (const auto &line : report.lines)
+			if (every || line.at("new").get<bool>())
+				out << "  " << line.at("source_id").get<std::string>() << "  " << line.at("kind").get<std::string>()
+					<< "  " << line.at("status").get<std::string>() << ": " << line.at("notes").get<std::string>()
+					<< "\n";
+		out << (report_file.empty() ? "(each user's line: --report FILE, -v or --json)\n"
+									: "(each user's line is in " + report_file + ")\n");
+	}
+	for (const auto &error : report.errors)
+		out << "\nerror: " << error << "\n";
+	return out.str();
+}
+
+/*
+ * A line is new when its user was neither mapped nor journalled as it is now before this run (in a dry run,
+ * a user "to create" that the journal holds already was reported by the run that journalled it).
+ */
+void
+MarkNew(UsersReport &report, const std::map<std::string, std::string> &journal, const std::set<std::string> &mapped,
+		bool dry_run)
+{
+	for (auto &line : report.lines) {
+		std::string id = line.at("source_id").get<std::string>();
+		auto before = journal.find(id);
+		bool journalled = before != journal.end() && (before->second == line.at("status") || dry_run);
+		line["new"] = mapped.count(id) == 0 && !journalled;
+	}
+}
+
+/* --report FILE: one JSON object a line, every user that needs a word. A write that fails is a warning: the
+ * users are created and mapped, and the terminal has the counts. */
+void
+WriteReport(std::ofstream &file, const std::string &path, const UsersReport &report)
+{
+	if (!file.is_open())
+		return;
+	for (const auto &line : report.lines)
+		file << Out().Redact(line.dump()) << "\n";
+	file.flush();
+	if (!file)
+		Out().Warn("could not write every line of the report file " + path + " (a full disk?): --json has them too");
+}
+
+json
+ReportJson(const UsersReport &report)
+{
+	return {{"total", report.total},
+			{"already_mapped", report.already_mapped},
+			{"created", report.created},
+			{"adopted", report.adopted},
+			{"skipped", report.skipped},
+			{"failed", report.failed},
+			{"retried_requests", report.retries},
+			{"users", report.lines},
+			{"errors", report.errors}};
+}
+
+} // namespace
+
+json
+ReportLine(const PlannedUser &user, const std::string &status)
+{
+	return {{"source_id", user.source_id},
+			{"kind", UserKindName(user.kind)},
+			{"status", status},
+			{"notes", user.error ? *user.error : Join(user.notes, "; ")},
+			{"new", false}};
+}
+
+void
+UpdateStatuses(UsersReport &report, const std::map<std::string, std::string> &journal)
+{
+	for (auto &line : report.lines) {
+		auto found = journal.find(line.at("source_id").get<std::string>());
+		if (found != journal.end() && line.at("status") != "already mapped")
+			line["status"] = found->second;
+	}
+}
+
+void
+ShowReport(UsersReport &report, const std::map<std::string, std::string> &journal, const std::set<std::string> &mapped,
+		   bool dry_run, const std::string &path, std::ofstream &file)
+{
+	MarkNew(report, journal, mapped, dry_run);
+	Out().Result(ReportJson(report), ReportTable(report, path));
+	WriteReport(file, path, report);
+}
+
+} // namespace cutover
