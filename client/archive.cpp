@@ -41,20 +41,14 @@ TextRowsOf(const pg::Result &result)
 
 } // namespace
 
-std::string
-SchemasLiteral(const std::vector<std::string> &schemas)
-{
-	return core::TextArrayLiteral(schemas);
-}
-
 core::Catalog
 ReadCatalog(const pg::Connection &conn, const std::vector<std::string> &schemas)
 {
-	pg::Result missing = conn.Exec(core::MissingSchemasSql(), {SchemasLiteral(schemas)});
+	pg::Result missing = conn.Exec(core::MissingSchemasSql(), {pg::ArrayLiteral(schemas)});
 	if (missing.Rows() > 0)
 		throw std::invalid_argument("schema \"" + missing.Text(0, 0) + "\" does not exist on the " + conn.what() +
 									"\nhint: Schema names are case-sensitive and given without quotes (--schema).");
-	pg::Result tables = conn.Exec(core::CatalogTablesSql(), {SchemasLiteral(schemas)});
+	pg::Result tables = conn.Exec(core::CatalogTablesSql(), {pg::ArrayLiteral(schemas)});
 	pg::Result keys = conn.Exec(core::CatalogKeysSql());
 	return core::BuildCatalog(TextRowsOf(tables), TextRowsOf(keys));
 }

@@ -20,9 +20,6 @@ int RunImport(const Settings &settings, const std::string &dir);
 
 namespace archive {
 
-/* A text[] literal of schema names, for a query's parameter. */
-std::string SchemasLiteral(const std::vector<std::string> &schemas);
-
 /* The catalog of `schemas`; a schema the database lacks is refused, as the extension refuses it on the source. */
 pgc::core::Catalog ReadCatalog(const pg::Connection &conn, const std::vector<std::string> &schemas);
 

@@ -76,7 +76,7 @@ ReadSequences(const pg::Connection &source, const std::vector<std::string> &sche
 	pg::Result found =
 		source.Exec("SELECT schemaname::text, sequencename::text, last_value FROM pg_catalog.pg_sequences "
 					"WHERE schemaname = ANY ($1::text[]) AND last_value IS NOT NULL ORDER BY 1, 2",
-					{archive::SchemasLiteral(schemas)});
+					{pg::ArrayLiteral(schemas)});
 	json sequences = json::array();
 	for (int row = 0; row < found.Rows(); row++)
 		sequences.push_back(

@@ -241,8 +241,8 @@ SetSequences(const pg::Connection &target, const Manifest &manifest, const std::
 int
 ReportImport(const pg::Connection &target, const Manifest &manifest, ImportReport &report)
 {
-	pg::Result fks = target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok",
-								 {archive::SchemasLiteral(manifest.schemas)});
+	pg::Result fks =
+		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {pg::ArrayLiteral(manifest.schemas)});
 	if (fks.Rows() > 0) {
 		report.out << "\n" << fks.Rows() << " foreign keys violated after the import\n";
 		report.failed++;

@@ -53,7 +53,7 @@ AuditUserIds(const pg::Connection &target, const Settings &settings)
 	Out().Info("looking for Supabase user IDs left anywhere in the target (migrate_audit_ids)");
 	pg::Result audit = target.Exec("SELECT table_name, column_name, json_path, kind, ids, example_key, example_id, "
 								   "remap FROM migrate_audit_ids($1::text[])",
-								   {SchemasLiteral(settings.schemas)});
+								   {pg::ArrayLiteral(settings.schemas)});
 	Leftovers left;
 	left.rows = RowsJson(audit);
 	for (int row = 0; row < audit.Rows(); row++) {
@@ -140,7 +140,7 @@ RunPlan(const Settings &settings)
 {
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
-	pg::Result plan = target.Exec("SELECT * FROM migrate_plan($1::text[])", {SchemasLiteral(settings.schemas)});
+	pg::Result plan = target.Exec("SELECT * FROM migrate_plan($1::text[])", {pg::ArrayLiteral(settings.schemas)});
 	int problems = 0;
 	std::vector<PlanLine> lines;
 	for (int row = 0; row < plan.Rows(); row++) {

@@ -195,6 +195,11 @@ ArrayLiteral(const std::vector<std::optional<std::string>> &values)
 {
 	return pgc::core::TextArrayLiteral(values);
 }
+inline std::string
+ArrayLiteral(const std::vector<std::string> &values)
+{
+	return pgc::core::TextArrayLiteral(values);
+}
 /* An identifier, quoted by libpq (PQescapeIdentifier). */
 std::string QuoteIdentifier(const Connection &conn, const std::string &name);
 /* A table's name qualified by its schema, both quoted: "schema"."name". */

@@ -372,10 +372,10 @@ int
 FixSequencesAndCheckKeys(const pg::Connection &target, const Settings &settings, const std::vector<json> &results)
 {
 	pg::Result sequences =
-		target.Exec("SELECT * FROM migrate_fix_sequences($1::text[])", {SchemasLiteral(settings.schemas)});
+		target.Exec("SELECT * FROM migrate_fix_sequences($1::text[])", {pg::ArrayLiteral(settings.schemas)});
 	Out().Info("sequences moved past the loaded rows: " + std::to_string(sequences.Rows()));
 	pg::Result fks =
-		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {SchemasLiteral(settings.schemas)});
+		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {pg::ArrayLiteral(settings.schemas)});
 	json out = {{"tables", results}, {"sequences", RowsJson(sequences)}, {"foreign_key_violations", RowsJson(fks)}};
 	std::ostringstream table;
 	for (const auto &result : results)

@@ -11,6 +11,8 @@
 #include <memory>
 #include <random>
 
+#include "timestamptz.hpp"
+
 namespace cutover::retry {
 
 namespace {
@@ -184,31 +186,6 @@ MonthNumber(std::string_view word)
 		if (EqualsIgnoringCase(word, kMonthNames[i]))
 			return static_cast<int>(i) + 1;
 	return 0;
-}
-
-bool
-IsLeapYear(int year)
-{
-	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int
-DaysInMonth(int year, int month)
-{
-	static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-std::int64_t
-DaysFromCivil(std::int64_t year, int month, int day)
-{
-	year -= month <= 2;
-	const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-	const std::int64_t year_of_era = year - era * 400;
-	const std::int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	const std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
 }
 
 std::optional<std::chrono::system_clock::time_point>

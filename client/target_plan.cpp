@@ -8,12 +8,6 @@
 
 namespace cutover {
 
-std::string
-SchemasLiteral(const std::vector<std::string> &schemas)
-{
-	return pg::ArrayLiteral(std::vector<std::optional<std::string>>(schemas.begin(), schemas.end()));
-}
-
 void
 CheckExtension(const pg::Connection &target)
 {
@@ -29,7 +23,7 @@ ReadPlan(const pg::Connection &target, const Settings &settings)
 	/* the order and the problems only: no sample of the rows (sample_rows 0) */
 	pg::Result plan = target.Exec("SELECT table_name, level, coalesce(row_estimate, 0), coalesce(problem, '') "
 								  "FROM migrate_plan($1::text[], 0) ORDER BY level, table_name",
-								  {SchemasLiteral(settings.schemas)});
+								  {pg::ArrayLiteral(settings.schemas)});
 	std::vector<PlannedTable> tables;
 	for (int row = 0; row < plan.Rows(); row++)
 		tables.push_back({plan.Text(row, 0), static_cast<int>(plan.Int(row, 1)), plan.Int(row, 2), plan.Text(row, 3)});

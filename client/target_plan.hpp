@@ -13,9 +13,6 @@
 
 namespace cutover {
 
-/* The schemas as a text[] literal. */
-std::string SchemasLiteral(const std::vector<std::string> &schemas);
-
 /* The extension must be there, and at a version this client knows. */
 void CheckExtension(const pg::Connection &target);
 

@@ -36,6 +36,8 @@ ReadChar(std::string_view s, std::size_t &pos, char expected)
 	return true;
 }
 
+} // namespace
+
 /* Days since 1970-01-01 of a proleptic Gregorian date, year 0 = 1 BC (H. Hinnant's days_from_civil). */
 std::int64_t
 DaysFromCivil(std::int64_t year, std::int64_t month, std::int64_t day)
@@ -55,8 +57,6 @@ DaysInMonth(std::int64_t year, std::int64_t month)
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 	return month == 2 && leap ? 29 : kDays[month - 1];
 }
-
-} // namespace
 
 std::optional<std::int64_t>
 ParsePgTimestamp(std::string_view text)

@@ -16,4 +16,9 @@ namespace cutover {
  */
 std::optional<std::int64_t> ParsePgTimestamp(std::string_view text);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, year 0 = 1 BC (also read by retry.cpp's HTTP dates). */
+std::int64_t DaysFromCivil(std::int64_t year, std::int64_t month, std::int64_t day);
+/* The days of a month (1 to 12) of a proleptic Gregorian year. */
+std::int64_t DaysInMonth(std::int64_t year, std::int64_t month);
+
 } // namespace cutover
