@@ -169,6 +169,19 @@ else
 	add_diag "clang-format: run make format" "$logs/format.log" 80
 fi
 
+# ----------------------------------------------------------------------------------------------- house rules
+# docs/HACKING.md: no file of extension/ or client/ over 500 lines, no function over 80; the table of where
+# each SQL function is written (pg_cutover.sql, README) true to the code.
+section "house rules (test/lint)"
+for lint in sizes functions; do
+	if run "$logs/lint-$lint.log" perl "test/lint/$lint.pl"; then
+		count "lint $lint" 1 0
+	else
+		count "lint $lint" 0 1
+		add_diag "test/lint/$lint.pl" "$logs/lint-$lint.log" 40
+	fi
+done
+
 # ----------------------------------------------------------------------------------------------- GoogleTest
 section "unit tests (GoogleTest)"
 if ((have_unit == 0)); then
