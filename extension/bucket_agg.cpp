@@ -61,16 +61,12 @@ using namespace pgc;
 PGC_FUNCTION(migrate_bucket_agg_transfn)
 {
 	MemoryContext context = AggregateContext(fcinfo, "migrate_bucket_agg_transfn");
-	ChecksumState *state;
-	if (PG_ARGISNULL(0)) {
-		Oid bucket_type = pg::Call([&] { return get_fn_expr_argtype(fcinfo->flinfo, 1); });
-		if (bucket_type != INT4OID)
-			throw Error(ERRCODE_DATATYPE_MISMATCH, "the first argument of migrate_bucket_agg must be an integer");
-		state = NewState(context);
+	bool first_row = PG_ARGISNULL(0);
+	if (first_row && pg::Call([&] { return get_fn_expr_argtype(fcinfo->flinfo, 1); }) != INT4OID)
+		throw Error(ERRCODE_DATATYPE_MISMATCH, "the first argument of migrate_bucket_agg must be an integer");
+	ChecksumState *state = StateArgument(fcinfo, context);
+	if (first_row)
 		PrepareFields(state, fcinfo, context, 2, "migrate_bucket_agg");
-	} else {
-		state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
-	}
 	int bucket = BucketArgument(state, fcinfo, context);
 	AddRow(state, fcinfo, state->buckets[bucket]);
 	PG_RETURN_POINTER(state);
@@ -83,8 +79,7 @@ PGC_FUNCTION(migrate_bucket_agg_transfn)
 PGC_FUNCTION(migrate_unmapped_bucket_agg_transfn)
 {
 	MemoryContext context = AggregateContext(fcinfo, "migrate_unmapped_bucket_agg_transfn");
-	ChecksumState *state =
-		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+	ChecksumState *state = StateArgument(fcinfo, context);
 	int bucket = BucketArgument(state, fcinfo, context);
 	AddUnmappedRow(state, fcinfo, 2, state->buckets[bucket], "migrate_unmapped_bucket_agg");
 	PG_RETURN_POINTER(state);

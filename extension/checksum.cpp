@@ -38,13 +38,10 @@ using namespace pgc;
 PGC_FUNCTION(migrate_checksum_agg_transfn)
 {
 	MemoryContext context = AggregateContext(fcinfo, "migrate_checksum_agg_transfn");
-	ChecksumState *state;
-	if (PG_ARGISNULL(0)) {
-		state = NewState(context);
+	bool first_row = PG_ARGISNULL(0);
+	ChecksumState *state = StateArgument(fcinfo, context);
+	if (first_row)
 		PrepareFields(state, fcinfo, context, 1, "migrate_checksum_agg");
-	} else {
-		state = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
-	}
 	AddRow(state, fcinfo, state->sum);
 	PG_RETURN_POINTER(state);
 }
@@ -59,8 +56,7 @@ PGC_FUNCTION(migrate_checksum_agg_combinefn)
 		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 	}
 	auto *other = reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(1));
-	ChecksumState *state =
-		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+	ChecksumState *state = StateArgument(fcinfo, context);
 	state->sum.Combine(Settled(other));
 	PG_RETURN_POINTER(state);
 }
@@ -103,8 +99,7 @@ PGC_FUNCTION(migrate_checksum_agg_finalfn)
 PGC_FUNCTION(migrate_unmapped_checksum_agg_transfn)
 {
 	MemoryContext context = AggregateContext(fcinfo, "migrate_unmapped_checksum_agg_transfn");
-	ChecksumState *state =
-		PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+	ChecksumState *state = StateArgument(fcinfo, context);
 	AddUnmappedRow(state, fcinfo, 1, state->sum, "migrate_unmapped_checksum_agg");
 	PG_RETURN_POINTER(state);
 }

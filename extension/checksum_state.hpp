@@ -33,6 +33,13 @@ struct ChecksumState {
 /* A new, empty state in `context`, aligned as it needs. */
 ChecksumState *NewState(MemoryContext context);
 
+/* The state a transition function is given (argument 0), or a new one in `context` at the first row. */
+inline ChecksumState *
+StateArgument(FunctionCallInfo fcinfo, MemoryContext context)
+{
+	return PG_ARGISNULL(0) ? NewState(context) : reinterpret_cast<ChecksumState *>(PG_GETARG_POINTER(0));
+}
+
 /*
  * Looks at the argument types once: how to print each, and the output function where one is needed. The
  * fields are the arguments from `first` on.
