@@ -214,11 +214,10 @@ void
 VerifyLoaded(const pg::Connection &target, const ManifestTable &table, const std::string &qualified,
 			 const std::string &path)
 {
-	std::vector<std::optional<std::string>> user_id_names(table.user_ids.begin(), table.user_ids.end());
 	pg::Result verified =
 		target.Exec("SELECT ok, target_rows, target_checksum FROM "
 					"migrate_verify_checksum($1::regclass, $2::bigint, $3, $4::text[])",
-					{qualified, std::to_string(table.rows), table.checksum, pg::ArrayLiteral(user_id_names)});
+					{qualified, std::to_string(table.rows), table.checksum, pg::ArrayLiteral(table.user_ids)});
 	if (!verified.Bool(0, 0))
 		throw ArchiveError(path, 0, table.Qualified(),
 						   "what was loaded does not verify against the manifest: " + verified.Text(0, 1) +

@@ -156,16 +156,7 @@ Connection::KeepOnInterrupt()
 Result
 Connection::Exec(const std::string &sql, const Params &params) const
 {
-	RefuseIfInterrupted();
-	std::vector<const char *> values = Pointers(params);
-	int sent = params.empty() ? PQsendQuery(conn_.get(), sql.c_str())
-							  : PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-												  values.data(), nullptr, nullptr, 0);
-	if (!sent)
-		throw ErrorOf(nullptr);
-	/* a signal between the check and the send found nothing to cancel: this statement is cancelled now */
-	if (cancel_ != nullptr && Interrupted())
-		Cancel();
+	Send(sql, params);
 	/* as PQexec: the last result, or the first error (several statements in one string run in turn) */
 	PGresult *kept = nullptr;
 	while (PGresult *next = PQgetResult(conn_.get())) {
@@ -193,9 +184,14 @@ Connection::Send(const std::string &sql, const Params &params) const
 {
 	RefuseIfInterrupted();
 	std::vector<const char *> values = Pointers(params);
-	if (!PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-						   nullptr, 0))
+	int sent = params.empty() ? PQsendQuery(conn_.get(), sql.c_str())
+							  : PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+												  values.data(), nullptr, nullptr, 0);
+	if (!sent)
 		throw ErrorOf(nullptr);
+	/* a signal between the check and the send found nothing to cancel: this statement is cancelled now */
+	if (cancel_ != nullptr && Interrupted())
+		Cancel();
 }
 
 bool
@@ -232,10 +228,13 @@ Connection::Finish() const
 void
 Connection::StartCopy(const std::string &sql) const
 {
-	Result started(PQexec(conn_.get(), sql.c_str()));
+	Send(sql);
+	Result started(PQgetResult(conn_.get()));
 	ExecStatusType status = PQresultStatus(started.raw());
-	if (status != PGRES_COPY_OUT && status != PGRES_COPY_IN)
+	if (status != PGRES_COPY_OUT && status != PGRES_COPY_IN) {
+		Drain(); /* what follows the error, so that the connection takes the next statement */
 		throw ErrorOf(started.raw());
+	}
 }
 
 bool

@@ -135,7 +135,10 @@ class Connection
 	/* Runs one statement with text parameters ($1, ...); throws Error on failure. */
 	Result Exec(const std::string &sql, const Params &params = {}) const;
 
-	/* Sends a statement without waiting (for polling a long call); Finish waits for its result. */
+	/*
+	 * Sends a statement without waiting (for polling a long call); Finish waits for its result. As for Exec: none
+	 * is sent after Ctrl-C, and one sent as the signal came is cancelled.
+	 */
 	void Send(const std::string &sql, const Params &params = {}) const;
 	bool Busy() const;
 	Result Finish() const;

@@ -122,9 +122,9 @@ OpenWorkers(const Settings &settings, int jobs)
 std::string
 PidList(const std::vector<Worker> &workers)
 {
-	std::vector<std::optional<std::string>> pids;
+	std::vector<std::string> pids;
 	for (const auto &worker : workers)
-		pids.emplace_back(std::to_string(worker.pid));
+		pids.push_back(std::to_string(worker.pid));
 	return pg::ArrayLiteral(pids);
 }
 
