@@ -40,7 +40,32 @@ diag="$logs/diagnostics"           # printed at the end when something failed
 work=""                            # root mode: the copy of the tree the postgres user runs the suites in
 
 is_root() { ((EUID == 0)); }
-section() { printf '\n===== %s =====\n' "$*"; }
+# Time by section, printed at the end (wall seconds, and how busy the machine's CPUs were meanwhile).
+timings=()
+phase_name="" phase_start=0 phase_busy=0 phase_ticks=0
+cpu_ticks() { # sets busy and ticks from /proc/stat's first line (all CPUs)
+	local _cpu user nice system idle iowait irq softirq steal
+	read -r _cpu user nice system idle iowait irq softirq steal _ </proc/stat
+	busy=$((user + nice + system + irq + softirq + steal))
+	ticks=$((busy + idle + iowait))
+}
+end_phase() {
+	local busy ticks pct=0
+	[[ -n $phase_name ]] || return 0
+	cpu_ticks
+	((ticks > phase_ticks)) && pct=$((100 * (busy - phase_busy) / (ticks - phase_ticks)))
+	timings+=("$(printf '%5d s  %3d%% CPU  %s' "$((SECONDS - phase_start))" "$pct" "$phase_name")")
+	phase_name=""
+}
+heading() { printf '\n===== %s =====\n' "$*"; }
+section() { # section TITLE: a heading, and the start of a timed section
+	local busy ticks
+	heading "$*"
+	end_phase
+	phase_name=$1 phase_start=$SECONDS
+	cpu_ticks
+	phase_busy=$busy phase_ticks=$ticks
+}
 problem() { # problem MESSAGE: one failure with a reason
 	problems+=("$*")
 	total_failed=$((total_failed + 1))
@@ -66,16 +91,17 @@ add_diag() { # add_diag TITLE FILE [LINES]: append (the tail of) FILE to the dia
 	} >>"$diag"
 }
 finish() {
+	end_phase
 	if ((total_failed > 0)) && [[ -s $diag ]]; then
-		section "diagnostics"
+		heading "diagnostics"
 		cat "$diag"
 	fi
 	if ((${#problems[@]} > 0)); then
-		section "problems"
+		heading "problems"
 		printf '  %s\n' "${problems[@]}"
 	fi
 	if ((${#skipped[@]} > 0)); then
-		section "not tested"
+		heading "not tested"
 		printf '  SKIPPED %s\n' "${skipped[@]}"
 	fi
 	if [[ -n $work ]]; then
@@ -86,6 +112,8 @@ finish() {
 		fi
 	fi
 	rm -rf "$logs"
+	heading "time by section ($SECONDS s in all)"
+	printf '%s\n' "${timings[@]}"
 	echo
 	printf '%d passed, %d failed\n' "$total_passed" "$total_failed"
 	((total_failed == 0))
@@ -420,6 +448,7 @@ for v in ${PG_MATRIX-17 18}; do
 		problem "PostgreSQL $v: the extension does not build or install against it"
 		continue
 	fi
+	section "PostgreSQL $v target: pg_regress and TAP"
 	((${#regress_tests[@]} > 0)) && regress_suite "pg_regress (PostgreSQL $v)" "$tree/src" "$matrix_config" "${regress_tests[@]}"
 	((have_tap_files == 0)) || tap_suite "TAP (PostgreSQL $v target, 15 source)" "$MATRIX_TAP" CUTOVER_TARGET_PG="$tree/pg"
 	# cutover run between versions: from a 17 source to an 18 target, and from an 18 source to the 15 target
