@@ -149,27 +149,15 @@ CopyToFile(const pg::Connection &source, const core::PlanTable &table, FileWrite
 	std::vector<std::string> names;
 	for (const auto &column : table.columns)
 		names.push_back(column.name);
-	std::vector<std::size_t> order = archive::CanonicalOrder(names);
-	archive::Row row;
-	core::RowSink sink;
-	core::RowHashBatch batch;
+	core::CopyChecksum rows_checksum(names);
 	std::string error;
 	std::uint64_t rows = 0;
 	pg::CopyLine line;
 	while (source.NextCopyLine(line)) {
-		std::size_t count = 0;
-		bool ok = archive::ParseCopyLine(line.text(), row, count, error);
 		rows++;
-		if (!ok)
-			throw RowError(table, rows, ": cannot read COPY's line: " + error);
-		if (names.empty())
-			count = 0;
-		if (count != names.size())
-			throw RowError(table, rows,
-						   ": COPY sent " + std::to_string(count) + " values for " + std::to_string(names.size()) +
-							   " columns");
-		archive::AddToChecksum(row, order, sink, batch, checksum);
-		if (!archive::AppendJsonLine(writer.buffer(), row, count, error))
+		if (!rows_checksum.Add(line.text(), error))
+			throw RowError(table, rows, ": " + error);
+		if (!archive::AppendJsonLine(writer.buffer(), rows_checksum.Values(), names.size(), error))
 			throw RowError(table, rows,
 						   ", column " + names[std::stoul(error.substr(error.find("column ") + 7)) - 1] +
 							   ": the value is not valid UTF-8, which JSON cannot hold");
@@ -178,7 +166,7 @@ CopyToFile(const pg::Connection &source, const core::PlanTable &table, FileWrite
 			progress.Add(0x4000);
 	}
 	progress.Add(rows & 0x3fff);
-	batch.Flush(checksum);
+	checksum = rows_checksum.Result();
 	return rows;
 }
 

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
 
 #include "core/escapes.hpp"
 
@@ -90,13 +89,6 @@ WordNeedsCare(std::uint64_t word)
 	return (((word - kOnes * 0x20) & ~word) | word | HasZeroByte(word ^ (kOnes * '"')) |
 			HasZeroByte(word ^ (kOnes * '\\'))) &
 		   kHighs;
-}
-
-/* Whether any byte of `word` is a tab or a backslash (COPY's delimiter and escape). */
-inline bool
-WordHasTabOrBackslash(std::uint64_t word)
-{
-	return HasZeroByte(word ^ (kOnes * '\t')) | HasZeroByte(word ^ (kOnes * '\\'));
 }
 
 class JsonReader
@@ -203,50 +195,6 @@ class JsonReader
 };
 
 } // namespace
-
-bool
-ParseCopyLine(std::string_view line, Row &row, std::size_t &count, std::string &error)
-{
-	count = 0;
-	std::size_t pos = 0;
-	for (;;) {
-		if (row.size() <= count)
-			row.emplace_back();
-		Value &value = row[count++];
-		value.text.clear();
-		value.null = false;
-		std::size_t end = pos;
-		while (end + 8 <= line.size() && !WordHasTabOrBackslash(Load8(line.data() + end)))
-			end += 8;
-		while (end < line.size() && line[end] != '\t' && line[end] != '\\')
-			end++;
-		if (end == line.size() || line[end] == '\t') {
-			value.text.assign(line.data() + pos, end - pos);
-		} else if (line.compare(pos, 2, "\\N") == 0 && (pos + 2 == line.size() || line[pos + 2] == '\t')) {
-			value.null = true;
-			end = pos + 2;
-		} else {
-			/* escapes: copied run by run */
-			end = pos;
-			while (end < line.size() && line[end] != '\t') {
-				std::size_t run = end;
-				while (end < line.size() && line[end] != '\t' && line[end] != '\\')
-					end++;
-				value.text.append(line.data() + run, end - run);
-				if (end >= line.size() || line[end] == '\t')
-					break;
-				if (++end >= line.size()) {
-					error = "a backslash at the end of the line";
-					return false;
-				}
-				value.text.push_back(pgc::core::DecodeCopyEscape(line, end));
-			}
-		}
-		if (end >= line.size())
-			return true;
-		pos = end + 1; /* past the tab */
-	}
-}
 
 void
 AppendCopyField(std::string &out, const Value &value)
@@ -428,36 +376,6 @@ ParseJsonLine(std::string_view line, Row &row, std::size_t &count, std::string &
 		return false;
 	}
 	return true;
-}
-
-std::vector<std::size_t>
-CanonicalOrder(const std::vector<std::string> &names)
-{
-	std::vector<std::size_t> order(names.size());
-	std::iota(order.begin(), order.end(), 0);
-	std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-		/* std::string compares as unsigned bytes (char_traits<char>::compare is memcmp) */
-		return names[a] < names[b];
-	});
-	return order;
-}
-
-void
-AddToChecksum(const Row &row, const std::vector<std::size_t> &order, pgc::core::RowSink &sink,
-			  pgc::core::RowHashBatch &batch, pgc::core::Checksum &checksum)
-{
-	sink.Begin(batch);
-	sink.Push('(');
-	bool first = true;
-	for (std::size_t index : order) {
-		if (!first)
-			sink.Push(',');
-		first = false;
-		if (!row[index].null)
-			pgc::core::AppendRowFieldTo(sink, row[index].text);
-	}
-	sink.Push(')');
-	sink.End(batch, checksum);
 }
 
 } // namespace cutover::archive

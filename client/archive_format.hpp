@@ -7,9 +7,9 @@
  * value PostgreSQL can print and read back travels unchanged: numbers beyond a double, numerics, timestamps, intervals,
  * bytea, arrays, jsonb.
  *
- * On the way out, a COPY text line is split into values (ParseCopyLine) and written as JSON (AppendJsonLine);
- * on the way in, a JSON line is read back into values (ParseJsonLine) and written as a COPY text line
- * (AppendCopyField). AddToChecksum feeds the table's canonical checksum (migrate_checksum's) from the values.
+ * On the way out, a COPY text line is split into values (core::ParseCopyLine) and written as JSON
+ * (AppendJsonLine); on the way in, a JSON line is read back into values (ParseJsonLine) and written as a COPY
+ * text line (AppendCopyField). core::AddToChecksum feeds the table's canonical checksum from the values.
  */
 #pragma once
 
@@ -19,28 +19,16 @@
 #include <string_view>
 #include <vector>
 
-#include "core/checksum.hpp"
-#include "core/md5_batch.hpp"
+#include "core/copy_row.hpp"
 
 namespace cutover::archive {
 
 /* Version of the archive's layout, written to and checked in manifest.json. */
 constexpr int kFormatVersion = 1;
 
-/* One value of a row: its text, or NULL. */
-struct Value {
-	std::string text;
-	bool null = false;
-};
-
-/* A row: reused from line to line, so the strings keep their capacity. */
-using Row = std::vector<Value>;
-
-/*
- * Splits one COPY text-format line (without its newline) into `row`, undoing COPY's backslash escapes;
- * \N is NULL. Returns false, with `error` set, on a malformed escape.
- */
-bool ParseCopyLine(std::string_view line, Row &row, std::size_t &count, std::string &error);
+/* One value of a row, and a row (core/copy_row.hpp, which reads COPY lines and checksums rows). */
+using Value = pgc::core::CopyValue;
+using Row = pgc::core::CopyRow;
 
 /* Appends `value` to a COPY text line, escaped (backslash, tab, newline, carriage return and the like). */
 void AppendCopyField(std::string &out, const Value &value);
@@ -69,15 +57,5 @@ bool AppendJsonLine(std::string &out, const Row &row, std::size_t count, std::st
  * check that does not match (the line was changed).
  */
 bool ParseJsonLine(std::string_view line, Row &row, std::size_t &count, std::string &error);
-
-/* Positions of the columns in canonical (name, byte) order: the order the checksum reads a row in. */
-std::vector<std::size_t> CanonicalOrder(const std::vector<std::string> &names);
-
-/*
- * Adds the row to `checksum` as migrate_checksum would: its canonical row text (columns in `order`, from
- * CanonicalOrder) hashed through `batch`. Flush the batch before reading the checksum.
- */
-void AddToChecksum(const Row &row, const std::vector<std::size_t> &order, pgc::core::RowSink &sink,
-				   pgc::core::RowHashBatch &batch, pgc::core::Checksum &checksum);
 
 } // namespace cutover::archive

@@ -65,7 +65,7 @@ LoadColumnsOf(const pg::Connection &target, const ManifestTable &table, const st
 		out.loaded.push_back(i);
 	}
 	out.fields = core::RemapFieldsOf(remaps);
-	out.order = archive::CanonicalOrder(names);
+	out.order = core::CanonicalOrder(names);
 	return out;
 }
 
@@ -144,7 +144,7 @@ RowConverter::Convert(std::string_view line, long number, std::string &data)
 	if (count != table_.columns.size())
 		Refuse(number, "the row has " + std::to_string(count) + " values, the table " +
 						   std::to_string(table_.columns.size()) + " columns");
-	AddToChecksum(row_, columns_.order, sink_, batch_, checksum_);
+	core::AddToChecksum(row_, columns_.order, sink_, batch_, checksum_);
 	copy_line_.clear();
 	for (std::size_t i = 0; i < columns_.loaded.size(); i++) {
 		if (i > 0)

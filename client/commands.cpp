@@ -1,5 +1,6 @@
 /*
- * commands.cpp: init, plan, verify, diff, status, reset, users and run (pull is pull_command.cpp). Each step is
+ * commands.cpp: init, plan, diff, status, reset, users and run (pull is pull_command.cpp, verify
+ * verify_command.cpp). Each step is
  * the extension's SQL call; the client connects, calls, shows progress and prints the rows.
  */
 #include "commands.hpp"
@@ -36,46 +37,6 @@ CountArray(const pg::Result &result, int row, int column)
 	return value.is_array() ? static_cast<int>(value.size()) : 0;
 }
 
-/*
- * The places of the target that still hold Supabase user IDs (migrate_audit_ids), in words, one per line; those
- * outside columns kept out on purpose are problems.
- */
-struct Leftovers {
-	json rows = json::array();
-	std::string text;
-	int problems = 0;
-	std::string problem_places; /* "public.t.c $.a; ..." */
-};
-
-Leftovers
-AuditUserIds(const pg::Connection &target, const Settings &settings)
-{
-	Out().Info("looking for Supabase user IDs left anywhere in the target (migrate_audit_ids)");
-	pg::Result audit = target.Exec("SELECT table_name, column_name, json_path, kind, ids, example_key, example_id, "
-								   "remap FROM migrate_audit_ids($1::text[])",
-								   {pg::ArrayLiteral(settings.schemas)});
-	Leftovers left;
-	left.rows = RowsJson(audit);
-	for (int row = 0; row < audit.Rows(); row++) {
-		bool kept_out = audit.Text(row, 7) == "off";
-		std::string place = audit.Text(row, 0) + "." + audit.Text(row, 1) +
-							(audit.IsNull(row, 2) ? "" : " " + audit.Text(row, 2)) + " (" + audit.Text(row, 3) + ")";
-		left.text += "  " + place + ": " + audit.Text(row, 4) + " Supabase user ID" +
-					 (audit.Text(row, 4) == "1" ? "" : "s") + ", such as " + audit.Text(row, 6) +
-					 (audit.IsNull(row, 5) ? "" : " in row " + audit.Text(row, 5)) +
-					 (kept_out ? " (column kept out on purpose)" : "") + "\n";
-		if (!kept_out) {
-			left.problems++;
-			left.problem_places += (left.problem_places.empty() ? "" : "; ") + place;
-		}
-	}
-	if (!left.text.empty())
-		left.text = "\nSupabase user IDs left in the target:\n" + left.text;
-	else
-		left.text = "\nno Supabase user ID left in the target\n";
-	return left;
-}
-
 } // namespace
 
 pg::Connection
@@ -88,6 +49,13 @@ pg::Connection
 ConnectSource(const Settings &settings)
 {
 	return ConnectSource(settings.source);
+}
+
+void
+CheckNamedSource(const pg::Connection &target, const Settings &settings)
+{
+	if (!settings.source.empty())
+		ConnectStoredSource(target, settings.source);
 }
 
 int
@@ -163,79 +131,6 @@ RunPlan(const Settings &settings)
 		return kExitProblem;
 	}
 	return kExitOk;
-}
-
-namespace {
-
-/* The extension reads the source the target stores; a source named here must be that one. */
-void
-CheckNamedSource(const pg::Connection &target, const Settings &settings)
-{
-	if (!settings.source.empty())
-		ConnectStoredSource(target, settings.source);
-}
-
-} // namespace
-
-int
-RunVerify(const Settings &settings)
-{
-	pg::Connection target = ConnectTarget(settings);
-	CheckExtension(target);
-	CheckNamedSource(target, settings);
-	std::vector<PlannedTable> plan = ReadPlan(target, settings);
-	/* by rows: a big table weighs what it holds; each table's result is said as soon as it is known */
-	std::uint64_t rows_left = 0, rows_done = 0;
-	for (const auto &planned : plan)
-		rows_left += EstimatedRows(planned);
-	Progress progress("verify", rows_left, "rows");
-	json rows = json::array();
-	std::ostringstream table;
-	int bad = 0;
-	for (const auto &planned : plan) {
-		progress.Note(planned.name + ", about " + Thousands(EstimatedRows(planned)) + " rows");
-		std::optional<pg::Result> result;
-		try {
-			result = target.Exec("SELECT * FROM migrate_verify($1::regclass)", {planned.name});
-		} catch (const std::exception &) {
-			if (!Interrupted())
-				throw;
-			progress.Finish("interrupted");
-			throw InterruptedError("verified " + std::to_string(rows.size()) + " of " + std::to_string(plan.size()) +
-								   " tables; the verification of " + planned.name +
-								   " was cancelled (verify changes no data)");
-		}
-		json row = RowsJson(*result).at(0);
-		bool ok = result->Bool(0, 5);
-		bad += ok ? 0 : 1;
-		rows.push_back(row);
-		rows_left -= std::min(rows_left, EstimatedRows(planned));
-		rows_done += static_cast<std::uint64_t>(std::max(result->Int(0, 1), result->Int(0, 2)));
-		progress.SetTotal(rows_done + rows_left);
-		progress.Set(rows_done);
-		std::string line = planned.name + ": " + (ok ? "ok" : "DIFFERENT") + " (source " + result->Text(0, 1) +
-						   " rows, target " + result->Text(0, 2) + " rows)";
-		table << line << "\n";
-		if (ok)
-			Out().Info("verify: " + line, {{"table", planned.name}});
-		else
-			Out().Warn("verify: " + line, {{"table", planned.name}});
-	}
-	progress.Note("");
-	progress.Finish();
-	/* whatever the checksums say: no Supabase user ID may be left where nobody decided to keep it */
-	Leftovers left = AuditUserIds(target, settings);
-	Out().Result({{"tables", rows}, {"user_ids_left", left.rows}}, table.str() + left.text);
-	if (bad > 0)
-		Out().Error(std::to_string(bad) + " tables differ between source and target");
-	if (left.problems > 0)
-		Out().Error(std::to_string(left.problems) +
-					(left.problems == 1 ? " place in the target still holds" : " places in the target still hold") +
-					" Supabase user IDs: " + left.problem_places +
-					". Rewrite them (an ID inside longer text: migrate_remap_column(table, column, 'embedded'), "
-					"then migrate_reset and pull the table again), or keep them on purpose with "
-					"migrate_remap_column(table, column, false)");
-	return bad > 0 || left.problems > 0 ? kExitProblem : kExitOk;
 }
 
 namespace {
@@ -371,7 +266,7 @@ RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 		{"users", [&] { return RunUsersCommand(settings, checked_users); }},
 		{"plan", [&] { return RunPlan(settings); }},
 		{"pull", [&] { return RunPull(settings, jobs, true); }},
-		{"verify", [&] { return RunVerify(settings); }},
+		{"verify", [&] { return RunVerify(settings, jobs); }},
 	};
 	/* with --json, one document: each step's result under its name, and where the run stopped */
 	for (const auto &step : steps) {

@@ -1,6 +1,6 @@
 /*
- * commands.hpp: the subcommands of cutover that drive the extension (commands.cpp, pull_command.cpp) and the
- * settings they share. Each returns the process's exit code (see ExitCode).
+ * commands.hpp: the subcommands of cutover that drive the extension (commands.cpp, pull_command.cpp,
+ * verify_command.cpp) and the settings they share. Each returns the process's exit code (see ExitCode).
  */
 #pragma once
 
@@ -30,13 +30,16 @@ struct Settings {
 
 pg::Connection ConnectTarget(const Settings &settings);
 pg::Connection ConnectSource(const Settings &settings);
+/* The extension reads the source the target stores; a source named here (--source) must be that one. */
+void CheckNamedSource(const pg::Connection &target, const Settings &settings);
 
 int RunInit(const Settings &settings);
 int RunPlan(const Settings &settings);
 /* `cutover users` (users.hpp) with the target's extension checked and the source proven the stored one. */
 int RunUsersCommand(const Settings &settings, const UsersOptions &users);
 int RunPull(const Settings &settings, int jobs, bool snapshot);
-int RunVerify(const Settings &settings);
+/* `cutover verify` (verify_command.cpp): every planned table verified, `jobs` at a time. */
+int RunVerify(const Settings &settings, int jobs);
 int RunDiff(const Settings &settings, const std::string &table, long long max_rows);
 int RunStatus(const Settings &settings);
 /* migrate_reset of each table, in one transaction: the table and every table whose foreign keys lead to it

@@ -254,11 +254,11 @@ AddUserOptions(CLI::App *command, CommandLine &line)
 		"the Stack Auth project has password sign-in off: send no password hashes");
 }
 
-/* -j,--jobs of `pull` and `run`. */
+/* -j,--jobs of `pull`, `verify` and `run`. */
 void
-AddJobsOption(CLI::App *command, CommandLine &line)
+AddJobsOption(CLI::App *command, CommandLine &line, const char *what)
 {
-	command->add_option("-j,--jobs", line.jobs, "tables pulled at once, 1 to 64 (default 1)")
+	command->add_option("-j,--jobs", line.jobs, std::string("tables ") + what + " at once, 1 to 64 (default 1)")
 		->type_name("N")
 		->check(Between(1, 64));
 }
@@ -298,10 +298,11 @@ AddCommands(CLI::App &app, CommandLine &line)
 	AddUserOptions(commands.users, line);
 	commands.pull = app.add_subcommand("pull", "copy every planned table from the source, user IDs rewritten; then "
 											   "sequences and foreign-key checks");
-	AddJobsOption(commands.pull, line);
+	AddJobsOption(commands.pull, line, "pulled");
 	commands.pull->add_flag("--no-snapshot", line.no_snapshot,
 							"do not read every table from one snapshot of the source");
 	commands.verify = app.add_subcommand("verify", "compare row counts and checksums of every planned table");
+	AddJobsOption(commands.verify, line, "verified");
 	commands.diff = app.add_subcommand(
 		"diff", "the rows that differ in one table between source and target (missing, extra, changed with the "
 				"columns), as a table with a summary line; exit 0 when no row differs, 1 when rows differ, 2 when it "
@@ -316,7 +317,7 @@ AddCommands(CLI::App &app, CommandLine &line)
 	commands.run = app.add_subcommand("run", "every step in order: init, users, plan, pull, verify; stops at the "
 											 "first failure");
 	AddUserOptions(commands.run, line);
-	AddJobsOption(commands.run, line);
+	AddJobsOption(commands.run, line, "pulled and verified");
 	commands.reset = app.add_subcommand("reset", "set tables back to pending so that the next pull loads them "
 												 "again: each table and every table whose foreign keys lead to it "
 												 "(migrate_reset); after marking a column with migrate_remap_column");
@@ -383,7 +384,7 @@ Dispatch(const Commands &commands, const CommandLine &line)
 	if (*commands.pull)
 		return RunPull(settings, line.jobs, !line.no_snapshot);
 	if (*commands.verify)
-		return RunVerify(settings);
+		return RunVerify(settings, line.jobs);
 	if (*commands.diff)
 		return RunDiff(settings, line.diff_table, line.diff_rows);
 	if (*commands.status)

@@ -8,8 +8,10 @@
  *     cutting the table into buckets of about 1,000 rows.
  *  2. One pass on each side, at the same time. The source (plain SQL over libpq) and the target (SPI, the
  *     migrate_bucket_agg aggregate in C++) each put every row in its bucket with the same SQL expression and
- *     return the canonical checksum of each bucket. User-ID columns on the target are mapped back to source
- *     IDs first, as migrate_verify does, and so is a key that holds user IDs.
+ *     return the canonical checksum of each bucket (or the source sends each row with its bucket by COPY and a
+ *     thread of this backend hashes them, as migrate_verify streams: pg_cutover.verify_source). User-ID
+ *     columns on the target are mapped back to source IDs first, as migrate_verify does, and so is a key that
+ *     holds user IDs.
  *  3. Only the buckets whose (rows, checksum) differ are looked at. One with at most 4,000 rows on each side
  *     is a leaf: both sides send the key and the md5 of every row in it (one query per side for a batch of
  *     leaves); a larger one is cut again at every m-th key of the side that has more rows, and its parts are
@@ -35,6 +37,8 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "copy_reader.hpp"
+#include "core/copy_row.hpp"
 #include "core/sql.hpp"
 #include "diff.hpp"
 #include "guard.hpp"
@@ -180,26 +184,14 @@ Diff::FirstThresholds()
  * Checksums the buckets of `range` cut at `thresholds` on both sides at once; returns the buckets that
  * differ, in key order (the source's rows with a NULL key first, at the top level).
  */
-std::vector<RangeWork>
-Diff::CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyValue> &thresholds, bool top)
+/* The source's checksum of each bucket, as the query BucketSumsSql sent to the source returns them. */
+std::map<int, core::Checksum>
+Diff::ReadSourceSums()
 {
-	std::string source_sql = core::BucketSumsSql(source_side_, core::BucketSql(source_side_.key, thresholds, top),
-												 top ? "true" : core::RangeSql(source_side_.key, range));
-	std::string target_sql = "SELECT " + target_bucket_aggregate_ + "(" +
-							 core::BucketSql(target_side_.key, thresholds, false) + ", " + target_aggregate_args_ +
-							 ") FROM " + target_side_.from + " WHERE " + core::RangeSql(target_side_.key, range);
-
-	source_->Send(source_sql);
-	std::string target_sums;
-	OnTarget([&](pg::Spi &spi) {
-		spi.Execute(target_sql, true);
-		target_sums = spi.GetBytes(0, 0);
-	});
 	SourceResult result = source_->Wait();
 	if (!result || PQnfields(result.get()) != 4)
 		throw Error(ERRCODE_PROTOCOL_VIOLATION,
 					"the source returned no bucket checksums for table " + table_.qualified);
-
 	std::map<int, core::Checksum> sums;
 	for (int row = 0; row < PQntuples(result.get()); row++) {
 		int bucket = static_cast<int>(ParseInt64(PQgetvalue(result.get(), row, 0), "a bucket number"));
@@ -209,6 +201,47 @@ Diff::CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyVal
 			!core::ParseUint128(PQgetvalue(result.get(), row, 3), sum.sum_low))
 			throw Error(ERRCODE_PROTOCOL_VIOLATION,
 						"the source returned a malformed checksum sum for table " + table_.qualified);
+	}
+	return sums;
+}
+
+/*
+ * Checksums the buckets of `range` cut at `thresholds` on both sides at once; returns the buckets that
+ * differ, in key order (the source's rows with a NULL key first, at the top level). The source hashes its
+ * rows (BucketSumsSql), or sends them with their buckets to a thread of this backend that hashes them
+ * (BucketRowsSql, pg_cutover.verify_source), while this backend checksums the target's.
+ */
+std::vector<RangeWork>
+Diff::CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyValue> &thresholds, bool top)
+{
+	std::string bucket_of = core::BucketSql(source_side_.key, thresholds, top);
+	std::string where = top ? "true" : core::RangeSql(source_side_.key, range);
+	std::string target_sql = "SELECT " + target_bucket_aggregate_ + "(" +
+							 core::BucketSql(target_side_.key, thresholds, false) + ", " + target_aggregate_args_ +
+							 ") FROM " + target_side_.from + " WHERE " + core::RangeSql(target_side_.key, range);
+	std::string target_sums;
+	auto checksum_target = [&] {
+		OnTarget([&](pg::Spi &spi) {
+			spi.Execute(target_sql, true);
+			target_sums = spi.GetBytes(0, 0);
+		});
+	};
+	std::map<int, core::Checksum> sums;
+	if (stream_) {
+		/* the rows' bytes in UTF-8, as the source's SQL hashes them; then the session's encoding again */
+		core::CopyBucketChecksums buckets(table_.columns.size());
+		CopyReader rows(*source_,
+						"SET LOCAL client_encoding = 'UTF8';\n" + core::BucketRowsSql(source_side_, bucket_of, where) +
+							";\nRESET client_encoding;\n",
+						"the rows of table " + table_.qualified,
+						[&](std::string_view line, std::string &error) { return buckets.Add(line, error); });
+		checksum_target();
+		rows.Finish();
+		sums = buckets.Result();
+	} else {
+		source_->Send(core::BucketSumsSql(source_side_, bucket_of, where));
+		checksum_target();
+		sums = ReadSourceSums();
 	}
 	std::map<int, core::Checksum> target;
 	constexpr std::size_t size = core::Checksum::kSerializedSize;
@@ -262,6 +295,7 @@ Diff::Run()
 	source_->Send("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n" + core::FixedSettingsSql() +
 				  "SET LOCAL jit = off;\n");
 	source_->Wait();
+	stream_ = StreamsFromSource(*source_);
 
 	std::vector<core::KeyValue> thresholds = FirstThresholds();
 	Process(CompareBuckets(core::KeyRange(), thresholds, true), 0);

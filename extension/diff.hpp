@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "core/checksum.hpp"
 #include "core/diff.hpp"
 #include "diff_key.hpp"
 #include "pg/rel.hpp"
@@ -60,6 +62,7 @@ class Diff
 	std::vector<core::KeyValue> FirstThresholds();
 	std::vector<RangeWork> CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyValue> &thresholds,
 										  bool top);
+	std::map<int, core::Checksum> ReadSourceSums();
 	void Process(const std::vector<RangeWork> &ranges, int depth);
 	void Split(const RangeWork &work, int depth);
 
@@ -92,6 +95,7 @@ class Diff
 	int max_rows_;
 	pg::TableInfo table_;
 	std::optional<SourceConnection> source_;
+	bool stream_ = false; /* the source's bucket sums from its rows, hashed here (pg_cutover.verify_source) */
 	std::optional<UnmapScope> scope_;
 	bool mapped_ = false;	  /* rows are read back through scope_ */
 	bool key_mapped_ = false; /* the key is read through the ID map (as the extension's owner) */

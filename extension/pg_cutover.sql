@@ -73,7 +73,10 @@ CREATE TABLE cutover.verification (
     target_checksum text NOT NULL,
     ok boolean NOT NULL,
     seconds double precision NOT NULL,
-    verified_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+    verified_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- how the source's side was had: the source's SQL, its rows streamed by COPY and hashed on the target
+    -- (pg_cutover.verify_source), or figures given by the caller (an archive's manifest)
+    source_side text NOT NULL DEFAULT 'sql' CHECK (source_side IN ('sql', 'stream', 'given'))
 );
 REVOKE ALL ON cutover.verification FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('cutover.verification', '');

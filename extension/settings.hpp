@@ -11,6 +11,16 @@ enum class PullFormat : int { Binary = 0, Text = 1 };
 
 PullFormat PullFormatSetting();
 
+/*
+ * pg_cutover.verify_source: how the source side of migrate_verify (and of migrate_diff's buckets) is computed:
+ * sql (the source hashes every row itself, one row of figures comes back), stream (the source sends its rows
+ * by COPY and this backend hashes them) or auto (stream when the source is near: a Unix socket, a loopback or
+ * a private address; sql otherwise, the default).
+ */
+enum class VerifySource : int { Sql = 0, Stream = 1, Auto = 2 };
+
+VerifySource VerifySourceSetting();
+
 void DeclareSettings();
 
 } // namespace pgc

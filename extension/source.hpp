@@ -31,11 +31,25 @@ struct ResultDeleter {
 };
 using SourceResult = std::unique_ptr<PGresult, ResultDeleter>;
 
+/*
+ * A thread that reads a connection lent to it (copy_reader.hpp). Return() stops it and waits for it: the link's
+ * close calls it first, also from the exit and abort callbacks, so that no thread reads a closed connection.
+ */
+class ConnectionBorrower
+{
+  public:
+	virtual void Return() noexcept = 0;
+
+  protected:
+	~ConnectionBorrower() = default;
+};
+
 /* A connection and the options that opened it (to open a second one for a cancel). */
 struct SourceLink {
 	PGconn *conn;
 	std::vector<std::string> keys;
 	std::vector<std::string> values;
+	ConnectionBorrower *borrower = nullptr; /* the thread reading the connection, if one is */
 };
 
 /* PQconnectStartParams with the options as two lists of the same length. */
@@ -92,6 +106,17 @@ class SourceConnection
 	/* `value` as an SQL string literal, escaped for the source. */
 	std::string Literal(const std::string &value) const;
 
+	/*
+	 * The libpq connection, lent to a thread that reads a COPY's data while this backend works on (copy_reader.cpp):
+	 * nothing else uses the connection until Reclaim(); closing it first calls borrower->Return().
+	 */
+	PGconn *Lend(ConnectionBorrower *borrower);
+	void Reclaim();
+	/* Whether the source is near (core/nearby.hpp): a Unix socket, a loopback or a private address. */
+	bool IsNearby() const;
+	/* An established connection failed: 08006, with libpq's message (the password masked). */
+	[[noreturn]] void ThrowConnectionLost(const std::string &what) const;
+
 	/* Server version of the source, as server_version_num (150020 for 15.20). */
 	int
 	ServerVersion() const
@@ -113,8 +138,6 @@ class SourceConnection
 	std::string Message(const char *text) const;
 	/* Connecting failed: 28P01 for authentication, otherwise 08001. */
 	[[noreturn]] void ThrowConnectError() const;
-	/* An established connection failed: 08006. */
-	[[noreturn]] void ThrowConnectionLost(const std::string &what) const;
 	/* Throws the error of a failed result with the source's SQLSTATE, prefixed "on the source: ". */
 	[[noreturn]] void ThrowResultError(const PGresult *result) const;
 

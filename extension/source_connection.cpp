@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "core/nearby.hpp"
 #include "pg/foreign.hpp"
 #include "source.hpp"
 
@@ -267,6 +268,27 @@ SourceConnection::ThrowConnectionLost(const std::string &what) const
 {
 	throw Error(ERRCODE_CONNECTION_FAILURE, what, Message(PQerrorMessage(conn_)),
 				"The source closed the connection or the network failed; nothing was changed. Run the call again.");
+}
+
+PGconn *
+SourceConnection::Lend(ConnectionBorrower *borrower)
+{
+	link_->borrower = borrower;
+	return conn_;
+}
+
+void
+SourceConnection::Reclaim()
+{
+	link_->borrower = nullptr;
+}
+
+bool
+SourceConnection::IsNearby() const
+{
+	const char *host = PQhost(conn_);
+	const char *address = PQhostaddr(conn_);
+	return core::IsNearby(host ? host : "", address ? address : "");
 }
 
 void

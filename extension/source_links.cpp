@@ -106,6 +106,9 @@ std::vector<SourceLink *> open_links;
 void
 CancelAndClose(SourceLink *link) noexcept
 {
+	/* a thread reading the connection (a FATAL did not unwind the frame that owns it) stops first */
+	if (link->borrower != nullptr)
+		link->borrower->Return();
 	try {
 		CancelWithin(*link);
 	} catch (...) {

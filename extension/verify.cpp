@@ -1,8 +1,9 @@
 /*
  * verify.cpp: migrate_verify(tbl) proves a target table equals its source table.
  *
- * The source computes the canonical checksum with plain SQL over libpq while this backend computes the same
- * checksum over the target table; the two run at the same time, and the slower one sets the pace. On the
+ * The source computes the canonical checksum with plain SQL over libpq (or sends its rows by COPY, hashed here
+ * on a thread of this backend: copy_reader.hpp, pg_cutover.verify_source) while this backend computes the
+ * same checksum over the target table; the two run at the same time, and the slower one sets the pace. On the
  * target, columns that hold user IDs (found as migrate_plan finds them) are mapped back to source IDs
  * through cutover.id_map before hashing, so a correctly remapped table verifies ok. The
  * outcome is recorded in cutover.verification, and the table's state in cutover.table_state becomes
@@ -18,6 +19,8 @@
 
 #include "catalog.hpp"
 #include "checksum.hpp"
+#include "copy_reader.hpp"
+#include "core/copy_row.hpp"
 #include "core/plan.hpp"
 #include "core/sql.hpp"
 #include "guard.hpp"
@@ -40,6 +43,7 @@ struct Verification {
 	std::string target_checksum;
 	bool ok = false;
 	double seconds = 0;
+	const char *source_side = "sql"; /* sql, stream or given (cutover.verification.source_side) */
 };
 
 std::string
@@ -205,7 +209,7 @@ Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &
 	pg::AsExtensionOwner owner(fcinfo);
 	pg::Spi spi;
 	spi.Execute("INSERT INTO cutover.verification (table_name, source_rows, target_rows, source_checksum, "
-				"target_checksum, ok, seconds) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+				"target_checksum, ok, seconds, source_side) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 				false,
 				{{TEXTOID, v.table_name},
 				 {INT8OID, std::to_string(v.source_rows)},
@@ -213,7 +217,8 @@ Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &
 				 {TEXTOID, v.source_checksum},
 				 {TEXTOID, v.target_checksum},
 				 {BOOLOID, std::string(v.ok ? "true" : "false")},
-				 {FLOAT8OID, std::to_string(v.seconds)}});
+				 {FLOAT8OID, std::to_string(v.seconds)},
+				 {TEXTOID, std::string(v.source_side)}});
 	spi.Execute(
 		"INSERT INTO cutover.table_state AS s (table_schema, table_name, status, rows, source_checksum, "
 		"target_checksum, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) "
@@ -233,7 +238,7 @@ Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &
 /* Compares the two sides, records the result (cutover.verification and the state) and returns it. */
 Verification
 Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_rows, std::string source_checksum,
-		 const TargetSide &side, std::chrono::steady_clock::time_point started)
+		 const TargetSide &side, std::chrono::steady_clock::time_point started, const char *source_side)
 {
 	const TableChecksum &target = side.checksum;
 	Verification v;
@@ -242,6 +247,7 @@ Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_row
 	v.source_checksum = std::move(source_checksum);
 	v.target_rows = target.rows;
 	v.target_checksum = target.checksum;
+	v.source_side = source_side;
 	/* a Supabase ID left on the target fails the table even where the source holds the same ID */
 	v.ok = v.source_rows == v.target_rows && v.source_checksum == v.target_checksum && side.leftovers.empty();
 	v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -264,7 +270,20 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	CheckSourceColumns(source, table);
 	std::vector<std::string> user_id_columns = UserIdColumns(fcinfo, source, table);
 
-	/* Source and target at the same time: the source query runs while this backend scans the target. */
+	/* Source and target at the same time: the source works (or sends) while this backend scans the target. */
+	if (StreamsFromSource(source)) {
+		std::vector<std::string> names;
+		for (const auto &column : table.columns)
+			names.push_back(column.name);
+		core::CopyChecksum sum(names);
+		CopyReader rows(source, core::SourceStreamSql(table.scan, table.columns),
+						"the rows of table " + table.qualified,
+						[&](std::string_view line, std::string &error) { return sum.Add(line, error); });
+		TargetSide target = ChecksumTarget(fcinfo, table, user_id_columns);
+		rows.Finish();
+		core::Checksum source_sum = sum.Result();
+		return Conclude(fcinfo, table, source_sum.rows, source_sum.Hex(), target, started, "stream");
+	}
 	source.Send(core::SourceChecksumSql(table.scan, table.columns));
 	TargetSide target = ChecksumTarget(fcinfo, table, user_id_columns);
 	SourceResult result;
@@ -282,7 +301,7 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 	if (parse_error != std::errc() || *end != '\0')
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned \"" + std::string(rows_text) +
 													"\" as the row count of table " + table.qualified);
-	return Conclude(fcinfo, table, source_rows, PQgetvalue(result.get(), 0, 1), target, started);
+	return Conclude(fcinfo, table, source_rows, PQgetvalue(result.get(), 0, 1), target, started, "sql");
 }
 
 /*
@@ -313,7 +332,7 @@ VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std
 						"table " + table.qualified + " has no column " + pg::QuoteIdentifier(name), "",
 						"Name only columns of the table as holding user IDs.");
 	TargetSide target = ChecksumTarget(fcinfo, table, user_id_columns);
-	return Conclude(fcinfo, table, source_rows, source_checksum, target, started);
+	return Conclude(fcinfo, table, source_rows, source_checksum, target, started, "given");
 }
 
 } // namespace

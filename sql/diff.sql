@@ -152,6 +152,15 @@ UPDATE big SET payload = 'changed' WHERE id IN (1, 9999, 16001, 29999, 30000);
 INSERT INTO big VALUES (0, 'below'), (-5, 'far below'), (40000, 'above');
 SELECT status, count(*), min(key::bigint), max(key::bigint) FROM migrate_diff('big', 10000) GROUP BY status ORDER BY status;
 SELECT * FROM migrate_diff('big', 10000) WHERE status <> 'missing';
+-- the same rows whether the source hashes its buckets (sql) or sends its rows to be hashed here (stream)
+SET pg_cutover.verify_source = 'sql';
+CREATE TEMP TABLE by_sql AS SELECT * FROM migrate_diff('big', 10000);
+SET pg_cutover.verify_source = 'stream';
+CREATE TEMP TABLE by_stream AS SELECT * FROM migrate_diff('big', 10000);
+RESET pg_cutover.verify_source;
+SELECT count(*) AS differences, count(*) FILTER (WHERE status = 'missing') AS missing FROM by_sql;
+SELECT count(*) AS only_one_way FROM ((TABLE by_sql EXCEPT TABLE by_stream) UNION ALL (TABLE by_stream EXCEPT TABLE by_sql)) AS d;
+DROP TABLE by_sql, by_stream;
 -- stopped after max_rows, in key order
 SELECT * FROM migrate_diff('big', 4);
 -- the target empty: every source row missing, the first max_rows of them

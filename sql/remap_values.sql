@@ -76,6 +76,14 @@ SELECT jsonb_object_keys(ja[1]) FROM vals WHERE id = 1;
 
 -- Verified by value: the checksums equal, nothing left, no row differs.
 SELECT table_name, source_rows, target_rows, ok FROM migrate_verify('vals');
+-- the source's side hashed by the source's SQL and streamed here: the same figures for a mapped table
+SELECT source_checksum AS auto_checksum FROM cutover.verification ORDER BY id DESC LIMIT 1 \gset
+SET pg_cutover.verify_source = 'sql';
+SELECT table_name, source_rows, target_rows, ok, source_checksum = :'auto_checksum' AS same FROM migrate_verify('vals');
+SET pg_cutover.verify_source = 'stream';
+SELECT table_name, source_rows, target_rows, ok, source_checksum = :'auto_checksum' AS same FROM migrate_verify('vals');
+RESET pg_cutover.verify_source;
+SELECT array_agg(DISTINCT source_side ORDER BY source_side) AS ways FROM cutover.verification WHERE table_name = 'public.vals';
 SELECT * FROM migrate_diff('vals');
 SELECT table_name, column_name, json_path, kind, ids, example_key, example_id, remap FROM migrate_audit_ids();
 -- the archive's verification, from the same figures, maps back the same way

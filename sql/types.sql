@@ -111,16 +111,40 @@ SELECT current_database() AS target_db \gset
 SELECT regress.masked(migrate_source(regress.local_conninfo('cutover_src')));
 SELECT table_name, source_rows, target_rows, source_checksum, target_checksum, ok FROM migrate_verify('type_fixture');
 SELECT source_checksum = :'fixture_sum' AS pinned FROM migrate_verify('type_fixture');
--- a one-byte change on the target side is seen by the verification
+-- The source's side both ways (pg_cutover.verify_source): hashed by the source's SQL, or its rows streamed by
+-- COPY and hashed here, whatever the caller's settings; the same figures, pinned. auto streams from a source
+-- on a Unix socket. Each verification records the way it took.
+SELECT source_side FROM cutover.verification ORDER BY id DESC LIMIT 1;
+SET DateStyle = 'German, DMY';
+SET TimeZone = 'Asia/Kathmandu';
+SET extra_float_digits = -3;
+SET pg_cutover.verify_source = 'sql';
+SELECT source_rows, source_checksum = :'fixture_sum' AS pinned, ok FROM migrate_verify('type_fixture');
+SELECT source_side FROM cutover.verification ORDER BY id DESC LIMIT 1;
+SET pg_cutover.verify_source = 'stream';
+SELECT source_rows, source_checksum = :'fixture_sum' AS pinned, ok FROM migrate_verify('type_fixture');
+SELECT source_side FROM cutover.verification ORDER BY id DESC LIMIT 1;
+SELECT regress.error_of($$SET pg_cutover.verify_source = 'fast'$$);
+RESET ALL;
+-- a one-byte change on the target side is seen by the verification, both ways
 BEGIN;
 UPDATE type_fixture SET f8 = 0 WHERE id = 2;
+SET LOCAL pg_cutover.verify_source = 'sql';
+SELECT table_name, source_rows, target_rows, source_checksum = target_checksum AS same_checksum, ok FROM migrate_verify('type_fixture');
+SET LOCAL pg_cutover.verify_source = 'stream';
 SELECT table_name, source_rows, target_rows, source_checksum = target_checksum AS same_checksum, ok FROM migrate_verify('type_fixture');
 ROLLBACK;
--- and a one-byte change on the source side
+-- and a one-byte change on the source side, both ways
 \c cutover_src
 UPDATE type_fixture SET "MixedCase" = 'MiXed' WHERE id = 4;
 \c :target_db
+SET pg_cutover.verify_source = 'sql';
 SELECT table_name, source_rows, target_rows, source_checksum = target_checksum AS same_checksum, ok FROM migrate_verify('type_fixture');
+SELECT source_checksum AS changed_by_sql FROM cutover.verification ORDER BY id DESC LIMIT 1 \gset
+SET pg_cutover.verify_source = 'stream';
+SELECT table_name, source_rows, target_rows, source_checksum = target_checksum AS same_checksum, ok FROM migrate_verify('type_fixture');
+SELECT source_checksum = :'changed_by_sql' AS same_as_sql, source_side FROM cutover.verification ORDER BY id DESC LIMIT 1;
+RESET pg_cutover.verify_source;
 
 \c cutover_src
 DROP TABLE type_fixture;

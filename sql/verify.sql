@@ -115,6 +115,23 @@ CREATE TABLE refs (rel regclass, typ regtype);
 INSERT INTO refs VALUES ('sites', 'integer'), ('pg_class', 'text');
 SELECT table_name, source_rows, target_rows, ok FROM migrate_verify('refs');
 
+-- Quoted names (schema, table, columns), the source's side hashed by its SQL and streamed: the same figures.
+\c cutover_src
+CREATE SCHEMA "Odd ""Schema""";
+CREATE TABLE "Odd ""Schema"""."t a,b" ("Sel ect" integer, "x""y" text, "Äö" text);
+INSERT INTO "Odd ""Schema"""."t a,b" VALUES (1, 'a"b\c', 'ü'), (2, NULL, '(,)'), (3, '', E'tab\there');
+\c :target_db
+CREATE SCHEMA "Odd ""Schema""";
+CREATE TABLE "Odd ""Schema"""."t a,b" ("Äö" text, "Sel ect" integer, "x""y" text);
+INSERT INTO "Odd ""Schema"""."t a,b" ("Sel ect", "x""y", "Äö") VALUES (3, '', E'tab\there'), (2, NULL, '(,)'), (1, 'a"b\c', 'ü');
+SET pg_cutover.verify_source = 'sql';
+SELECT table_name, source_rows, target_rows, ok FROM migrate_verify('"Odd ""Schema"""."t a,b"');
+SELECT source_checksum AS by_sql FROM cutover.verification ORDER BY id DESC LIMIT 1 \gset
+SET pg_cutover.verify_source = 'stream';
+SELECT table_name, source_rows, target_rows, ok, source_checksum = :'by_sql' AS same FROM migrate_verify('"Odd ""Schema"""."t a,b"');
+SELECT source_side FROM cutover.verification ORDER BY id DESC LIMIT 1;
+RESET pg_cutover.verify_source;
+
 --
 -- Errors. None of them records anything.
 --
@@ -182,10 +199,17 @@ SELECT table_name, ok FROM migrate_verify('locked');
 CREATE VIEW slow AS SELECT 1 AS id FROM pg_sleep(30);
 \c :target_db
 CREATE TABLE slow (id integer);
+-- Both ways: the source's COPY (auto, on this Unix socket), then its SQL.
 SET statement_timeout = '1s';
 SELECT regress.error_of($$SELECT migrate_verify('slow')$$);
 RESET statement_timeout;
 SELECT regress.wait_until($$regress.server_log_mentions('canceling statement due to user request') = 'mentioned'$$, 10) AS source_query_cancelled;
+SELECT regress.wait_until($$NOT EXISTS (SELECT FROM pg_stat_activity WHERE datname = 'cutover_src' AND state = 'active')$$, 10) AS source_query_gone;
+SET pg_cutover.verify_source = 'sql';
+SET statement_timeout = '1s';
+SELECT regress.error_of($$SELECT migrate_verify('slow')$$);
+RESET statement_timeout;
+RESET pg_cutover.verify_source;
 SELECT regress.wait_until($$NOT EXISTS (SELECT FROM pg_stat_activity WHERE datname = 'cutover_src' AND state = 'active')$$, 10) AS source_query_gone;
 
 SELECT count(*) = :recorded + 2 AS only_the_two_good_runs_recorded FROM cutover.verification;
@@ -193,6 +217,7 @@ SELECT count(*) = :recorded + 2 AS only_the_two_good_runs_recorded FROM cutover.
 DROP VIEW site_names;
 DROP TABLE sites, members, events, empty_on_both, app.settings, widened, rescaled, refs, drift, broken, locked, slow;
 DROP SCHEMA app;
+DROP SCHEMA "Odd ""Schema""" CASCADE;
 DROP SEQUENCE sites_seq;
 DROP OWNED BY regress_cutover_verifier;
 DROP ROLE regress_cutover_verifier;
@@ -200,5 +225,6 @@ DROP ROLE regress_cutover_verifier;
 DROP VIEW broken, slow;
 DROP TABLE sites, members, events, empty_on_both, app.settings, widened, rescaled, refs, drift, locked, elsewhere.target_only;
 DROP SCHEMA app, elsewhere;
+DROP SCHEMA "Odd ""Schema""" CASCADE;
 DROP ROLE regress_cutover_source_login;
 \c :target_db

@@ -156,7 +156,7 @@ unit_sources=(test/unit/*_test.cpp)
 have_unit=0
 if has_files 'test/unit/*_test.cpp'; then
 	have_unit=1
-	if ! run "$logs/unit-build.log" "$MAKE" --no-print-directory PG_CONFIG="$PG_CONFIG" test/unit/unittest; then
+	if ! run "$logs/unit-build.log" "$MAKE" --no-print-directory "${jobs[@]}" PG_CONFIG="$PG_CONFIG" test/unit/unittest; then
 		problem "make test/unit/unittest: the unit tests do not build"
 		have_unit=2
 	fi
@@ -313,6 +313,7 @@ tap_suite() {
 	log="$logs/tap-${label//[^A-Za-z0-9]/_}.log"
 	prove_flags=$(make_var PROVE_FLAGS)
 	[[ " $prove_flags " == *" -v "* || " $prove_flags " == *" --verbose "* ]] || prove_flags="$prove_flags -v"
+	prove_flags="$prove_flags --timer" # each file's time, to see where the suite's time goes
 	log_dir=$suite_dir/tmp_check/log # emptied by each run of prove_installcheck
 	(cd "$suite_dir" && run "$log" as_tester env "$@" "$MAKE" --no-print-directory \
 		PG_CONFIG="$PG_CONFIG" PROVE_FLAGS="$prove_flags" PROVE_TESTS="$files" prove_installcheck)

@@ -385,6 +385,15 @@ BucketSumsSql(const DiffSide &side, const std::string &bucket, const std::string
 }
 
 std::string
+BucketRowsSql(const DiffSide &side, const std::string &bucket, const std::string &where)
+{
+	std::string values;
+	for (const auto &value : side.values)
+		values += ", " + value;
+	return "COPY (SELECT " + bucket + values + " FROM " + side.from + " WHERE " + where + ") TO STDOUT";
+}
+
+std::string
 RowHashesSql(const DiffSide &side, const std::string &where)
 {
 	return "SELECT " + KeyTextsSql(side.key) + ", " + RowHashSql(side) + " FROM " + side.from + " WHERE " + where;

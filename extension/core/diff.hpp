@@ -152,6 +152,13 @@ struct DiffSide {
  */
 std::string BucketSumsSql(const DiffSide &side, const std::string &bucket, const std::string &where);
 
+/*
+ * The COPY that sends, for each row matching `where`, its bucket and then each column's value in canonical
+ * order, for the buckets' checksums computed by the receiver (CopyBucketChecksums, pg_cutover.verify_source =
+ * stream): the source only reads and prints its rows.
+ */
+std::string BucketRowsSql(const DiffSide &side, const std::string &bucket, const std::string &where);
+
 /* The key columns' texts and the md5 of the canonical row text of the rows matching `where`. */
 std::string RowHashesSql(const DiffSide &side, const std::string &where);
 

@@ -156,4 +156,14 @@ SourceChecksumSql(const std::string &qualified_table, const std::vector<Column> 
 	return "BEGIN READ ONLY;\n" + FixedSettingsSql() + SourceChecksumSelect(qualified_table, columns) + "COMMIT;\n";
 }
 
+std::string
+SourceStreamSql(const std::string &qualified_table, const std::vector<Column> &columns)
+{
+	std::string select;
+	for (const auto &column : columns)
+		select += (select.empty() ? "" : ", ") + ValueOf("t", column);
+	return "BEGIN READ ONLY;\n" + FixedSettingsSql() + "SET LOCAL client_encoding = 'UTF8';\nCOPY (SELECT " + select +
+		   (select.empty() ? "" : " ") + "FROM " + qualified_table + " AS t) TO STDOUT;\nCOMMIT;\n";
+}
+
 } // namespace pgc::core

@@ -69,6 +69,14 @@ std::string TextArrayLiteral(const std::vector<std::string> &values);
  */
 std::string ScanTarget(const std::string &qualified, char relkind);
 
+/*
+ * The script whose COPY sends a table's columns (already in canonical order) for a checksum computed by the
+ * receiver (pg_cutover.verify_source = stream): BEGIN READ ONLY, the fixed settings, client_encoding UTF8,
+ * COPY (SELECT the columns FROM qualified_table) TO STDOUT, COMMIT. Each line is then a row's values as
+ * ROW(...)::text would print them.
+ */
+std::string SourceStreamSql(const std::string &qualified_table, const std::vector<Column> &columns);
+
 /* The SELECT alone, without the transaction and settings around it. */
 std::string SourceChecksumSelect(const std::string &qualified_table, const std::vector<Column> &columns);
 

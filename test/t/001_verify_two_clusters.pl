@@ -179,11 +179,15 @@ is($target->safe_psql('postgres', "$parallel $agg"),
 	$source_checksum{big}, 'big: parallel aggregation gives the source checksum');
 
 # ----------------------------------------------------------------------------------- verify: all equal
+# verify(TABLE[, WAY]): migrate_verify with the source's side computed WAY (pg_cutover.verify_source: sql,
+# stream, or auto by default: a stream from this source on 127.0.0.1)
 sub verify
 {
-	my ($table) = @_;
+	my ($table, $way) = @_;
+	$way //= 'auto';
 	my ($name, $source_rows, $target_rows, $source_sum, $target_sum, $ok, $seconds) = query_row($target,
-		"SELECT table_name, source_rows, target_rows, source_checksum, target_checksum, ok, seconds "
+		"SET pg_cutover.verify_source = '$way'; "
+		  . "SELECT table_name, source_rows, target_rows, source_checksum, target_checksum, ok, seconds "
 		  . "FROM migrate_verify('$table')");
 	return {
 		table_name => $name,
@@ -196,15 +200,26 @@ sub verify
 	};
 }
 
+# Both ways of computing the source's side give the source script's figures: its SQL, and its rows streamed
+# by COPY and hashed on the target.
 for my $table (@tables)
 {
-	my $v = verify($table);
-	is($v->{ok}, 't', "$table: migrate_verify says ok");
-	is("$v->{source_rows}|$v->{source_checksum}",
-		$source_checksum{$table}, "$table: the source side of migrate_verify is the source script's result");
-	is("$v->{target_rows}|$v->{target_checksum}",
-		$source_checksum{$table}, "$table: the target side of migrate_verify matches");
+	for my $way (qw(sql stream))
+	{
+		my $v = verify($table, $way);
+		is($v->{ok}, 't', "$table: migrate_verify says ok ($way)");
+		is("$v->{source_rows}|$v->{source_checksum}",
+			$source_checksum{$table}, "$table: the source side of migrate_verify is the source script's result ($way)");
+		is("$v->{target_rows}|$v->{target_checksum}",
+			$source_checksum{$table}, "$table: the target side of migrate_verify matches ($way)");
+	}
 }
+is( $target->safe_psql('postgres', q{
+SELECT string_agg(DISTINCT source_side, ',' ORDER BY source_side) FROM cutover.verification}),
+	'sql,stream', 'cutover.verification records which way each source side was computed');
+verify('empty_t');
+is($target->safe_psql('postgres', q{SELECT source_side FROM cutover.verification ORDER BY id DESC LIMIT 1}),
+	'stream', 'auto streams from a source on a loopback address');
 my $v = verify('big');
 is($v->{table_name}, 'public.big', 'migrate_verify names the table schema-qualified');
 ok($v->{seconds} >= 0 && $v->{seconds} < 60, 'migrate_verify reports its duration in seconds');
@@ -229,6 +244,9 @@ is($v->{ok}, 'f', 'big: one byte changed on the source: not ok');
 is("$v->{source_rows}|$v->{target_rows}", '10000|10000', 'big: same row counts on both sides');
 isnt($v->{source_checksum}, $v->{target_checksum}, 'big: the checksums differ');
 is("$v->{target_rows}|$v->{target_checksum}", $source_checksum{big}, 'big: the target checksum is unchanged');
+my $by_sql = verify('big', 'sql');
+is($by_sql->{ok}, 'f', 'big: one byte changed on the source: not ok, the source hashing it too');
+is($by_sql->{source_checksum}, $v->{source_checksum}, 'big: the changed source checksums the same both ways');
 $source->safe_psql('postgres', q{UPDATE big SET h = md5(id::text) WHERE id = 4242});
 is(verify('big')->{ok}, 't', 'big: the byte restored: ok again');
 
@@ -296,7 +314,7 @@ is(verify('type_fixture')->{ok}, 't', 'type_fixture: rows in reverse order: stil
 my $recorded = $target->safe_psql('postgres', q{
 SELECT count(*) FILTER (WHERE ok) || '|' || count(*) FILTER (WHERE NOT ok)
 FROM cutover.verification WHERE table_name = 'public.big'});
-is($recorded, '7|4', 'cutover.verification holds one row per migrate_verify of big, with its outcome');
+is($recorded, '8|5', 'cutover.verification holds one row per migrate_verify of big, with its outcome');
 
 # ------------------------------------------------------------------------------- a hostile search_path
 # Functions of another schema ahead of pg_catalog in migrator's search_path must not change the source side.
@@ -309,8 +327,11 @@ ALTER ROLE migrator SET search_path = evil, pg_catalog, public;
 });
 is($source->safe_psql('postgres', q{SELECT md5('\x01'::bytea)}, extra_params => [ '-U', 'migrator' ]),
 	'0' x 32, 'control: migrator\'s search_path finds evil.md5 first');
-is(verify('big')->{ok}, 't', 'big: ok although migrator\'s search_path puts other functions first');
-is(verify('type_fixture')->{ok}, 't', 'type_fixture: ok with the hostile search_path');
+for my $way (qw(sql stream))
+{
+	is(verify('big', $way)->{ok}, 't', "big: ok although migrator's search_path puts other functions first ($way)");
+	is(verify('type_fixture', $way)->{ok}, 't', "type_fixture: ok with the hostile search_path ($way)");
+}
 $source->safe_psql('postgres', 'ALTER ROLE migrator RESET search_path');
 
 # ---------------------------------------------------------------------- a LATIN1 target, a UTF8 source
@@ -330,7 +351,10 @@ my $latin_script = $target->safe_psql('latin', "SELECT migrate_source_checksum_s
 is( $target->safe_psql('latin', q{SELECT rows || '|' || checksum FROM migrate_checksum('words')}),
 	$source->safe_psql('words_src', $latin_script),
 	'words: a LATIN1 target checksums like the UTF8 source');
-is($target->safe_psql('latin', q{SELECT ok FROM migrate_verify('words')}), 't',
-	'words: migrate_verify from a LATIN1 target: ok');
+for my $way (qw(sql stream))
+{
+	is($target->safe_psql('latin', "SET pg_cutover.verify_source = '$way'; SELECT ok FROM migrate_verify('words')"),
+		't', "words: migrate_verify from a LATIN1 target: ok ($way)");
+}
 
 done_testing();

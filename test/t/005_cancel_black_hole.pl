@@ -196,10 +196,12 @@ SELECT coalesce(string_agg(format('pid %s, state %s, waiting for %s: %s', pid, s
 FROM pg_stat_activity WHERE application_name = 'pg_cutover'};
 is($source->safe_psql('postgres', $source_backends), '0', 'no pg_cutover backend on the source between calls');
 
-# The source's log since $offset has the checksum of slow cancelled by a user request (pg_cancel_backend):
-# proof that the query did run on the source and was stopped by a cancel, not by a lost connection.
+# The source's log since $offset has the checksum of slow (or, streamed to the target over this loopback, its
+# COPY) cancelled by a user request (pg_cancel_backend): proof that the query did run on the source and was
+# stopped by a cancel, not by a lost connection.
 my $cancelled_on_source = join '', '\[(\d+)\] pg_cutover ERROR:  canceling statement due to user request\n',
-  '[^\n]*\[\1\] pg_cutover STATEMENT:  BEGIN READ ONLY;\n(?:\t[^\n]*\n)*?\t[^\n]*FROM ONLY public\.slow AS t\n';
+  '[^\n]*\[\1\] pg_cutover STATEMENT:  BEGIN READ ONLY;\n(?:\t[^\n]*\n)*?\t[^\n]*FROM ONLY public\.slow AS t',
+  '(?:\) TO STDOUT;)?\n';
 $cancelled_on_source = qr/$cancelled_on_source/;
 
 # Before each case: no pg_cutover backend left on the source by the one before (terminated, if need be, so
@@ -258,6 +260,20 @@ like(slurp_file($source->logfile, $log_offset), $cancelled_on_source,
 	'statement_timeout: the source logged the checksum of slow as cancelled by a user request');
 clean_source();
 
+# The same with the source hashing the rows itself (pg_cutover.verify_source = sql; the cases above and below
+# stream them, the source being on a loopback address).
+$log_offset = -s $source->logfile;
+$r = sql_error($target,
+	"SET pg_cutover.verify_source = 'sql';\nSET statement_timeout = '2s';\nSELECT * FROM migrate_verify('slow');");
+is($r->{sqlstate}, '57014', 'statement_timeout, the source hashing: 57014') or diag($r->{stderr});
+ok($r->{elapsed} < $prompt, "statement_timeout, the source hashing: the call returned within $prompt s")
+  or diag("took $r->{elapsed} s");
+ok(defined poll_until($source, $source_checksum_running, '0', $prompt),
+	"statement_timeout, the source hashing: the checksum no longer runs on the source $prompt s later");
+like(slurp_file($source->logfile, $log_offset), qr/pg_cutover STATEMENT:  BEGIN READ ONLY;\n(?:\t[^\n]*\n)*?\t[^\n]*md5\(/,
+	'statement_timeout, the source hashing: the script cancelled was the SQL checksum');
+clean_source();
+
 # ----------------------------------------------------------------------------------------- pg_cancel_backend
 $log_offset = -s $source->logfile;
 my ($session, $pid) = start_slow_verify('pg_cancel_backend');
@@ -294,6 +310,8 @@ ok(defined poll_until($source, $source_checksum_running, '0', $prompt),
   or diag('on the source: ' . $source->safe_psql('postgres', $source_left));
 like(slurp_file($source->logfile, $log_offset), $cancelled_on_source,
 	'pg_terminate_backend: the source logged the checksum of slow as cancelled by a user request');
+unlike(slurp_file($target->logfile), qr/terminated by signal|was terminated by exception/,
+	'pg_terminate_backend: the backend exited cleanly, its reader thread stopped before the connection closed');
 $session->{run}->kill_kill;
 clean_source();
 

@@ -182,6 +182,30 @@ is($rc, 1, 'verify after an edit: exit 1');
 like($err, qr/^warning: verify: public\.sites: DIFFERENT \(source \d+ rows, target \d+ rows\)$/m, 'verify names the table');
 like($out, qr/^public\.sites: DIFFERENT/m, 'verify prints the table as different');
 
+# verify -j 2: tables side by side. The first table verify takes (the biggest) is held by a lock on the source:
+# the others are all verified while it waits (one at a time they would queue behind it); let go, it is
+# verified too, and the outcome and the table printed are those of -j 1, in plan order.
+my $first = $target->safe_psql('postgres', q{
+SELECT table_name FROM migrate_plan('{public}', 0) ORDER BY coalesce(row_estimate, 0) DESC, level, table_name LIMIT 1});
+my $held = $source->background_psql('postgres');
+$held->query_safe("BEGIN; LOCK TABLE $first IN ACCESS EXCLUSIVE MODE;");
+my $before = $target->safe_psql('postgres', 'SELECT coalesce(max(id), 0) FROM cutover.verification');
+my $parallel = start_client(\%env, "$dir/verify_j2", 'verify', '-j', '2');
+my $verified_since = sub {
+	my ($which) = @_;
+	return "SELECT count(*) FROM cutover.verification WHERE id > $before AND table_name $which '$first'";
+};
+ok(defined poll_until($target, $verified_since->('<>'), $planned - 1, 60),
+	"verify -j 2: the other tables verified while $first waits for its lock on the source");
+is($target->safe_psql('postgres', $verified_since->('=')), 0, "... and $first not yet");
+$held->query_safe('COMMIT');
+$held->quit;
+my ($j2_status) = end_client($parallel, 0);
+is($j2_status >> 8, 1, 'verify -j 2 after the edit: exit 1 too');
+is(slurp_file($parallel->{stdout}), $out, 'verify -j 2 prints the table of -j 1, in plan order');
+like(slurp_file($parallel->{stderr}), qr/^warning: verify: public\.sites: DIFFERENT/m, '... and names the table that differs');
+is($target->safe_psql('postgres', $verified_since->('=')), 1, "... $first verified once");
+
 # --rate: at most that many requests a second after a first burst, and still every user once.
 $http->post("$api/__emulator/reset");
 $target->safe_psql('postgres', 'DELETE FROM cutover.user_journal; DELETE FROM cutover.id_map');

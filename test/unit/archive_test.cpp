@@ -14,16 +14,16 @@
 
 namespace {
 
-using cutover::archive::AddToChecksum;
 using cutover::archive::AppendCopyField;
 using cutover::archive::AppendJsonLine;
 using cutover::archive::AppendJsonString;
-using cutover::archive::CanonicalOrder;
 using cutover::archive::kCheckPrefix;
-using cutover::archive::ParseCopyLine;
 using cutover::archive::ParseJsonLine;
 using cutover::archive::Row;
 using cutover::archive::Value;
+using pgc::core::AddToChecksum;
+using pgc::core::CanonicalOrder;
+using pgc::core::ParseCopyLine;
 
 Row
 Parse(const std::string &line)

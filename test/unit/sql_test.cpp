@@ -21,6 +21,7 @@ using pgc::core::ScanTarget;
 using pgc::core::SortColumnsByName;
 using pgc::core::SourceChecksumSelect;
 using pgc::core::SourceChecksumSql;
+using pgc::core::SourceStreamSql;
 using pgc::core::TextArrayLiteral;
 
 std::vector<std::string>
@@ -156,6 +157,21 @@ TEST(SourceChecksumSql, TransactionAroundSettingsAndSelect)
 	std::string expected =
 		"BEGIN READ ONLY;\n" + FixedSettingsSql() + SourceChecksumSelect(table, columns) + "COMMIT;\n";
 	EXPECT_EQ(sql, expected);
+}
+
+TEST(SourceStreamSql, CopyOfSortedQuotedColumnsInsideTheSettings)
+{
+	std::vector<Column> columns = {Col("select"), Col("b"), Col("A")};
+	SortColumnsByName(columns);
+	std::string sql = SourceStreamSql("ONLY public.\"Mixed t\"", columns);
+	EXPECT_EQ(sql, "BEGIN READ ONLY;\n" + FixedSettingsSql() +
+					   "SET LOCAL client_encoding = 'UTF8';\n"
+					   "COPY (SELECT t.\"A\", t.b, t.\"select\" FROM ONLY public.\"Mixed t\" AS t) TO STDOUT;\n"
+					   "COMMIT;\n");
+	/* no hashing on the source: that is the point */
+	EXPECT_EQ(sql.find("md5"), std::string::npos);
+	/* a table without columns: COPY sends an empty line per row */
+	EXPECT_NE(SourceStreamSql("public.t", {}).find("COPY (SELECT FROM public.t AS t) TO STDOUT;"), std::string::npos);
 }
 
 TEST(SourceChecksumSelect, NoTransactionOrSettings)
