@@ -16,6 +16,7 @@
 #                                 columns and migrate_checksum; migrate_audit_ids' memory (installs the baseline)
 #   make bench-verify             test/bench/verify.sh: migrate_verify streaming the source's rows, against the
 #                                 source hashing them in SQL and against the source's bare COPY
+#   make bench-users              test/bench/users.sh: cutover users against the emulator at 50 ms a request
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -73,7 +74,7 @@ test/unit/%.o: test/unit/%.cpp
 UNIT_SRCS = $(sort $(wildcard test/unit/*_test.cpp))
 CLIENT_PURE_SRCS = $(wildcard client/supabase_user.cpp client/stack_json.cpp client/archive_format.cpp \
 	client/diff_report.cpp client/json_values.cpp client/plan_view.cpp client/output.cpp client/documents.cpp \
-	client/retry.cpp client/email_collisions.cpp client/timestamptz.cpp)
+	client/retry.cpp client/email_collisions.cpp client/timestamptz.cpp client/user_sync.cpp)
 UNIT_OBJS = $(UNIT_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o) $(CLIENT_PURE_SRCS:.cpp=.o)
 test/unit/unittest: $(UNIT_OBJS)
 	$(CXX) -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -pthread -lcrypto
@@ -101,7 +102,7 @@ endif
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test test-full test-pg17 test-pg18 bench bench-pull bench-export bench-diff bench-remap bench-verify
+.PHONY: unittest test test-full test-pg17 test-pg18 bench bench-pull bench-export bench-diff bench-remap bench-verify bench-users
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -145,6 +146,9 @@ bench-remap: all
 
 bench-verify: all
 	test/bench/verify.sh
+
+bench-users: all
+	test/bench/users.sh
 
 .PHONY: demo demo-stop
 demo:

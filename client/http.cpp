@@ -193,10 +193,11 @@ HttpPool::StartQueued()
 }
 
 std::vector<std::pair<std::uint64_t, HttpResponse>>
-HttpPool::Collect(std::chrono::milliseconds wait)
+HttpPool::Collect(std::chrono::milliseconds wait, std::chrono::milliseconds linger)
 {
 	std::vector<std::pair<std::uint64_t, HttpResponse>> done;
 	auto deadline = std::chrono::steady_clock::now() + wait;
+	bool lingering = false;
 	for (;;) {
 		int active = 0;
 		curl_multi_perform(multi_, &active);
@@ -215,7 +216,11 @@ HttpPool::Collect(std::chrono::milliseconds wait)
 		}
 		StartQueued();
 		auto now = std::chrono::steady_clock::now();
-		if (!done.empty() || running_.empty() || now >= deadline)
+		if (!done.empty() && !lingering && linger.count() > 0) {
+			lingering = true;
+			deadline = std::min(deadline, now + linger);
+		}
+		if ((!done.empty() && !lingering) || running_.empty() || now >= deadline)
 			return done;
 		int timeout = static_cast<int>(
 			std::min<long long>(100, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()));

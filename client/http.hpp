@@ -56,8 +56,13 @@ class HttpPool
 
 	/* Queues a request; it starts as soon as fewer than max_in_flight run. */
 	void Submit(std::uint64_t tag, HttpRequest request);
-	/* Runs the transfers for at most `wait` and returns those that finished (tag, response). */
-	std::vector<std::pair<std::uint64_t, HttpResponse>> Collect(std::chrono::milliseconds wait);
+	/*
+	 * Runs the transfers for at most `wait` and returns those that finished (tag, response); after the first
+	 * one finishes, up to `linger` more for others to finish with it, so that the caller handles answers a few
+	 * at a time rather than one by one (each round of `cutover users` writes to the target once).
+	 */
+	std::vector<std::pair<std::uint64_t, HttpResponse>>
+	Collect(std::chrono::milliseconds wait, std::chrono::milliseconds linger = std::chrono::milliseconds(0));
 	/* Requests queued or running. */
 	std::size_t
 	Pending() const

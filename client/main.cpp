@@ -230,7 +230,7 @@ void
 AddUserOptions(CLI::App *command, CommandLine &line)
 {
 	UsersOptions &users = line.users;
-	command->add_option("--concurrency", users.concurrency, "requests to Stack Auth in flight, 1 to 256 (default 16)")
+	command->add_option("--concurrency", users.concurrency, "requests to Stack Auth in flight, 1 to 256 (default 48)")
 		->type_name("N")
 		->check(Between(1, 256));
 	command->add_option("--rate", users.rate, "at most this many requests per second (default: no limit)")

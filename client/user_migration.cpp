@@ -27,6 +27,7 @@
 #include "interrupt.hpp"
 #include "output.hpp"
 #include "retry.hpp"
+#include "stack_directory.hpp"
 #include "stack_json.hpp"
 #include "text.hpp"
 
@@ -37,16 +38,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using retry::RetryAction;
 
-/* What a signal while Stack Auth's users are listed says. */
-constexpr const char *kListingInterrupted = "no new request was sent (Stack Auth's users were being listed)";
-
-/* Every user of the Stack Auth project, indexed for adoption. */
-struct StackDirectory {
-	std::map<std::string, StackUser> by_supabase_id;
-	std::map<std::string, std::string> duplicates; /* Supabase user ID -> a second Stack Auth user ID */
-	std::multimap<std::string, StackUser> by_email;
-	std::size_t users = 0;
-};
+/* How long to wait for more answers once one came: the target is written to once for all of them. */
+constexpr std::chrono::milliseconds kLinger(4);
 
 class UserMigration
 {
@@ -66,23 +59,33 @@ class UserMigration
 	void Reconcile(UsersReport &report);
 	/* Nothing in flight nor waiting: the unsure jobs looked up; false when there is nothing left to do. */
 	bool LookUpUnsure(UsersReport &report);
-	StackDirectory ListEveryUser();
+	/* The notes a user's journal row keeps: how it was found (for an adopted one), then its plan's. */
+	static std::optional<std::string> NotesOf(const UserJob &job, const std::string &how);
+	/* A user recorded: counted, said, and its Stack Auth ID never adopted for another. */
+	void Counted(const UserJob &job, const StackUser &created, bool adopted, UsersReport &report);
 	void Record(UserJob &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how);
+	/* The users created by one round of answers, recorded together (one by one if that fails). */
+	void RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created, UsersReport &report);
 	void Fail(UserJob &job, const std::string &problem, UsersReport &report);
 	/* The parked jobs whose time came, back in the queue. */
 	void WakeParked(Clock::time_point now);
 	/* The jobs to send now: the pool kept busy, at most `concurrency` tokens of the rate limiter taken ahead. */
 	std::deque<UserJob> TakeReady(Clock::time_point now);
 	void SendBatch(std::deque<UserJob> &ready);
+	/*
+	 * The answers that came within `wait`: the users created recorded, together; with `go_on`, the others
+	 * retried or looked up later (stopping, they stay as the journal has them).
+	 */
+	void CollectAnswers(std::chrono::milliseconds wait, UsersReport &report, bool go_on);
 	/* What becomes of a request that ended without a 201: looked up later, retried, or failed. */
 	void AttemptFailed(UserJob &job, const HttpResponse &response, UsersReport &report);
 	/* A job held until `when` (a retry's back-off, or the rate limit). */
 	void Park(const UserJob &job, Clock::time_point when);
 	/* The job of a finished request, taken out of in_flight_; nothing for a tag that is not ours. */
 	std::optional<UserJob> TakeJob(std::uint64_t tag);
-	enum class Created { No, Recorded, Unreadable };
-	/* A 201 recorded at once; a 201 whose body cannot be read is Unreadable, with job.last_problem saying why. */
-	Created RecordCreated(UserJob &job, const HttpResponse &response, UsersReport &report);
+	enum class Created { No, Yes, Unreadable };
+	/* A 201 read into `user`; a 201 whose body cannot be read is Unreadable, with job.last_problem saying why. */
+	static Created ReadCreated(UserJob &job, const HttpResponse &response, std::optional<StackUser> &user);
 
 	const pg::Connection &target_;
 	const StackAuthSettings &stack_;
@@ -105,27 +108,68 @@ class UserMigration
 	std::unique_ptr<Progress> progress_;
 };
 
+std::optional<std::string>
+UserMigration::NotesOf(const UserJob &job, const std::string &how)
+{
+	std::string notes = Join(job.user->notes, "; ");
+	if (!how.empty())
+		notes = how + (notes.empty() ? "" : "; " + notes);
+	return notes.empty() ? std::nullopt : std::optional<std::string>(notes);
+}
+
+void
+UserMigration::Counted(const UserJob &job, const StackUser &created, bool adopted, UsersReport &report)
+{
+	taken_.insert(created.id);
+	(adopted ? report.adopted : report.created)++;
+	Out().Event(adopted ? "user adopted" : "user created",
+				{{"source_id", job.user->source_id}, {"target_id", created.id}, {"attempts", job.attempt}});
+	if (progress_)
+		progress_->Add();
+}
+
 void
 UserMigration::Record(UserJob &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how)
 {
 	const PlannedUser &user = *job.user;
-	std::string notes = Join(user.notes, "; ");
-	if (!how.empty())
-		notes = how + (notes.empty() ? "" : "; " + notes);
 	try {
 		target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5)",
-					 {user.source_id, created.id, user.email, adopted ? "true" : "false",
-					  notes.empty() ? std::nullopt : std::optional<std::string>(notes)});
+					 {user.source_id, created.id, user.email, adopted ? "true" : "false", NotesOf(job, how)});
 	} catch (const pg::Error &error) {
 		Fail(job, std::string("recording Stack Auth user ") + created.id + " failed: " + error.what(), report);
 		return;
 	}
-	taken_.insert(created.id);
-	(adopted ? report.adopted : report.created)++;
-	Out().Event(adopted ? "user adopted" : "user created",
-				{{"source_id", user.source_id}, {"target_id", created.id}, {"attempts", job.attempt}});
-	if (progress_)
-		progress_->Add();
+	Counted(job, created, adopted, report);
+}
+
+void
+UserMigration::RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created, UsersReport &report)
+{
+	if (created.size() > 1) {
+		/* the users one round of answers created, in one transaction: one commit, not one a user */
+		std::vector<std::optional<std::string>> sources, targets, emails, notes;
+		for (const auto &[job, user] : created) {
+			sources.emplace_back(job.user->source_id);
+			targets.emplace_back(user.id);
+			emails.emplace_back(job.user->email);
+			notes.emplace_back(NotesOf(job, ""));
+		}
+		try {
+			target_.Exec("SELECT migrate_user_created(u.s, u.t, u.e, false, u.n) FROM pg_catalog.unnest($1::uuid[], "
+						 "$2::uuid[], $3::text[], $4::text[]) AS u(s, t, e, n)",
+						 {pg::ArrayLiteral(sources), pg::ArrayLiteral(targets), pg::ArrayLiteral(emails),
+						  pg::ArrayLiteral(notes)});
+			for (const auto &[job, user] : created)
+				Counted(job, user, false, report);
+			created.clear();
+			return;
+		} catch (const pg::Error &) {
+			/* one of them cannot be recorded: one by one, so that the failure names it */
+		}
+	}
+	for (auto &[job, user] : created)
+		Record(job, user, false, report, "");
+	created.clear();
 }
 
 void
@@ -147,65 +191,12 @@ UserMigration::Fail(UserJob &job, const std::string &problem, UsersReport &repor
 	failed_ = true;
 }
 
-StackDirectory
-UserMigration::ListEveryUser()
-{
-	StackDirectory directory;
-	std::optional<std::string> cursor;
-	HttpPool pool(1);
-	for (;;) {
-		if (Interrupted())
-			throw InterruptedError(kListingInterrupted);
-		UserPage page;
-		for (int attempt = 1;; attempt++) {
-			HttpResponse response = pool.Perform(ListUsersRequest(stack_, cursor, options_.page_size));
-			retry::AttemptOutcome outcome{response.kind, response.status};
-			std::string unreadable;
-			if (response.kind == retry::OutcomeKind::Response && response.status == 200) {
-				try {
-					page = ParseUserPage(ParseBody(response.body));
-					break;
-				} catch (const ResponseError &error) {
-					/* a garbled page, as from a proxy: a listing changes nothing, so it is asked for again */
-					unreadable = error.what();
-					outcome.status = 502;
-				}
-			}
-			retry::Attempt tried{attempt, outcome, response.retry_after, true};
-			auto decision = retry::DecideRetry(options_.policy, tried, std::chrono::system_clock::now(), random_);
-			if (decision.action == RetryAction::Retry) {
-				SleepUnlessInterrupted(std::chrono::duration_cast<std::chrono::milliseconds>(decision.delay));
-				if (Interrupted())
-					throw InterruptedError(kListingInterrupted);
-				continue;
-			}
-			std::string problem = !unreadable.empty() ? unreadable
-								  : response.kind == retry::OutcomeKind::Response
-									  ? Describe(ParseError(response.status, response.content_type, response.body))
-									  : response.network_error;
-			throw std::runtime_error("listing the users of Stack Auth failed after " + std::to_string(attempt) +
-									 " attempts: " + problem);
-		}
-		for (auto &user : page.items) {
-			directory.users++;
-			if (user.supabase_user_id && !directory.by_supabase_id.emplace(*user.supabase_user_id, user).second)
-				directory.duplicates.emplace(*user.supabase_user_id, user.id);
-			if (user.primary_email)
-				directory.by_email.emplace(*user.primary_email, user);
-		}
-		if (!page.next_cursor || page.items.empty())
-			break;
-		cursor = page.next_cursor;
-	}
-	return directory;
-}
-
 void
 UserMigration::Reconcile(UsersReport &report)
 {
 	Out().Info("looking up " + Thousands(unsure_.size()) +
 			   " users whose create may have happened without an answer, before sending them again");
-	StackDirectory directory = ListEveryUser();
+	StackDirectory directory = ListEveryUser(stack_, options_.page_size, options_.policy, random_);
 	Out().Event("stack auth listed", {{"users", directory.users}, {"unsure", unsure_.size()}});
 	for (auto &job : unsure_) {
 		const PlannedUser &user = *job.user;
@@ -272,13 +263,13 @@ UserMigration::TakeJob(std::uint64_t tag)
 }
 
 UserMigration::Created
-UserMigration::RecordCreated(UserJob &job, const HttpResponse &response, UsersReport &report)
+UserMigration::ReadCreated(UserJob &job, const HttpResponse &response, std::optional<StackUser> &user)
 {
 	if (response.kind != retry::OutcomeKind::Response || response.status != 201)
 		return Created::No;
 	try {
-		Record(job, ParseUser(ParseBody(response.body)), false, report, "");
-		return Created::Recorded;
+		user = ParseUser(ParseBody(response.body));
+		return Created::Yes;
 	} catch (const ResponseError &error) {
 		job.last_problem = error.what();
 		return Created::Unreadable;
@@ -413,6 +404,29 @@ UserMigration::AttemptFailed(UserJob &job, const HttpResponse &response, UsersRe
 	}
 }
 
+void
+UserMigration::CollectAnswers(std::chrono::milliseconds wait, UsersReport &report, bool go_on)
+{
+	std::vector<std::pair<UserJob, StackUser>> created;
+	/* answers a few milliseconds apart are taken together: one write to the target for them all */
+	for (auto &[tag, response] : pool_.Collect(wait, kLinger)) {
+		std::optional<UserJob> taken = TakeJob(tag);
+		if (!taken)
+			continue;
+		std::optional<StackUser> user;
+		Created outcome = ReadCreated(*taken, response, user);
+		if (outcome == Created::Yes)
+			created.emplace_back(*taken, *user);
+		/* created, but the answer cannot be read: found like a lost answer (stopping: 'sending' stays, the next
+		 * run looks it up) */
+		else if (outcome == Created::Unreadable && go_on)
+			unsure_.push_back(*taken);
+		else if (outcome == Created::No && go_on)
+			AttemptFailed(*taken, response, report);
+	}
+	RecordCreated(created, report);
+}
+
 bool
 UserMigration::Run(std::vector<UserJob> jobs, std::vector<UserJob> unsure, UsersReport &report)
 {
@@ -440,24 +454,11 @@ UserMigration::Run(std::vector<UserJob> jobs, std::vector<UserJob> unsure, Users
 			std::this_thread::sleep_until(std::min(waiting_.top().first, Clock::now() + max_wait));
 			continue;
 		}
-		for (auto &[tag, response] : pool_.Collect(max_wait)) {
-			std::optional<UserJob> taken = TakeJob(tag);
-			if (!taken)
-				continue;
-			Created created = RecordCreated(*taken, response, report);
-			if (created == Created::Unreadable)
-				unsure_.push_back(*taken); /* created, but the answer cannot be read: found like a lost answer */
-			if (created == Created::No)
-				AttemptFailed(*taken, response, report);
-		}
+		CollectAnswers(max_wait, report, true);
 	}
 	/* a failure or a signal stops new requests; the ones in flight still finish and are recorded */
-	while (!in_flight_.empty()) {
-		/* an unreadable 201 stays 'sending' in the journal: the next run looks it up */
-		for (auto &[tag, response] : pool_.Collect(std::chrono::milliseconds(200)))
-			if (std::optional<UserJob> job = TakeJob(tag))
-				RecordCreated(*job, response, report);
-	}
+	while (!in_flight_.empty())
+		CollectAnswers(std::chrono::milliseconds(200), report, false);
 	progress_->Finish();
 	return !failed_;
 }

@@ -16,7 +16,7 @@
 namespace cutover {
 
 struct UsersOptions {
-	int concurrency = 16; /* requests in flight */
+	int concurrency = 48; /* requests in flight */
 	double rate = 0;	  /* requests per second at most; 0 = no limit */
 	int page_size = 500;  /* users per page when listing Stack Auth */
 	bool dry_run = false; /* plan and report, send nothing, write nothing */

@@ -17,7 +17,8 @@
 # A suite that cannot run, or runs zero tests while its directory has test files, counts as one failure.
 # Exits non-zero if anything failed. Environment: PG_CONFIG (default: PostgreSQL 15's), KEEP_TMP=1 keeps
 # the root-mode copy of the tree, PG_MATRIX (default "17 18"; empty: no matrix), CUTOVER_ONLY_MATRIX=1 (the
-# build, unit tests and the matrix alone: make test-pg17 / test-pg18).
+# build, unit tests and the matrix alone: make test-pg17 / test-pg18), TAP_JOBS (TAP files run at once; default
+# the number of CPUs, at most 4).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -305,6 +306,8 @@ regress_suite() {
 	fi
 }
 
+tap_jobs=${TAP_JOBS:-$(nproc 2>/dev/null || echo 2)}
+((tap_jobs <= 4)) || tap_jobs=4
 # tap_suite LABEL FILES [NAME=VALUE...]: `make prove_installcheck` of FILES (a glob or a list) in the suite
 # directory, PostgreSQL 15's PostgreSQL::Test modules, with the environment NAME=VALUE (CUTOVER_TARGET_PG, ...).
 tap_suite() {
@@ -314,6 +317,9 @@ tap_suite() {
 	prove_flags=$(make_var PROVE_FLAGS)
 	[[ " $prove_flags " == *" -v "* || " $prove_flags " == *" --verbose "* ]] || prove_flags="$prove_flags -v"
 	prove_flags="$prove_flags --timer" # each file's time, to see where the suite's time goes
+	# Test files side by side: each waits on servers, the emulator and timeouts about half of its time (TAP_JOBS=1:
+	# one at a time). prove keeps each file's output in one piece.
+	prove_flags="$prove_flags -j$tap_jobs"
 	log_dir=$suite_dir/tmp_check/log # emptied by each run of prove_installcheck
 	(cd "$suite_dir" && run "$log" as_tester env "$@" "$MAKE" --no-print-directory \
 		PG_CONFIG="$PG_CONFIG" PROVE_FLAGS="$prove_flags" PROVE_TESTS="$files" prove_installcheck)

@@ -59,7 +59,7 @@ one() {
 	case $method in
 	copy) psql_src -q -c "$COPY_SQL" >/dev/null ;;
 	stream | sql)
-		out=$(psql_tgt -At -c "SET pg_cutover.verify_source = '$method'" -c "SELECT ok FROM migrate_verify('pgbench_accounts')")
+		out=$(psql_tgt -q -At -c "SET pg_cutover.verify_source = '$method'" -c "SELECT ok FROM migrate_verify('pgbench_accounts')")
 		[ "$out" = t ] || fail "migrate_verify ($method) says '$out'"
 		;;
 	esac

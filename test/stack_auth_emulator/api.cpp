@@ -288,17 +288,17 @@ LogRequest(const httplib::Request &req, int status, FaultKind fault, std::chrono
 // ------------------------------------------------------------------------------------------------ Stats
 
 void
-Stats::Record(int status, FaultKind fault, bool created_user)
+Stats::Record(int status, FaultKind fault, Change change)
 {
 	std::lock_guard<std::mutex> lock(mutex_);
 	++requests_;
 	++by_status_[status];
 	if (fault != FaultKind::None)
 		++faults_[fault];
-	if (created_user)
-		++creates_;
-	if (created_user && (fault == FaultKind::LostResponse || fault == FaultKind::MalformedJson))
-		++unanswered_creates_;
+	if (change != Change::None)
+		++changes_[change];
+	if (change != Change::None && (fault == FaultKind::LostResponse || fault == FaultKind::MalformedJson))
+		++unanswered_[change];
 }
 
 Json
@@ -313,16 +313,29 @@ Stats::ToJson(std::size_t user_count) const
 		auto it = faults_.find(kind);
 		faults[FaultName(kind)] = it == faults_.end() ? 0 : it->second;
 	}
-	return Json{{"requests", requests_}, {"requests_by_status", by_status},
-				{"creates", creates_},	 {"unanswered_creates", unanswered_creates_},
-				{"users", user_count},	 {"faults", faults}};
+	auto count = [](const std::map<Change, std::uint64_t> &counts, Change change) {
+		auto it = counts.find(change);
+		return it == counts.end() ? std::uint64_t{0} : it->second;
+	};
+	return Json{{"requests", requests_},
+				{"requests_by_status", by_status},
+				{"creates", count(changes_, Change::Create)},
+				{"unanswered_creates", count(unanswered_, Change::Create)},
+				{"updates", count(changes_, Change::Update)},
+				{"unanswered_updates", count(unanswered_, Change::Update)},
+				{"deletes", count(changes_, Change::Delete)},
+				{"unanswered_deletes", count(unanswered_, Change::Delete)},
+				{"users", user_count},
+				{"faults", faults}};
 }
 
 void
 Stats::Reset()
 {
 	std::lock_guard<std::mutex> lock(mutex_);
-	requests_ = creates_ = unanswered_creates_ = 0;
+	requests_ = 0;
+	changes_.clear();
+	unanswered_.clear();
 	by_status_.clear();
 	faults_.clear();
 }
@@ -501,7 +514,8 @@ Api::HandleApi(const httplib::Request &req, const std::string &body, httplib::Re
 	// Faults stand where the network and the rate limiter (proxy.tsx) do: before anything is parsed.
 	FaultDecision fault;
 	if (StartsWith(req.path, "/api/v1/") || req.path == "/api/v1")
-		fault = faults_.Decide(route.kind == Route::Kind::Create);
+		fault = faults_.Decide(route.kind == Route::Kind::Create || route.kind == Route::Kind::Update ||
+							   route.kind == Route::Kind::Delete);
 	if (fault.delay.count() > 0)
 		std::this_thread::sleep_for(fault.delay);
 
@@ -518,7 +532,7 @@ Api::HandleApi(const httplib::Request &req, const std::string &body, httplib::Re
 		break;
 	case FaultKind::Drop:
 		DropConnection(req, res);
-		stats_.Record(0, fault.kind, false);
+		stats_.Record(0, fault.kind, Stats::Change::None);
 		LogRequest(req, 0, fault.kind, std::chrono::steady_clock::now() - started);
 		return;
 	case FaultKind::HtmlPage:
@@ -537,12 +551,18 @@ Api::HandleApi(const httplib::Request &req, const std::string &body, httplib::Re
 	if (HasUnreadBody(req))
 		reply.headers.emplace_back("Connection", "close");
 
-	bool created = route.kind == Route::Kind::Create && reply.status == 201;
+	Stats::Change change = Stats::Change::None;
+	if (route.kind == Route::Kind::Create && reply.status == 201)
+		change = Stats::Change::Create;
+	else if (route.kind == Route::Kind::Update && reply.status == 200)
+		change = Stats::Change::Update;
+	else if (route.kind == Route::Kind::Delete && reply.status == 200)
+		change = Stats::Change::Delete;
 	if (fault.kind == FaultKind::LostResponse)
 		SendTruncated(call, reply, res);
 	else
 		Send(call, reply, res);
-	stats_.Record(fault.kind == FaultKind::LostResponse ? 0 : reply.status, fault.kind, created);
+	stats_.Record(fault.kind == FaultKind::LostResponse ? 0 : reply.status, fault.kind, change);
 	LogRequest(req, fault.kind == FaultKind::LostResponse ? 0 : reply.status, fault.kind,
 			   std::chrono::steady_clock::now() - started);
 }

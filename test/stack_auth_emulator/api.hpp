@@ -24,16 +24,19 @@ namespace emulator {
 class Stats
 {
   public:
+	// What a request did to the users: nothing, or a create, an update or a delete carried out.
+	enum class Change { None, Create, Update, Delete };
 	// `status` is 0 when no response was sent (a dropped connection).
-	void Record(int status, FaultKind fault, bool created_user);
+	void Record(int status, FaultKind fault, Change change);
 	Json ToJson(std::size_t user_count) const;
 	void Reset();
 
   private:
 	mutable std::mutex mutex_;
 	std::uint64_t requests_ = 0;
-	std::uint64_t creates_ = 0;
-	std::uint64_t unanswered_creates_ = 0; // users created whose 201 could not be read (lost-response, malformed-json)
+	// per change: how many were carried out, and how many of those the client could not read the answer of
+	// (lost-response, malformed-json)
+	std::map<Change, std::uint64_t> changes_, unanswered_;
 	std::map<int, std::uint64_t> by_status_;
 	std::map<FaultKind, std::uint64_t> faults_;
 };

@@ -160,7 +160,7 @@ FaultInjector::FaultInjector(FaultSettings settings, std::uint64_t seed) : setti
 }
 
 FaultDecision
-FaultInjector::Decide(bool is_create)
+FaultInjector::Decide(bool carried_out)
 {
 	std::lock_guard<std::mutex> lock(mutex_);
 	std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -179,8 +179,8 @@ FaultInjector::Decide(bool is_create)
 		edge += settings_.Probability(kind);
 		if (draw >= edge)
 			continue;
-		if (kind == FaultKind::LostResponse && !is_create)
-			break; /* only a create's answer can be lost */
+		if (kind == FaultKind::LostResponse && !carried_out)
+			break; /* only the answer of a create, an update or a delete can be lost */
 		decision.kind = kind;
 		if (kind == FaultKind::TooManyRequests)
 			decision.retry_after = omit_draw < settings_.retry_after_omit_rate ? -1 : settings_.retry_after;

@@ -17,7 +17,7 @@ enum class FaultKind {
 	TooManyRequests, // 429 with Retry-After, nothing done
 	ServerError,	 // 500 text/plain, nothing done
 	Drop,			 // the connection closes before any byte of a response, nothing done
-	LostResponse,	 // POST /users only: the request is carried out, then the response is cut short
+	LostResponse,	 // a create, update or delete only: the request is carried out, then the response is cut short
 	HtmlPage,		 // 502 text/html from a proxy in front of the API, nothing done
 	MalformedJson,	 // the request is carried out, then answered with its status and a body that is not JSON
 };
@@ -69,8 +69,9 @@ class FaultInjector
   public:
 	FaultInjector(FaultSettings settings, std::uint64_t seed);
 
-	// One draw per API request. `is_create` says whether a lost response is possible (POST /api/v1/users).
-	FaultDecision Decide(bool is_create);
+	// One draw per API request. `carried_out` says whether a lost response is possible: a request that changes a
+	// user (POST /api/v1/users, PATCH or DELETE /api/v1/users/{id}), carried out before its answer is cut.
+	FaultDecision Decide(bool carried_out);
 
 	FaultSettings Settings() const;
 	void Apply(const Json &changes);

@@ -684,6 +684,20 @@ known_error_is(call($emulator, 'POST', '/api/v1/users',
 		json => { primary_email => 'lost@example.com', primary_email_auth_enabled => JSON::PP::true }),
 	409, 'USER_EMAIL_ALREADY_EXISTS', 'retrying the lost create');
 
+# An update and a delete whose answers are lost: carried out all the same. Reads keep their answers.
+my $lost_id = $response->{json}{items}[0]{id};
+my $gone_id = call($emulator, 'POST', '/api/v1/users', json => { primary_email => 'gone@example.com' })->{json}{id};
+set_faults($emulator, { fault_lost_response => 1 });
+$response = call($emulator, 'PATCH', "/api/v1/users/$lost_id", json => { display_name => 'Patched' }, fresh());
+is($response->{status}, 599, 'fault lost-response on an update: a transport error') or diag($response->{content});
+$response = call($emulator, 'DELETE', "/api/v1/users/$gone_id", fresh());
+is($response->{status}, 599, 'fault lost-response on a delete: a transport error') or diag($response->{content});
+set_faults($emulator, { fault_lost_response => 0 });
+is(call($emulator, 'GET', "/api/v1/users/$lost_id")->{json}{display_name}, 'Patched',
+	'fault lost-response: the update was carried out all the same');
+is(call($emulator, 'GET', "/api/v1/users/$gone_id")->{status}, 404,
+	'fault lost-response: the delete was carried out all the same');
+
 # html: a proxy's 502 page, nothing done; malformed-json: carried out, answered with a body no parser reads.
 set_faults($emulator, { fault_html => 1 });
 $response = call($emulator, 'POST', '/api/v1/users', json => { primary_email => 'fhtml@example.com' }, fresh());
@@ -707,6 +721,9 @@ ok($stats->{faults}{429} >= 2 && $stats->{faults}{500} >= 1 && $stats->{faults}{
 	  && $stats->{faults}{'lost-response'} >= 1 && $stats->{faults}{html} == 1
 	  && $stats->{faults}{'malformed-json'} == 2, 'stats count faults by kind');
 is($stats->{unanswered_creates}, 2, 'stats: the creates whose answer was lost or unreadable');
+is("$stats->{unanswered_updates} $stats->{unanswered_deletes}", '1 1',
+	'stats: the update and the delete whose answer was lost');
+ok($stats->{updates} >= 1 && $stats->{deletes} >= 1, 'stats count updates and deletes carried out');
 ok($stats->{creates} >= 1 && $stats->{requests_by_status}{201} >= 1, 'stats count creates and statuses');
 
 SKIP:

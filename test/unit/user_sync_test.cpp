@@ -1,0 +1,94 @@
+/*
+ * user_sync_test.cpp: the digests `cutover users --sync` keeps of what it sent, and the PATCH of a changed user
+ * (client/user_sync.hpp).
+ */
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "user_sync.hpp"
+
+namespace {
+
+using cutover::IdentitiesDigest;
+using cutover::PatchableDigest;
+using cutover::PatchBody;
+using nlohmann::json;
+
+json
+Regular()
+{
+	return json::parse(R"({"primary_email": "ada@example.com", "primary_email_verified": true,
+		"primary_email_auth_enabled": true, "password_hash": "$2a$10$abcdefghijklmnopqrstuu0123456789012345678901234567890",
+		"display_name": "Ada", "server_metadata": {"supabase_user_id": "6f1c1a7e-2b9a-4f3e-9a51-3c1e2d4b5a60"},
+		"oauth_providers": [{"id": "google", "account_id": "123", "email": "ada@example.com"}]})");
+}
+
+TEST(UserSync, DigestsSeeEveryPatchableChangeAndNothingElse)
+{
+	json body = Regular();
+	std::string digest = PatchableDigest(body);
+	EXPECT_EQ(digest.size(), 64u);
+	/* the same body built in another key order */
+	json reordered = json::object();
+	for (auto it = body.rbegin(); it != body.rend(); ++it)
+		reordered[it.key()] = it.value();
+	EXPECT_EQ(PatchableDigest(reordered), digest);
+
+	for (const auto &[field, value] : std::vector<std::pair<std::string, json>>{
+			 {"primary_email", "ada@new.example"},
+			 {"primary_email_verified", false},
+			 {"password_hash", "$2a$10$zzzzzzzzzzzzzzzzzzzzzu0123456789012345678901234567890"},
+			 {"display_name", "Ada L."},
+			 {"profile_image_url", "https://example.com/a.png"},
+			 {"client_metadata", {{"plan", "pro"}}},
+			 {"restricted_by_admin", true}}) {
+		json changed = body;
+		changed[field] = value;
+		EXPECT_NE(PatchableDigest(changed), digest) << field;
+		EXPECT_EQ(IdentitiesDigest(changed), IdentitiesDigest(body)) << field;
+	}
+	json nested = body;
+	nested["server_metadata"]["supabase_last_sign_in_at"] = "2026-12-01T10:00:00.000Z";
+	EXPECT_NE(PatchableDigest(nested), digest);
+
+	/* an OAuth account added: not in what a PATCH can change, in the identities' digest */
+	json linked = body;
+	linked["oauth_providers"].push_back({{"id", "github"}, {"account_id", "9"}, {"email", nullptr}});
+	EXPECT_EQ(PatchableDigest(linked), digest);
+	EXPECT_NE(IdentitiesDigest(linked), IdentitiesDigest(body));
+	json none = body;
+	none.erase("oauth_providers");
+	EXPECT_EQ(IdentitiesDigest(none), IdentitiesDigest(json::object({{"oauth_providers", json::array()}})));
+}
+
+TEST(UserSync, PatchSetsWhatThePlanLeavesOut)
+{
+	json patch = PatchBody(Regular());
+	EXPECT_FALSE(patch.contains("oauth_providers"));
+	EXPECT_EQ(patch["primary_email"], "ada@example.com");
+	EXPECT_EQ(patch["password_hash"], Regular()["password_hash"]);
+	EXPECT_FALSE(patch.contains("password")); /* Stack Auth refuses password and password_hash together */
+	EXPECT_TRUE(patch["profile_image_url"].is_null());
+	EXPECT_TRUE(patch["client_metadata"].is_null());
+	EXPECT_EQ(patch["restricted_by_admin"], false);
+	EXPECT_TRUE(patch["restricted_by_admin_reason"].is_null());
+
+	/* soft-deleted since: no email, no password, restricted with a reason */
+	json deleted = json::parse(R"({"restricted_by_admin": true,
+		"restricted_by_admin_reason": "deleted in Supabase at 2026-12-01 10:00:00+00",
+		"server_metadata": {"supabase_kind": "soft_deleted"}})");
+	patch = PatchBody(deleted);
+	EXPECT_TRUE(patch["primary_email"].is_null());
+	EXPECT_EQ(patch["primary_email_verified"], false);
+	EXPECT_EQ(patch["primary_email_auth_enabled"], false);
+	EXPECT_TRUE(patch["password"].is_null());
+	EXPECT_TRUE(patch["display_name"].is_null());
+	EXPECT_EQ(patch["restricted_by_admin_reason"], deleted["restricted_by_admin_reason"]);
+
+	/* PATCH takes is_anonymous false only: an anonymous user stays so by leaving it out */
+	EXPECT_FALSE(PatchBody(json{{"is_anonymous", true}}).contains("is_anonymous"));
+	EXPECT_EQ(PatchBody(json{{"is_anonymous", false}})["is_anonymous"], false);
+}
+
+} // namespace
