@@ -30,6 +30,7 @@
 #include "stack_directory.hpp"
 #include "stack_json.hpp"
 #include "text.hpp"
+#include "user_sync.hpp"
 
 namespace cutover {
 
@@ -132,9 +133,16 @@ void
 UserMigration::Record(UserJob &job, const StackUser &created, bool adopted, UsersReport &report, const std::string &how)
 {
 	const PlannedUser &user = *job.user;
+	/* what this run sent, known only for a user it created (an adopted one may hold an earlier run's) */
+	std::optional<std::string> sent, identities;
+	if (!adopted) {
+		sent = PatchableDigest(user.body);
+		identities = IdentitiesDigest(user.body);
+	}
 	try {
-		target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5)",
-					 {user.source_id, created.id, user.email, adopted ? "true" : "false", NotesOf(job, how)});
+		target_.Exec(
+			"SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5, $6, $7)",
+			{user.source_id, created.id, user.email, adopted ? "true" : "false", NotesOf(job, how), sent, identities});
 	} catch (const pg::Error &error) {
 		Fail(job, std::string("recording Stack Auth user ") + created.id + " failed: " + error.what(), report);
 		return;
@@ -147,18 +155,21 @@ UserMigration::RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created
 {
 	if (created.size() > 1) {
 		/* the users one round of answers created, in one transaction: one commit, not one a user */
-		std::vector<std::optional<std::string>> sources, targets, emails, notes;
+		std::vector<std::optional<std::string>> sources, targets, emails, notes, sent, identities;
 		for (const auto &[job, user] : created) {
 			sources.emplace_back(job.user->source_id);
 			targets.emplace_back(user.id);
 			emails.emplace_back(job.user->email);
 			notes.emplace_back(NotesOf(job, ""));
+			sent.emplace_back(PatchableDigest(job.user->body));
+			identities.emplace_back(IdentitiesDigest(job.user->body));
 		}
 		try {
-			target_.Exec("SELECT migrate_user_created(u.s, u.t, u.e, false, u.n) FROM pg_catalog.unnest($1::uuid[], "
-						 "$2::uuid[], $3::text[], $4::text[]) AS u(s, t, e, n)",
-						 {pg::ArrayLiteral(sources), pg::ArrayLiteral(targets), pg::ArrayLiteral(emails),
-						  pg::ArrayLiteral(notes)});
+			target_.Exec(
+				"SELECT migrate_user_created(u.s, u.t, u.e, false, u.n, u.d, u.i) FROM pg_catalog.unnest("
+				"$1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, t, e, n, d, i)",
+				{pg::ArrayLiteral(sources), pg::ArrayLiteral(targets), pg::ArrayLiteral(emails),
+				 pg::ArrayLiteral(notes), pg::ArrayLiteral(sent), pg::ArrayLiteral(identities)});
 			for (const auto &[job, user] : created)
 				Counted(job, user, false, report);
 			created.clear();

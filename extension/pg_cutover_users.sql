@@ -128,6 +128,10 @@ CREATE TABLE cutover.user_journal (
     target_id uuid,
     notes text,
     last_error text,
+    -- what was last sent and acknowledged (user_sync.hpp): the SHA-256 of the user's create body without its
+    -- OAuth accounts, and of those accounts; NULL for a user adopted or recorded by hand (not known)
+    sent_digest text,
+    identities_digest text,
     first_sent_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CHECK ((status IN ('created', 'adopted')) = (target_id IS NOT NULL))
@@ -166,24 +170,28 @@ COMMENT ON FUNCTION migrate_user_sending(uuid[], text[], text[]) IS
     'journals users as being sent to Stack Auth, before the requests go out; users already created are left alone; returns how many were marked';
 
 CREATE FUNCTION migrate_user_created(source_id uuid, target_id uuid, email text DEFAULT NULL,
-                                     adopted boolean DEFAULT false, notes text DEFAULT NULL) RETURNS void
+                                     adopted boolean DEFAULT false, notes text DEFAULT NULL,
+                                     sent_digest text DEFAULT NULL, identities_digest text DEFAULT NULL)
+    RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM @extschema@.migrate_map_put(migrate_user_created.source_id, migrate_user_created.target_id,
                                         migrate_user_created.email);
-    INSERT INTO cutover.user_journal AS j (source_id, email, kind, status, target_id, notes)
+    INSERT INTO cutover.user_journal AS j (source_id, email, kind, status, target_id, notes, sent_digest,
+                                           identities_digest)
     VALUES (migrate_user_created.source_id, migrate_user_created.email, 'unknown',
             CASE WHEN adopted THEN 'adopted' ELSE 'created' END, migrate_user_created.target_id,
-            migrate_user_created.notes)
+            migrate_user_created.notes, migrate_user_created.sent_digest, migrate_user_created.identities_digest)
     ON CONFLICT ON CONSTRAINT user_journal_pkey DO UPDATE
         SET status = EXCLUDED.status, target_id = EXCLUDED.target_id, email = EXCLUDED.email,
-            notes = coalesce(EXCLUDED.notes, j.notes), last_error = NULL, updated_at = pg_catalog.now();
+            notes = coalesce(EXCLUDED.notes, j.notes), last_error = NULL, sent_digest = EXCLUDED.sent_digest,
+            identities_digest = EXCLUDED.identities_digest, updated_at = pg_catalog.now();
 END
 $$;
-COMMENT ON FUNCTION migrate_user_created(uuid, uuid, text, boolean, text) IS
-    'records a user created (or found and adopted) in Stack Auth: its pair in the ID map and its journal row, in one transaction';
+COMMENT ON FUNCTION migrate_user_created(uuid, uuid, text, boolean, text, text, text) IS
+    'records a user created (or found and adopted) in Stack Auth: its pair in the ID map and its journal row, with the digests of what was sent, in one transaction';
 
 CREATE FUNCTION migrate_user_not_created(source_id uuid, status text, reason text, email text DEFAULT NULL,
                                          kind text DEFAULT 'unknown') RETURNS void
@@ -221,12 +229,14 @@ COMMENT ON FUNCTION migrate_user_not_created(uuid, text, text, text, text) IS
 
 CREATE FUNCTION migrate_users(
     OUT source_id uuid, OUT email text, OUT kind text, OUT status text, OUT target_id uuid, OUT attempts integer,
-    OUT notes text, OUT last_error text, OUT updated_at timestamptz)
+    OUT notes text, OUT last_error text, OUT updated_at timestamptz, OUT sent_digest text,
+    OUT identities_digest text)
     RETURNS SETOF record
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT j.source_id, j.email, j.kind, j.status, j.target_id, j.attempts, j.notes, j.last_error, j.updated_at
+    SELECT j.source_id, j.email, j.kind, j.status, j.target_id, j.attempts, j.notes, j.last_error, j.updated_at,
+           j.sent_digest, j.identities_digest
     FROM cutover.user_journal AS j ORDER BY j.source_id
 $$;
 COMMENT ON FUNCTION migrate_users() IS 'the user journal: every Supabase user the client sent, created, adopted, skipped or failed';

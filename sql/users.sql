@@ -15,6 +15,15 @@ SELECT migrate_user_not_created('a0000000-0000-4000-8000-000000000003', 'failed'
 SELECT migrate_user_not_created('a0000000-0000-4000-8000-000000000004', 'skipped', 'metadata too large (120000 bytes)', NULL, 'regular');
 SELECT source_id, email, kind, status, attempts, target_id, notes, last_error FROM migrate_users();
 SELECT source_id, target_id, email FROM cutover.id_map ORDER BY source_id;
+-- the digests of what was sent, kept with a created user (a sync compares them); recorded again when adopted
+SELECT migrate_user_created('a0000000-0000-4000-8000-000000000005', 'b0000000-0000-4000-8000-000000000005',
+                            'eve@example.com', sent_digest => repeat('a', 64), identities_digest => repeat('b', 64));
+SELECT source_id, status, left(sent_digest, 4) AS sent, left(identities_digest, 4) AS identities FROM migrate_users()
+WHERE source_id IN ('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000005');
+SELECT migrate_user_created('a0000000-0000-4000-8000-000000000005', 'b0000000-0000-4000-8000-000000000005',
+                            'eve@example.com', true);
+SELECT source_id, status, sent_digest IS NULL AS sent_unknown FROM migrate_users()
+WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
 -- a created user is not marked sending again, nor failed
 SELECT migrate_user_sending(ARRAY['a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000003']::uuid[],
                             ARRAY['ann@example.com', 'cy@example.com'], ARRAY['regular', 'regular']);

@@ -28,6 +28,30 @@ HasTabOrBackslash(const char *p)
 	return (((tabs - ones) & ~tabs) | ((backslashes - ones) & ~backslashes)) & highs;
 }
 
+/*
+ * `line` read into `row`, checked to hold the values of `columns` columns, after a bucket number when `bucket`;
+ * false, with `error` saying why, if not.
+ */
+bool
+ReadRow(std::string_view line, CopyRow &row, std::size_t columns, bool bucket, std::string &error)
+{
+	std::size_t expected = columns + (bucket ? 1 : 0);
+	std::size_t count = 0;
+	if (!ParseCopyLine(line, row, count, error)) {
+		error = "cannot read COPY's line: " + error;
+		return false;
+	}
+	/* a table without columns sends empty lines */
+	if (expected == 0 && line.empty())
+		count = 0;
+	if (count != expected) {
+		error = "COPY sent " + std::to_string(count) + " values for " + (bucket ? "a bucket and " : "") +
+				std::to_string(columns) + " columns";
+		return false;
+	}
+	return true;
+}
+
 } // namespace
 
 bool
@@ -109,18 +133,8 @@ CopyChecksum::CopyChecksum(const std::vector<std::string> &names) : order_(Canon
 bool
 CopyChecksum::Add(std::string_view line, std::string &error)
 {
-	std::size_t count = 0;
-	if (!ParseCopyLine(line, row_, count, error)) {
-		error = "cannot read COPY's line: " + error;
+	if (!ReadRow(line, row_, order_.size(), false, error))
 		return false;
-	}
-	/* a table without columns sends empty lines */
-	if (order_.empty() && line.empty())
-		count = 0;
-	if (count != order_.size()) {
-		error = "COPY sent " + std::to_string(count) + " values for " + std::to_string(order_.size()) + " columns";
-		return false;
-	}
 	AddToChecksum(row_, order_, sink_, batch_, sum_);
 	return true;
 }
@@ -140,16 +154,8 @@ CopyBucketChecksums::CopyBucketChecksums(std::size_t columns) : order_(columns)
 bool
 CopyBucketChecksums::Add(std::string_view line, std::string &error)
 {
-	std::size_t count = 0;
-	if (!ParseCopyLine(line, row_, count, error)) {
-		error = "cannot read COPY's line: " + error;
+	if (!ReadRow(line, row_, order_.size(), true, error))
 		return false;
-	}
-	if (count != order_.size() + 1) {
-		error = "COPY sent " + std::to_string(count) + " values for a bucket and " + std::to_string(order_.size()) +
-				" columns";
-		return false;
-	}
 	const std::string &text = row_[0].text;
 	int bucket = 0;
 	auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), bucket);

@@ -265,6 +265,16 @@ for my $kind ('429', '500', 'drop', 'lost-response', 'html', 'malformed-json')
 cmp_ok($report->{adopted} // 0, '>', 0, 'A: some users were adopted (created, but their answer lost)');
 is($report->{adopted}, $stats_a->{unanswered_creates},
 	'A: adopted = creates whose answer was lost or unreadable: each was found, none created twice');
+# The journal keeps the digests of what was sent for each user created by a 201 (what a later sync compares
+# with), none for an adopted one (what Stack Auth holds is not known).
+is( $target->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE status = 'created' AND sent_digest ~ '^[0-9a-f]{64}$' AND identities_digest ~ '^[0-9a-f]{64}$')
+       = count(*) FILTER (WHERE status = 'created')
+   AND count(*) FILTER (WHERE status = 'adopted' AND sent_digest IS NULL AND identities_digest IS NULL)
+       = count(*) FILTER (WHERE status = 'adopted')
+   AND count(DISTINCT sent_digest) = count(*) FILTER (WHERE status = 'created')
+FROM migrate_users()}), 't',
+	'A: each created user\'s journal row has the digests of its own body; the adopted ones none');
 
 # Password hashes: bcrypt carried as is ($2a$10$, $2a$06$ seeded by pgcrypto, $2b$12$, $2y$10$), argon2 not.
 my %hash = map { split /\|/ } split /\n/, $source->safe_psql('postgres', q{
