@@ -7,7 +7,9 @@ CREATE TABLE cutover.id_map (
     source_id uuid PRIMARY KEY,
     target_id uuid NOT NULL UNIQUE,
     email text,
-    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- when the Supabase user was found deleted (cutover users --sync): the pair stays for support until purged
+    removed_at timestamptz
 );
 CREATE INDEX id_map_created_at ON cutover.id_map (created_at);
 REVOKE ALL ON cutover.id_map FROM PUBLIC;
@@ -132,6 +134,9 @@ CREATE TABLE cutover.user_journal (
     -- OAuth accounts, and of those accounts; NULL for a user adopted or recorded by hand (not known)
     sent_digest text,
     identities_digest text,
+    -- when the user was found deleted in Supabase, and when it was deleted from Stack Auth (--delete-removed)
+    removed_at timestamptz,
+    deleted_at timestamptz,
     first_sent_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CHECK ((status IN ('created', 'adopted')) = (target_id IS NOT NULL))
@@ -193,6 +198,45 @@ $$;
 COMMENT ON FUNCTION migrate_user_created(uuid, uuid, text, boolean, text, text, text) IS
     'records a user created (or found and adopted) in Stack Auth: its pair in the ID map and its journal row, with the digests of what was sent, in one transaction';
 
+CREATE FUNCTION migrate_user_updated(source_id uuid, sent_digest text) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE cutover.user_journal AS j
+    SET sent_digest = migrate_user_updated.sent_digest, last_error = NULL, updated_at = pg_catalog.now()
+    WHERE j.source_id = migrate_user_updated.source_id AND j.status IN ('created', 'adopted');
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'user % was not created in Stack Auth: there is nothing to update',
+            coalesce(migrate_user_updated.source_id::text, 'NULL')
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION migrate_user_updated(uuid, text) IS
+    'records that a user''s Stack Auth data was brought up to date (PATCH): the digest of what was sent';
+
+CREATE FUNCTION migrate_user_removed(source_id uuid, deleted boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE cutover.id_map AS m SET removed_at = coalesce(m.removed_at, pg_catalog.now())
+    WHERE m.source_id = migrate_user_removed.source_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'source ID % has no target ID', coalesce(migrate_user_removed.source_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    UPDATE cutover.user_journal AS j
+    SET removed_at = coalesce(j.removed_at, pg_catalog.now()),
+        deleted_at = CASE WHEN deleted THEN coalesce(j.deleted_at, pg_catalog.now()) ELSE j.deleted_at END,
+        updated_at = pg_catalog.now()
+    WHERE j.source_id = migrate_user_removed.source_id;
+END
+$$;
+COMMENT ON FUNCTION migrate_user_removed(uuid, boolean) IS
+    'marks a mapped user found deleted in Supabase (and, with deleted, deleted from Stack Auth); its pair stays until purged';
+
 CREATE FUNCTION migrate_user_not_created(source_id uuid, status text, reason text, email text DEFAULT NULL,
                                          kind text DEFAULT 'unknown') RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -230,13 +274,13 @@ COMMENT ON FUNCTION migrate_user_not_created(uuid, text, text, text, text) IS
 CREATE FUNCTION migrate_users(
     OUT source_id uuid, OUT email text, OUT kind text, OUT status text, OUT target_id uuid, OUT attempts integer,
     OUT notes text, OUT last_error text, OUT updated_at timestamptz, OUT sent_digest text,
-    OUT identities_digest text)
+    OUT identities_digest text, OUT removed_at timestamptz, OUT deleted_at timestamptz)
     RETURNS SETOF record
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT j.source_id, j.email, j.kind, j.status, j.target_id, j.attempts, j.notes, j.last_error, j.updated_at,
-           j.sent_digest, j.identities_digest
+           j.sent_digest, j.identities_digest, j.removed_at, j.deleted_at
     FROM cutover.user_journal AS j ORDER BY j.source_id
 $$;
 COMMENT ON FUNCTION migrate_users() IS 'the user journal: every Supabase user the client sent, created, adopted, skipped or failed';

@@ -29,6 +29,21 @@ SELECT migrate_user_sending(ARRAY['a0000000-0000-4000-8000-000000000001', 'a0000
                             ARRAY['ann@example.com', 'cy@example.com'], ARRAY['regular', 'regular']);
 SELECT source_id, status, attempts FROM migrate_users() ORDER BY source_id;
 \set VERBOSITY terse
+-- a user brought up to date (a sync's PATCH) records the digest of what was sent; one never created cannot be
+SELECT migrate_user_updated('a0000000-0000-4000-8000-000000000005', repeat('c', 64));
+SELECT status, left(sent_digest, 4) AS sent FROM migrate_users() WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
+SELECT migrate_user_updated('a0000000-0000-4000-8000-000000000003', repeat('c', 64));
+-- a user found deleted in Supabase: its pair marked and kept; then deleted from Stack Auth too
+SELECT migrate_user_removed('a0000000-0000-4000-8000-000000000005');
+SELECT removed_at IS NOT NULL AS removed, deleted_at IS NULL AS still_in_stack_auth FROM migrate_users()
+WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
+SELECT removed_at AS first_removed FROM cutover.id_map WHERE source_id = 'a0000000-0000-4000-8000-000000000005' \gset
+SELECT migrate_user_removed('a0000000-0000-4000-8000-000000000005', deleted => true);
+SELECT removed_at IS NOT NULL AS removed, deleted_at IS NOT NULL AS deleted FROM migrate_users()
+WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
+SELECT removed_at = :'first_removed' AS removed_when_first_seen, migrate_remap(source_id) = target_id AS still_mapped
+FROM cutover.id_map WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
+SELECT migrate_user_removed('a0000000-0000-4000-8000-0000000000ee');
 SELECT migrate_user_not_created('a0000000-0000-4000-8000-000000000001', 'failed', 'late error');
 -- a second Stack Auth user for the same Supabase user: refused, and nothing of it recorded
 SELECT migrate_user_created('a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-0000000000ff', 'ann@example.com');
