@@ -141,9 +141,7 @@ CopyReader::Finish()
 		}
 		pg::CheckForInterrupts(); /* a cancel or timeout throws: the destructor stops the thread */
 	}
-	thread_.join();
-	source_.Reclaim();
-	conn_ = nullptr;
+	Return(); /* the thread has ended: joined, the connection back */
 	switch (ending) {
 	case Ending::Done:
 		break;

@@ -180,10 +180,6 @@ Diff::FirstThresholds()
 	return core::PickThresholds(sample, count);
 }
 
-/*
- * Checksums the buckets of `range` cut at `thresholds` on both sides at once; returns the buckets that
- * differ, in key order (the source's rows with a NULL key first, at the top level).
- */
 /* The source's checksum of each bucket, as the query BucketSumsSql sent to the source returns them. */
 std::map<int, core::Checksum>
 Diff::ReadSourceSums()
@@ -228,11 +224,8 @@ Diff::CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyVal
 	};
 	std::map<int, core::Checksum> sums;
 	if (stream_) {
-		/* the rows' bytes in UTF-8, as the source's SQL hashes them; then the session's encoding again */
 		core::CopyBucketChecksums buckets(table_.columns.size());
-		CopyReader rows(*source_,
-						"SET LOCAL client_encoding = 'UTF8';\n" + core::BucketRowsSql(source_side_, bucket_of, where) +
-							";\nRESET client_encoding;\n",
+		CopyReader rows(*source_, core::BucketRowsSql(source_side_, bucket_of, where),
 						"the rows of table " + table_.qualified,
 						[&](std::string_view line, std::string &error) { return buckets.Add(line, error); });
 		checksum_target();

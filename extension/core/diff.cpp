@@ -390,7 +390,9 @@ BucketRowsSql(const DiffSide &side, const std::string &bucket, const std::string
 	std::string values;
 	for (const auto &value : side.values)
 		values += ", " + value;
-	return "COPY (SELECT " + bucket + values + " FROM " + side.from + " WHERE " + where + ") TO STDOUT";
+	/* the rows' bytes in UTF-8, as the source's SQL hashes them; then the session's encoding again */
+	return "SET LOCAL client_encoding = 'UTF8';\nCOPY (SELECT " + bucket + values + " FROM " + side.from + " WHERE " +
+		   where + ") TO STDOUT;\nRESET client_encoding;\n";
 }
 
 std::string

@@ -155,7 +155,8 @@ std::string BucketSumsSql(const DiffSide &side, const std::string &bucket, const
 /*
  * The COPY that sends, for each row matching `where`, its bucket and then each column's value in canonical
  * order, for the buckets' checksums computed by the receiver (CopyBucketChecksums, pg_cutover.verify_source =
- * stream): the source only reads and prints its rows.
+ * stream): the source only reads and prints its rows. The values travel in UTF-8, as the source's SQL hashes
+ * them (client_encoding set for the COPY, reset to the session's after it), inside the caller's transaction.
  */
 std::string BucketRowsSql(const DiffSide &side, const std::string &bucket, const std::string &where);
 

@@ -388,9 +388,10 @@ TEST(DiffSql, BucketSumsAsTheChecksumScriptComputesThem)
 			  "SELECT (t.id)::text, md5(convert_to(ROW(t.id, t.name)::text, 'UTF8')), (t.id)::text, (t.name)::text "
 			  "FROM ONLY public.t AS t WHERE false");
 	/* streamed: the bucket, then the columns in canonical order, the source hashing nothing */
-	EXPECT_EQ(pgc::core::BucketRowsSql(side, "CASE WHEN t.id < 5 THEN 0 ELSE 1 END", "(t.id) >= '2'"),
-			  "COPY (SELECT CASE WHEN t.id < 5 THEN 0 ELSE 1 END, t.id, t.name FROM ONLY public.t AS t WHERE (t.id) >= "
-			  "'2') TO STDOUT");
+	EXPECT_EQ(
+		pgc::core::BucketRowsSql(side, "CASE WHEN t.id < 5 THEN 0 ELSE 1 END", "(t.id) >= '2'"),
+		"SET LOCAL client_encoding = 'UTF8';\nCOPY (SELECT CASE WHEN t.id < 5 THEN 0 ELSE 1 END, t.id, t.name FROM "
+		"ONLY public.t AS t WHERE (t.id) >= '2') TO STDOUT;\nRESET client_encoding;\n");
 	EXPECT_EQ(pgc::core::SplitPointsSql(side, "true", 250),
 			  "SELECT s.k1 FROM (SELECT (t.id)::text AS k1, row_number() OVER (ORDER BY (t.id)) AS n FROM ONLY "
 			  "public.t AS t WHERE true) AS s WHERE s.n % 250 = 0 ORDER BY s.n");
