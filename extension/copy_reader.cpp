@@ -151,7 +151,9 @@ CopyReader::Finish()
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source sent a line that is none of " + what_, problem_);
 	case Ending::Running:
 	case Ending::Stopped:
-		throw Error(ERRCODE_INTERNAL_ERROR, "reading " + what_ + " stopped before their end");
+		/* the thread stops early only when told to, which Finish never does: the data ended unread */
+		throw Error(ERRCODE_PROTOCOL_VIOLATION, "reading " + what_ + " stopped before their end", "",
+					"Run the call again; nothing was changed.");
 	}
 	try {
 		source_.FinishCopy();
