@@ -257,6 +257,8 @@ RunAll(const Settings &settings, const UsersOptions &users, int jobs)
 	CheckStackAuth(StackAuthSettings::FromEnvironment());
 	UsersOptions checked_users = users;
 	checked_users.stack_auth_checked = true;
+	/* users created days ahead (`cutover users`) are brought up to date in the window */
+	checked_users.sync = true;
 	struct Step {
 		const char *name;
 		std::function<int()> run;

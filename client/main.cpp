@@ -252,6 +252,9 @@ AddUserOptions(CLI::App *command, CommandLine &line)
 	command->add_flag(
 		"--no-password-sign-in", [&users](std::int64_t) { users.password_sign_in = false; },
 		"the Stack Auth project has password sign-in off: send no password hashes");
+	command->add_flag("--delete-removed", users.delete_removed,
+					  "users deleted in Supabase since they were created are deleted in Stack Auth too (without "
+					  "it they are reported and kept); their ID-map pairs stay, marked");
 }
 
 /* -j,--jobs of `pull`, `verify` and `run`. */
@@ -294,8 +297,13 @@ AddCommands(CLI::App &app, CommandLine &line)
 											   "it at the source");
 	commands.plan = app.add_subcommand("plan", "the load plan: tables in foreign-key order, user-ID columns, problems");
 	commands.users = app.add_subcommand("users", "create every Supabase Auth user in Stack Auth, exactly once, and "
-												 "record the ID map");
+												 "record the ID map; with --sync, update the ones created before");
 	AddUserOptions(commands.users, line);
+	CLI::Option *sync = commands.users->add_flag(
+		"--sync", line.users.sync,
+		"also bring the users created earlier up to date: changed ones PATCHed, deleted ones reported (and deleted "
+		"with --delete-removed), OAuth accounts changed since reported; in the window, after a run days ahead");
+	commands.users->get_option("--delete-removed")->needs(sync);
 	commands.pull = app.add_subcommand("pull", "copy every planned table from the source, user IDs rewritten; then "
 											   "sequences and foreign-key checks");
 	AddJobsOption(commands.pull, line, "pulled");
@@ -314,8 +322,8 @@ AddCommands(CLI::App &app, CommandLine &line)
 	commands.import_cmd = app.add_subcommand("import", "load an archive written by export into the target: user IDs "
 													   "rewritten, every file checked and every table verified "
 													   "against the manifest; a damaged table is refused whole");
-	commands.run = app.add_subcommand("run", "every step in order: init, users, plan, pull, verify; stops at the "
-											 "first failure");
+	commands.run = app.add_subcommand("run", "every step in order: init, users (as users --sync), plan, pull, "
+											 "verify; stops at the first failure");
 	AddUserOptions(commands.run, line);
 	AddJobsOption(commands.run, line, "pulled and verified");
 	commands.reset = app.add_subcommand("reset", "set tables back to pending so that the next pull loads them "

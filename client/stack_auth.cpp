@@ -99,6 +99,26 @@ CreateUserRequest(const StackAuthSettings &settings, const nlohmann::json &body)
 }
 
 HttpRequest
+UpdateUserRequest(const StackAuthSettings &settings, const std::string &user_id, const nlohmann::json &body)
+{
+	HttpRequest request = CreateUserRequest(settings, body);
+	request.method = "PATCH";
+	request.idempotent = true;
+	request.url += "/" + user_id; /* a canonical UUID read from the ID map: nothing to escape */
+	return request;
+}
+
+HttpRequest
+DeleteUserRequest(const StackAuthSettings &settings, const std::string &user_id)
+{
+	HttpRequest request;
+	request.method = "DELETE";
+	request.url = settings.api_url + "/api/v1/users/" + user_id;
+	request.headers = Headers(settings, false);
+	return request;
+}
+
+HttpRequest
 ListUsersRequest(const StackAuthSettings &settings, const std::optional<std::string> &cursor, int limit)
 {
 	HttpRequest request;

@@ -1,6 +1,6 @@
 /*
  * stack_auth.hpp: the Stack Auth server API as the client uses it: settings from the environment, and the
- * requests for creating and listing users (shared/reference/stack-auth-api.md).
+ * requests for creating, listing, updating and deleting users (shared/reference/stack-auth-api.md).
  */
 #pragma once
 
@@ -25,6 +25,11 @@ struct StackAuthSettings {
 };
 
 HttpRequest CreateUserRequest(const StackAuthSettings &settings, const nlohmann::json &body);
+/* PATCH /api/v1/users/{id}: only the fields sent change, so sending it again does no harm. */
+HttpRequest UpdateUserRequest(const StackAuthSettings &settings, const std::string &user_id,
+							  const nlohmann::json &body);
+/* DELETE /api/v1/users/{id}: a 404 once it was sent means it is done. */
+HttpRequest DeleteUserRequest(const StackAuthSettings &settings, const std::string &user_id);
 /* One page of every user, anonymous and restricted ones included (they are hidden by default). */
 HttpRequest ListUsersRequest(const StackAuthSettings &settings, const std::optional<std::string> &cursor, int limit);
 

@@ -20,13 +20,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <thread>
 
 #include "http.hpp"
 #include "interrupt.hpp"
 #include "output.hpp"
 #include "retry.hpp"
+#include "send_queue.hpp"
 #include "stack_directory.hpp"
 #include "stack_json.hpp"
 #include "text.hpp"
@@ -48,7 +48,7 @@ class UserMigration
 	UserMigration(const pg::Connection &target, const StackAuthSettings &stack, const UsersOptions &options,
 				  std::set<std::string> taken)
 		: target_(target), stack_(stack), options_(options), taken_(std::move(taken)), pool_(options.concurrency),
-		  limiter_(options.rate, std::max(1.0, options.rate)), random_(retry::DefaultUnitRandom())
+		  sends_(options.concurrency, options.rate), random_(retry::DefaultUnitRandom())
 	{
 	}
 
@@ -68,10 +68,6 @@ class UserMigration
 	/* The users created by one round of answers, recorded together (one by one if that fails). */
 	void RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created, UsersReport &report);
 	void Fail(UserJob &job, const std::string &problem, UsersReport &report);
-	/* The parked jobs whose time came, back in the queue. */
-	void WakeParked(Clock::time_point now);
-	/* The jobs to send now: the pool kept busy, at most `concurrency` tokens of the rate limiter taken ahead. */
-	std::deque<UserJob> TakeReady(Clock::time_point now);
 	void SendBatch(std::deque<UserJob> &ready);
 	/*
 	 * The answers that came within `wait`: the users created recorded, together; with `go_on`, the others
@@ -80,8 +76,6 @@ class UserMigration
 	void CollectAnswers(std::chrono::milliseconds wait, UsersReport &report, bool go_on);
 	/* What becomes of a request that ended without a 201: looked up later, retried, or failed. */
 	void AttemptFailed(UserJob &job, const HttpResponse &response, UsersReport &report);
-	/* A job held until `when` (a retry's back-off, or the rate limit). */
-	void Park(const UserJob &job, Clock::time_point when);
 	/* The job of a finished request, taken out of in_flight_; nothing for a tag that is not ours. */
 	std::optional<UserJob> TakeJob(std::uint64_t tag);
 	enum class Created { No, Yes, Unreadable };
@@ -93,17 +87,11 @@ class UserMigration
 	const UsersOptions &options_;
 	std::set<std::string> taken_; /* Stack Auth user IDs the ID map holds: never adopted for another user */
 	HttpPool pool_;
-	retry::RateLimiter limiter_;
+	SendQueue<UserJob> sends_; /* to send, and waiting for a retry or the rate limit */
 	retry::UnitRandom random_;
 	std::map<std::uint64_t, UserJob> in_flight_;
 	std::uint64_t next_tag_ = 1;
-	std::deque<UserJob> queue_;	  /* to send */
 	std::vector<UserJob> unsure_; /* to look up in Stack Auth before sending again */
-	using Timed = std::pair<Clock::time_point, std::uint64_t>;
-	std::priority_queue<Timed, std::vector<Timed>, std::greater<Timed>> waiting_; /* retries and rate limit */
-	std::map<std::uint64_t, UserJob> parked_;
-	std::uint64_t next_park_ = 1;
-	std::size_t rate_parked_ = 0; /* parked jobs holding a token: they count against the concurrency */
 	int lookups_ = 0;
 	bool failed_ = false;
 	std::unique_ptr<Progress> progress_;
@@ -165,17 +153,19 @@ UserMigration::RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created
 			identities.emplace_back(IdentitiesDigest(job.user->body));
 		}
 		try {
-			target_.Exec(
-				"SELECT migrate_user_created(u.s, u.t, u.e, false, u.n, u.d, u.i) FROM pg_catalog.unnest("
-				"$1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, t, e, n, d, i)",
-				{pg::ArrayLiteral(sources), pg::ArrayLiteral(targets), pg::ArrayLiteral(emails),
-				 pg::ArrayLiteral(notes), pg::ArrayLiteral(sent), pg::ArrayLiteral(identities)});
+			target_.Exec("SELECT migrate_user_created(u.s, u.t, u.e, false, u.n, u.d, u.i) FROM ROWS FROM ("
+						 "pg_catalog.unnest($1::uuid[]), pg_catalog.unnest($2::uuid[]), pg_catalog.unnest($3::text[]), "
+						 "pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[])) "
+						 "AS u(s, t, e, n, d, i)",
+						 {pg::ArrayLiteral(sources), pg::ArrayLiteral(targets), pg::ArrayLiteral(emails),
+						  pg::ArrayLiteral(notes), pg::ArrayLiteral(sent), pg::ArrayLiteral(identities)});
 			for (const auto &[job, user] : created)
 				Counted(job, user, false, report);
 			created.clear();
 			return;
-		} catch (const pg::Error &) {
+		} catch (const pg::Error &error) {
 			/* one of them cannot be recorded: one by one, so that the failure names it */
+			Out().Event("users recorded one by one", {{"users", created.size()}, {"error", error.what()}});
 		}
 	}
 	for (auto &[job, user] : created)
@@ -257,7 +247,7 @@ UserMigration::Reconcile(UsersReport &report)
 			Fail(job, "gave up after " + std::to_string(job.attempt) + " attempts: " + job.last_problem, report);
 			continue;
 		}
-		queue_.push_back(job); /* not there: safe to send again */
+		sends_.Push(job); /* not there: safe to send again */
 	}
 	unsure_.clear();
 }
@@ -311,51 +301,6 @@ UserMigration::SendBatch(std::deque<UserJob> &ready)
 	ready.clear();
 }
 
-void
-UserMigration::Park(const UserJob &job, Clock::time_point when)
-{
-	std::uint64_t key = next_park_++;
-	parked_.emplace(key, job);
-	waiting_.emplace(when, key);
-}
-
-void
-UserMigration::WakeParked(Clock::time_point now)
-{
-	while (!waiting_.empty() && waiting_.top().first <= now) {
-		UserJob job = parked_.at(waiting_.top().second);
-		parked_.erase(waiting_.top().second);
-		waiting_.pop();
-		if (job.has_token) {
-			rate_parked_--;
-			queue_.push_front(job); /* its token is taken: it goes first */
-		} else {
-			queue_.push_back(job);
-		}
-	}
-}
-
-std::deque<UserJob>
-UserMigration::TakeReady(Clock::time_point now)
-{
-	std::deque<UserJob> ready;
-	while (!queue_.empty() &&
-		   in_flight_.size() + ready.size() + rate_parked_ < static_cast<std::size_t>(options_.concurrency)) {
-		UserJob job = queue_.front();
-		queue_.pop_front();
-		auto wait = job.has_token ? Clock::duration::zero() : limiter_.Acquire(now);
-		job.has_token = false;
-		if (wait > Clock::duration::zero()) {
-			job.has_token = true;
-			rate_parked_++;
-			Park(job, now + wait);
-		} else {
-			ready.push_back(job);
-		}
-	}
-	return ready;
-}
-
 bool
 UserMigration::LookUpUnsure(UsersReport &report)
 {
@@ -402,7 +347,7 @@ UserMigration::AttemptFailed(UserJob &job, const HttpResponse &response, UsersRe
 	switch (decision.action) {
 	case RetryAction::Retry:
 		report.retries++;
-		Park(job, Clock::now() + decision.delay);
+		sends_.Park(job, Clock::now() + decision.delay);
 		break;
 	case RetryAction::Reconcile:
 		report.retries++;
@@ -446,23 +391,21 @@ UserMigration::Run(std::vector<UserJob> jobs, std::vector<UserJob> unsure, Users
 	if (!unsure_.empty())
 		Reconcile(report);
 	for (auto &job : jobs)
-		queue_.push_back(job);
+		sends_.Push(job);
 
 	while (!failed_ && !Interrupted()) {
-		auto now = Clock::now();
-		WakeParked(now);
 		/* keep the pool busy, journalling each batch first; at most `concurrency` tokens taken ahead */
-		std::deque<UserJob> ready = TakeReady(now);
+		std::deque<UserJob> ready = sends_.TakeReady(Clock::now(), in_flight_.size());
 		SendBatch(ready);
 
-		if (in_flight_.empty() && queue_.empty() && waiting_.empty()) {
+		if (in_flight_.empty() && sends_.Empty()) {
 			if (!LookUpUnsure(report))
 				break;
 			continue;
 		}
 		auto max_wait = std::chrono::milliseconds(200);
-		if (in_flight_.empty() && !waiting_.empty()) {
-			std::this_thread::sleep_until(std::min(waiting_.top().first, Clock::now() + max_wait));
+		if (in_flight_.empty()) {
+			std::this_thread::sleep_until(std::min(sends_.NextWake().value_or(Clock::now()), Clock::now() + max_wait));
 			continue;
 		}
 		CollectAnswers(max_wait, report, true);

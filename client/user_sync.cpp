@@ -3,6 +3,9 @@
  */
 #include "user_sync.hpp"
 
+#include <set>
+
+#include "parallel.hpp"
 #include "sha256.hpp"
 
 namespace cutover {
@@ -12,13 +15,18 @@ namespace {
 using nlohmann::json;
 
 std::string
-Digest(const json &value)
+Hash(const std::string &text)
 {
-	/* nlohmann::json keeps an object's keys sorted: the same value always dumps to the same text */
-	std::string text = value.dump();
 	Sha256 sha;
 	sha.Update(text.data(), text.size());
 	return sha.Hex();
+}
+
+/* nlohmann::json keeps an object's keys sorted: the same value always dumps to the same text */
+std::string
+Digest(const json &value)
+{
+	return Hash(value.dump());
 }
 
 /* The nullable fields a plan may leave out, set to null by a PATCH when it does. */
@@ -35,9 +43,21 @@ constexpr const char *kNullable[] = {"primary_email",
 std::string
 PatchableDigest(const json &create_body)
 {
-	json patchable = create_body;
-	patchable.erase("oauth_providers");
-	return Digest(patchable);
+	if (!create_body.is_object())
+		return Digest(create_body);
+	/* the text create_body.dump() would have without oauth_providers, without copying the body */
+	std::string text = "{";
+	for (auto it = create_body.begin(); it != create_body.end(); ++it) {
+		if (it.key() == "oauth_providers")
+			continue;
+		if (text.size() > 1)
+			text += ',';
+		text += json(it.key()).dump();
+		text += ':';
+		text += it.value().dump();
+	}
+	text += '}';
+	return Hash(text);
 }
 
 std::string
@@ -63,6 +83,59 @@ PatchBody(const json &create_body)
 	if (patch.value("is_anonymous", false))
 		patch.erase("is_anonymous");
 	return patch;
+}
+
+SyncTriage
+TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string, MappedUser> &mapped)
+{
+	SyncTriage triage;
+	std::set<std::string> in_supabase;
+	/* each mapped user's digests, on every core: a sync digests every user it planned */
+	std::vector<std::pair<std::string, std::string>> digests(planned.size());
+	ParallelFor(planned.size(), [&](std::size_t begin, std::size_t end) {
+		for (std::size_t i = begin; i < end; i++)
+			if (!planned[i].error && mapped.count(planned[i].source_id) != 0)
+				digests[i] = {PatchableDigest(planned[i].body), IdentitiesDigest(planned[i].body)};
+	});
+	for (std::size_t i = 0; i < planned.size(); i++) {
+		const PlannedUser &user = planned[i];
+		in_supabase.insert(user.source_id);
+		auto found = mapped.find(user.source_id);
+		if (found == mapped.end())
+			continue; /* not mapped: created as by `cutover users` */
+		const MappedUser &pair = found->second;
+		if (!pair.journalled) {
+			triage.not_journalled++;
+			continue;
+		}
+		if (user.error) {
+			triage.unplannable.push_back(&user);
+			continue;
+		}
+		bool changed = pair.sent_digest != digests[i].first;
+		if (changed)
+			triage.to_update.push_back(&user);
+		if (pair.identities_digest && *pair.identities_digest != digests[i].second)
+			triage.identities_changed.push_back(&user);
+		else if (!changed)
+			triage.unchanged++;
+	}
+	for (const auto &[source_id, pair] : mapped) {
+		if (in_supabase.count(source_id) != 0)
+			continue;
+		if (!pair.journalled) {
+			triage.not_journalled++; /* not this tool's user: never deleted by it */
+			continue;
+		}
+		if (pair.deleted) {
+			triage.deleted_before++;
+			continue;
+		}
+		triage.removed.push_back(source_id);
+		if (!pair.removed)
+			triage.newly_removed.push_back(source_id);
+	}
+	return triage;
 }
 
 } // namespace cutover

@@ -11,9 +11,15 @@
  */
 #pragma once
 
+#include <cstddef>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "supabase_user.hpp"
 
 namespace cutover {
 
@@ -31,5 +37,34 @@ std::string IdentitiesDigest(const nlohmann::json &create_body);
  * only false).
  */
 nlohmann::json PatchBody(const nlohmann::json &create_body);
+
+/* What the target holds of a user the ID map has (cutover.id_map with the user journal's row, if any). */
+struct MappedUser {
+	std::string target_id;
+	bool journalled = false;				/* created or adopted by `cutover users`: a PATCH of it can be recorded */
+	std::optional<std::string> sent_digest; /* NULL: adopted, or created before digests were kept */
+	std::optional<std::string> identities_digest; /* NULL: not known */
+	bool removed = false;						  /* found deleted in Supabase by an earlier sync */
+	bool deleted = false;						  /* and deleted from Stack Auth since */
+};
+
+/* What `cutover users --sync` does about the users the ID map holds. */
+struct SyncTriage {
+	std::vector<const PlannedUser *> to_update; /* what a PATCH can change differs from what was sent */
+	/* OAuth accounts added or removed since the user was created: only reported (create-only in Stack Auth) */
+	std::vector<const PlannedUser *> identities_changed;
+	std::vector<const PlannedUser *> unplannable; /* mapped, but their plan now says they cannot be sent */
+	std::vector<std::string> removed;		/* Supabase user IDs mapped, gone from Supabase, still in Stack Auth */
+	std::vector<std::string> newly_removed; /* those of `removed` an earlier sync did not mark */
+	std::size_t unchanged = 0;
+	std::size_t not_journalled = 0; /* mapped outside `cutover users` (an archive, migrate_map_ids): left alone */
+	std::size_t deleted_before = 0; /* removed and deleted by an earlier sync */
+};
+
+/*
+ * Sorts the mapped users: each planned one compared by digest with what was last sent (a NULL digest counts
+ * as changed: the PATCH makes it known), each mapped one the plan lacks found removed from Supabase.
+ */
+SyncTriage TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string, MappedUser> &mapped);
 
 } // namespace cutover

@@ -4,8 +4,10 @@
  * The users and their identities are read from the source (auth_users.hpp) and planned (supabase_user.hpp:
  * one request body per user, the special kinds noted). Users the ID map already holds are done. The rest go
  * out under the crash-safety protocol of the extension's user journal (user_migration.hpp); users the
- * journal holds from an earlier run are looked up in Stack Auth before anything is sent for them again. The
- * report (users_report.hpp) says what became of each user that needs a word.
+ * journal holds from an earlier run are looked up in Stack Auth before anything is sent for them again. With
+ * --sync, the mapped users are sorted by the journal's digests (user_sync.hpp) and the changed and removed
+ * ones sent first (user_changes.hpp). The report (users_report.hpp) says what became of each user that needs a
+ * word.
  */
 #include "users.hpp"
 
@@ -19,10 +21,13 @@
 #include "auth_users.hpp"
 #include "interrupt.hpp"
 #include "output.hpp"
+#include "parallel.hpp"
 #include "stack_auth.hpp"
 #include "supabase_user.hpp"
 #include "text.hpp"
+#include "user_changes.hpp"
 #include "user_migration.hpp"
+#include "user_sync.hpp"
 #include "users_report.hpp"
 
 namespace cutover {
@@ -34,30 +39,58 @@ struct TargetUsers {
 	std::set<std::string> mapped;				/* Supabase user IDs in the ID map */
 	std::set<std::string> taken;				/* Stack Auth user IDs in the ID map */
 	std::map<std::string, std::string> journal; /* Supabase user ID -> status */
+	std::map<std::string, MappedUser> pairs;	/* Supabase user ID -> what the target holds of it */
 };
 
-/* Each user of the journal (migrate_users) with its status. */
-std::map<std::string, std::string>
-ReadJournal(const pg::Connection &target)
+/*
+ * The ID map's pairs and the user journal's rows, in one query sent without waiting (SendTargetRead) so that
+ * the target answers while the source's users are read; TakeTargetUsers takes the answer.
+ */
+void
+SendTargetRead(const pg::Connection &target)
 {
-	std::map<std::string, std::string> journal;
-	pg::Result rows = target.Exec("SELECT source_id::text, status FROM migrate_users()");
-	for (int row = 0; row < rows.Rows(); row++)
-		journal.emplace(rows.Text(row, 0), rows.Text(row, 1));
-	return journal;
+	target.Send("SELECT coalesce(m.source_id, j.source_id)::text, m.target_id::text, j.status, "
+				"coalesce(j.status IN ('created', 'adopted'), false), j.sent_digest, j.identities_digest, "
+				"m.removed_at IS NOT NULL, j.deleted_at IS NOT NULL "
+				"FROM cutover.id_map AS m FULL JOIN cutover.user_journal AS j ON j.source_id = m.source_id");
 }
 
 TargetUsers
-ReadTargetUsers(const pg::Connection &target)
+TakeTargetUsers(const pg::Connection &target)
 {
 	TargetUsers known;
-	pg::Result map = target.Exec("SELECT source_id::text, target_id::text FROM cutover.id_map");
-	for (int row = 0; row < map.Rows(); row++) {
-		known.mapped.insert(map.Text(row, 0));
-		known.taken.insert(map.Text(row, 1));
+	pg::Result rows = target.Finish();
+	for (int row = 0; row < rows.Rows(); row++) {
+		std::string source_id = rows.Text(row, 0);
+		if (!rows.IsNull(row, 2))
+			known.journal.emplace(source_id, rows.Text(row, 2));
+		if (rows.IsNull(row, 1))
+			continue;
+		known.mapped.insert(source_id);
+		known.taken.insert(rows.Text(row, 1));
+		known.pairs.emplace(source_id, MappedUser{rows.Text(row, 1), rows.Bool(row, 3), rows.Optional(row, 4),
+												  rows.Optional(row, 5), rows.Bool(row, 6), rows.Bool(row, 7)});
 	}
-	known.journal = ReadJournal(target);
 	return known;
+}
+
+/* The journal's status of each user whose report line says "to create", after the run. */
+std::map<std::string, std::string>
+ReadStatuses(const pg::Connection &target, const UsersReport &report)
+{
+	std::vector<std::optional<std::string>> ids;
+	for (const auto &line : report.lines)
+		if (line.at("status") == "to create")
+			ids.emplace_back(line.at("source_id").get<std::string>());
+	std::map<std::string, std::string> journal;
+	if (ids.empty())
+		return journal;
+	pg::Result rows = target.Exec("SELECT source_id::text, status FROM cutover.user_journal "
+								  "WHERE source_id = ANY ($1::uuid[])",
+								  {pg::ArrayLiteral(ids)});
+	for (int row = 0; row < rows.Rows(); row++)
+		journal.emplace(rows.Text(row, 0), rows.Text(row, 1));
+	return journal;
 }
 
 /* A path that cannot be written stops the run before anything is sent. */
@@ -81,14 +114,17 @@ PlanEveryUser(const SourceUsers &source_users, const UsersOptions &options)
 	plan_options.oauth_providers = options.oauth_providers;
 	plan_options.now = std::chrono::system_clock::now();
 	plan_options.password_sign_in = options.password_sign_in;
-	std::vector<PlannedUser> planned;
-	planned.reserve(source_users.users.size());
-	for (const auto &user : source_users.users) {
+	const auto &users = source_users.users;
+	std::vector<PlannedUser> planned(users.size());
+	/* each user's plan is its own: on every core */
+	ParallelFor(users.size(), [&](std::size_t begin, std::size_t end) {
 		static const std::vector<SupabaseIdentity> none;
-		auto identities = source_users.identities.find(user.id);
-		planned.push_back(
-			PlanUser(user, identities != source_users.identities.end() ? identities->second : none, plan_options));
-	}
+		for (std::size_t i = begin; i < end; i++) {
+			auto identities = source_users.identities.find(users[i].id);
+			planned[i] = PlanUser(users[i], identities != source_users.identities.end() ? identities->second : none,
+								  plan_options);
+		}
+	});
 	ResolveEmailCollisions(planned);
 	return planned;
 }
@@ -155,10 +191,12 @@ int
 RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOptions &options)
 {
 	UsersReport report;
+	report.sync = options.sync;
 	target.KeepOnInterrupt(); /* the journal's writes land; the loop stops at a signal by itself */
+	SendTargetRead(target);
 	SourceUsers source_users = ReadSourceUsers(source);
 	report.total = source_users.users.size();
-	TargetUsers known = ReadTargetUsers(target);
+	TargetUsers known = TakeTargetUsers(target);
 
 	/*
 	 * A bad Stack Auth setting stops the run before anything is written, a dry run too (exit 2, or 3 when Stack
@@ -172,23 +210,36 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 
 	std::vector<PlannedUser> planned = PlanEveryUser(source_users, options);
 	UserJobs jobs = TriageUsers(planned, known, target, options, report);
+	SyncTriage sync = TriageMapped(planned, known.pairs);
+	AddSyncLines(sync, known.pairs, options, report);
 
 	if (options.dry_run) {
-		Out().Info("dry run: " + Thousands(jobs.size()) + " users would be sent to Stack Auth");
+		Out().Info("dry run: " + Thousands(jobs.size()) + " users would be created in Stack Auth" +
+				   (options.sync ? ", " + Thousands(sync.to_update.size()) + " updated, " +
+									   Thousands(options.delete_removed ? sync.removed.size() : 0) + " deleted"
+								 : ""));
 		ShowReport(report, known.journal, known.mapped, true, options.report_file, report_file);
 		return 0;
 	}
 	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
 			   Thousands(jobs.size()) + " to create in Stack Auth at " + stack->api_url);
-	bool ok = MigrateUsers(target, *stack, options, std::move(known.taken), std::move(jobs.jobs),
-						   std::move(jobs.unsure), report);
+	if (!options.sync && (!sync.to_update.empty() || !sync.removed.empty()))
+		Out().Info(Thousands(sync.to_update.size()) + " users changed and " + Thousands(sync.removed.size()) +
+				   " deleted in Supabase since they were created: `cutover users --sync` brings Stack Auth up to "
+				   "date");
+	/* deletes and updates first: an email a changed or deleted user gave up is free for a new one */
+	bool ok = !options.sync || SyncMappedUsers(target, *stack, options, sync, known.pairs, report);
+	if (ok && !Interrupted())
+		ok = MigrateUsers(target, *stack, options, std::move(known.taken), std::move(jobs.jobs), std::move(jobs.unsure),
+						  report);
 	/* each report line with what became of its user, as the journal has it now */
-	UpdateStatuses(report, ReadJournal(target));
+	UpdateStatuses(report, ReadStatuses(target, report));
 	ShowReport(report, known.journal, known.mapped, false, options.report_file, report_file);
 	if (Interrupted())
 		throw InterruptedError("no new request was sent; " + Thousands(report.created + report.adopted) +
-							   " users created or adopted in this run are mapped, the requests in flight were "
-							   "journalled");
+							   " users created or adopted in this run are mapped, " +
+							   (options.sync ? Thousands(report.updated) + " updated, " : "") +
+							   "the requests in flight were journalled");
 	return ok ? 0 : 1;
 }
 

@@ -31,6 +31,12 @@ ReportTable(const UsersReport &report, const std::string &report_file)
 		<< "  skipped:          " << Thousands(report.skipped) << "\n"
 		<< "  failed:           " << Thousands(report.failed) << "\n"
 		<< "  retried requests: " << Thousands(report.retries) << "\n";
+	if (report.sync || report.to_update > 0 || report.removed > 0)
+		out << "  changed in Supabase since sent: " << Thousands(report.to_update)
+			<< (report.sync ? ", updated: " + Thousands(report.updated) : " (--sync updates them)") << "\n"
+			<< "  deleted in Supabase since sent: " << Thousands(report.removed)
+			<< (report.sync ? ", deleted from Stack Auth: " + Thousands(report.deleted) : "") << "\n"
+			<< "  OAuth accounts changed:         " << Thousands(report.identities_changed) << "\n";
 	if (!report.lines.empty()) {
 		std::map<std::string, std::uint64_t> kinds;
 		std::uint64_t fresh = 0;
@@ -66,6 +72,8 @@ MarkNew(UsersReport &report, const std::map<std::string, std::string> &journal, 
 		bool dry_run)
 {
 	for (auto &line : report.lines) {
+		if (line.contains("target_id"))
+			continue; /* a mapped user's sync line: said every time, the situation lasts */
 		std::string id = line.at("source_id").get<std::string>();
 		auto before = journal.find(id);
 		bool journalled = before != journal.end() && (before->second == line.at("status") || dry_run);
@@ -97,6 +105,11 @@ ReportJson(const UsersReport &report)
 			{"skipped", report.skipped},
 			{"failed", report.failed},
 			{"retried_requests", report.retries},
+			{"to_update", report.to_update},
+			{"updated", report.updated},
+			{"removed", report.removed},
+			{"deleted", report.deleted},
+			{"identities_changed", report.identities_changed},
 			{"users", report.lines},
 			{"errors", report.errors}};
 }
@@ -114,11 +127,41 @@ ReportLine(const PlannedUser &user, const std::string &status)
 }
 
 void
+AddSyncLines(const SyncTriage &triage, const std::map<std::string, MappedUser> &pairs, const UsersOptions &options,
+			 UsersReport &report)
+{
+	report.to_update = triage.to_update.size();
+	report.removed = triage.removed.size();
+	report.identities_changed = triage.identities_changed.size();
+	if (!options.sync)
+		return; /* counted for the hint; named by the sync */
+	auto line = [&](const std::string &source_id, const char *kind, const char *status, const std::string &notes) {
+		report.lines.push_back({{"source_id", source_id},
+								{"kind", kind},
+								{"status", status},
+								{"notes", notes},
+								{"target_id", pairs.at(source_id).target_id},
+								{"new", true}});
+	};
+	for (const PlannedUser *user : triage.identities_changed)
+		line(user->source_id, UserKindName(user->kind), "oauth accounts changed",
+			 "OAuth accounts were added or removed in Supabase since the user was created; Stack Auth takes them "
+			 "only on create: link or unlink them in Stack Auth");
+	for (const PlannedUser *user : triage.unplannable)
+		line(user->source_id, UserKindName(user->kind), "not updated", user->error.value_or(""));
+	for (const auto &source_id : triage.removed)
+		line(source_id, "removed", options.delete_removed ? "deleted in Supabase, to delete" : "deleted in Supabase",
+			 options.delete_removed ? "its Stack Auth user is deleted; the ID-map pair stays, marked removed"
+									: "its Stack Auth user stays (--delete-removed deletes it); the ID-map pair is "
+									  "marked removed");
+}
+
+void
 UpdateStatuses(UsersReport &report, const std::map<std::string, std::string> &journal)
 {
 	for (auto &line : report.lines) {
 		auto found = journal.find(line.at("source_id").get<std::string>());
-		if (found != journal.end() && line.at("status") != "already mapped")
+		if (found != journal.end() && line.at("status") != "already mapped" && !line.contains("target_id"))
 			line["status"] = found->second;
 	}
 }

@@ -13,12 +13,20 @@
 #include <nlohmann/json.hpp>
 
 #include "supabase_user.hpp"
+#include "user_sync.hpp"
 #include "users.hpp"
 
 namespace cutover {
 
 /* A user's report line with the status it has now; `new` is set by ShowReport. */
 nlohmann::json ReportLine(const PlannedUser &user, const std::string &status);
+
+/*
+ * The sync's counts in `report`, and with --sync a line each for the mapped users that need a word: OAuth
+ * accounts changed, a plan that cannot be sent any more, deleted in Supabase. Such lines carry target_id.
+ */
+void AddSyncLines(const SyncTriage &triage, const std::map<std::string, MappedUser> &pairs, const UsersOptions &options,
+				  UsersReport &report);
 
 /* Each line's status as the journal (source ID -> status) has it after the run; already mapped ones stay so. */
 void UpdateStatuses(UsersReport &report, const std::map<std::string, std::string> &journal);

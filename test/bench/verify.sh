@@ -13,6 +13,8 @@
 # source postmaster's /proc/<pid>/stat: the cutime and cstime of its children, which grow by a backend's CPU
 # when it exits, parallel workers included). Prints the best of the runs and the ratios the issue asks for:
 # stream at most 1.5x copy, sql at least 2.5x stream, and the source's CPU under stream at most 1/3 of sql's.
+# Then the target backend's peak memory during a stream verify of 100,000 rows (accounts_small, the first rows
+# of pgbench_accounts) and of all of them: its own memory (VmHWM - RssShmem) must not grow with table size.
 #
 # Environment: PG_CONFIG (default: PostgreSQL 15's), BENCH_SCALE (default 20), BENCH_RUNS (timed rounds,
 # default 3), BENCH_STRICT=1 (exit 1 when a ratio misses its target).
@@ -37,8 +39,10 @@ for port in "$SRC_PORT" "$TGT_PORT"; do
 	as_owner "$BINDIR/pgbench" -i -q -s "$SCALE" -h "$WORK" -p "$port" -U "$OWNER" bench >"$WORK/pgbench.log" 2>&1 ||
 		{ cat "$WORK/pgbench.log" >&2; exit 1; }
 done
-psql_src -q -c "VACUUM ANALYZE"
-psql_tgt -q -c "VACUUM ANALYZE" -c "CREATE EXTENSION pg_cutover CASCADE"
+SMALL_SQL="CREATE TABLE accounts_small AS SELECT * FROM pgbench_accounts WHERE aid <= 100000;
+ALTER TABLE accounts_small ADD PRIMARY KEY (aid);"
+psql_src -q -c "$SMALL_SQL" -c "VACUUM ANALYZE"
+psql_tgt -q -c "$SMALL_SQL" -c "VACUUM ANALYZE" -c "CREATE EXTENSION pg_cutover CASCADE"
 psql_tgt -At -c "SELECT migrate_source('host=127.0.0.1 port=$SRC_PORT dbname=bench user=$OWNER')" >&2
 SRC_POSTMASTER=$(head -n 1 "$SRC_DATA/postmaster.pid")
 
@@ -80,6 +84,12 @@ take_turns one '' copy stream/sql
 recorded=$(psql_tgt -At -c "SELECT string_agg(DISTINCT source_side, ',' ORDER BY source_side) FROM cutover.verification")
 [ "$recorded" = sql,stream ] || fail "cutover.verification records the ways '$recorded', not sql,stream"
 
+# rss TABLE: "ok vmhwm_kb rssanon_kb rssshmem_kb hwm_before_kb" of a stream verify of TABLE
+rss() { backend_rss "SELECT ok FROM migrate_verify('$1');" "SET pg_cutover.verify_source = 'stream';"; }
+read -r RSS_S_OK RSS_S_HWM RSS_S_ANON RSS_S_SHM RSS_S_BEFORE <<<"$(rss accounts_small)"
+read -r RSS_L_OK RSS_L_HWM RSS_L_ANON RSS_L_SHM RSS_L_BEFORE <<<"$(rss pgbench_accounts)"
+[ "$RSS_S_OK$RSS_L_OK" = tt ] || fail "a stream verify measured for memory says '$RSS_S_OK' and '$RSS_L_OK', not t"
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 misses=0
 check() { # check LABEL VALUE OP TARGET
@@ -101,4 +111,11 @@ done
 check "stream / copy (wall)" "$(ratio "${BEST[stream]}" "${BEST[copy]}")" '<=' 1.5
 check "sql / stream (wall)" "$(ratio "${BEST[sql]}" "${BEST[stream]}")" '>=' 2.5
 check "source CPU, stream / sql" "$(ratio "${CPU[stream]}" "${CPU[sql]}")" '<=' 0.34
+echo
+echo "target backend's peak memory, stream verify:"
+rss_heading "$(printf '%-16s %9s' table rows)"
+rss_row "$(printf '%-16s %9s' accounts_small 100000)" "$RSS_S_BEFORE" "$RSS_S_HWM" "$RSS_S_SHM" "$RSS_S_ANON"
+rss_row "$(printf '%-16s %9s' pgbench_accounts "$ROWS")" "$RSS_L_BEFORE" "$RSS_L_HWM" "$RSS_L_SHM" "$RSS_L_ANON"
+rss_flat "stream verify" growth 100000 "$ROWS" "$RSS_S_HWM" "$RSS_S_SHM" "$RSS_L_HWM" "$RSS_L_SHM" ||
+	misses=$((misses + 1))
 bench_finish "$misses"

@@ -221,6 +221,8 @@ note(sprintf 'A: %d users in %.2f s (%.0f users/s); report: %s', $total, $r->{se
 note('A: faults: ' . join(', ', map { "$_ $stats_a->{faults}{$_}" } sort keys %{ $stats_a->{faults} })
 	  . "; requests $stats_a->{requests}");
 my $by_source = check_consistent('A', $total);
+unlike(slurp_file($log_file), qr/users recorded one by one/,
+	'A: the users of each round of answers recorded in one statement (never one by one)');
 
 ok(ref $report eq 'HASH', 'A: --json printed the report') or diag($r->{stdout});
 $report //= {};

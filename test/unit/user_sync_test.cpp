@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sha256.hpp"
 #include "user_sync.hpp"
 
 namespace {
@@ -62,6 +63,19 @@ TEST(UserSync, DigestsSeeEveryPatchableChangeAndNothingElse)
 	EXPECT_EQ(IdentitiesDigest(none), IdentitiesDigest(json::object({{"oauth_providers", json::array()}})));
 }
 
+TEST(UserSync, TheDigestIsThatOfTheBodyWithoutOAuthAccounts)
+{
+	/* the journals of earlier runs hold digests of the body's text without oauth_providers: the same text */
+	for (json body : {Regular(), json::object(), json::parse(R"({"oauth_providers": [], "z\"q": "\u00e9\n"})")}) {
+		json without = body;
+		without.erase("oauth_providers");
+		std::string text = without.dump();
+		cutover::Sha256 sha;
+		sha.Update(text.data(), text.size());
+		EXPECT_EQ(PatchableDigest(body), sha.Hex()) << text;
+	}
+}
+
 TEST(UserSync, PatchSetsWhatThePlanLeavesOut)
 {
 	json patch = PatchBody(Regular());
@@ -92,3 +106,85 @@ TEST(UserSync, PatchSetsWhatThePlanLeavesOut)
 }
 
 } // namespace
+
+namespace sync_triage {
+
+using cutover::MappedUser;
+using cutover::PlannedUser;
+using cutover::TriageMapped;
+
+PlannedUser
+Planned(const std::string &id, json body)
+{
+	PlannedUser user;
+	user.source_id = id;
+	user.body = std::move(body);
+	return user;
+}
+
+MappedUser
+Sent(const json &body, const std::string &target)
+{
+	return MappedUser{target, true, PatchableDigest(body), IdentitiesDigest(body), false, false};
+}
+
+/* Which of `users` are in `list`, by Supabase user ID. */
+std::vector<std::string>
+Ids(const std::vector<const PlannedUser *> &list)
+{
+	std::vector<std::string> ids;
+	for (const PlannedUser *user : list)
+		ids.push_back(user->source_id);
+	return ids;
+}
+
+TEST(UserSyncTriage, EachMappedUserSortedByWhatChanged)
+{
+	json sent = Regular();
+	json renamed = sent;
+	renamed["display_name"] = "Ada L.";
+	json relinked = sent;
+	relinked["oauth_providers"] = json::array();
+	json both = renamed;
+	both["oauth_providers"] = json::array();
+
+	std::vector<PlannedUser> planned = {Planned("a", sent), Planned("b", renamed), Planned("c", relinked),
+										Planned("d", both), Planned("e", sent),	   Planned("f", sent),
+										Planned("n", sent), Planned("u", sent)};
+	planned[7].error = "no way to sign in";
+	std::map<std::string, MappedUser> mapped = {{"a", Sent(sent, "ta")},		   {"b", Sent(sent, "tb")},
+												{"c", Sent(sent, "tc")},		   {"d", Sent(sent, "td")},
+												{"u", Sent(sent, "tu")},		   {"gone", Sent(sent, "tg")},
+												{"gone-marked", Sent(sent, "tm")}, {"gone-deleted", Sent(sent, "tx")},
+												{"foreign-gone", Sent(sent, "tf")}};
+	/* adopted: nothing known of what Stack Auth holds, so it is PATCHed, its OAuth accounts never reported */
+	mapped["e"] = MappedUser{"te", true, std::nullopt, std::nullopt, false, false};
+	/* mapped outside `cutover users`: left alone, and never deleted */
+	mapped["f"] = MappedUser{"tf2", false, std::nullopt, std::nullopt, false, false};
+	mapped["foreign-gone"].journalled = false;
+	mapped["gone-marked"].removed = true;
+	mapped["gone-deleted"].removed = true;
+	mapped["gone-deleted"].deleted = true;
+
+	auto triage = TriageMapped(planned, mapped);
+	EXPECT_EQ(Ids(triage.to_update), (std::vector<std::string>{"b", "d", "e"}));
+	EXPECT_EQ(Ids(triage.identities_changed), (std::vector<std::string>{"c", "d"}));
+	EXPECT_EQ(Ids(triage.unplannable), (std::vector<std::string>{"u"}));
+	EXPECT_EQ(triage.removed, (std::vector<std::string>{"gone", "gone-marked"}));
+	EXPECT_EQ(triage.newly_removed, (std::vector<std::string>{"gone"}));
+	EXPECT_EQ(triage.unchanged, 1u);	  /* a; n is not mapped: a create */
+	EXPECT_EQ(triage.not_journalled, 2u); /* f, foreign-gone */
+	EXPECT_EQ(triage.deleted_before, 1u);
+
+	/* once every change is recorded, a second sync finds nothing but what only a person can settle */
+	for (const char *id : {"b", "d", "e"})
+		for (const auto &user : planned)
+			if (user.source_id == id)
+				mapped[id].sent_digest = PatchableDigest(user.body);
+	auto again = TriageMapped(planned, mapped);
+	EXPECT_TRUE(again.to_update.empty());
+	EXPECT_EQ(Ids(again.identities_changed), (std::vector<std::string>{"c", "d"}));
+	EXPECT_EQ(again.unchanged, 3u); /* a, b, e */
+}
+
+} // namespace sync_triage
