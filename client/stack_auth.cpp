@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
-#include <thread>
 
 #include "http.hpp"
+#include "interrupt.hpp"
 #include "output.hpp"
 #include "stack_json.hpp"
 
@@ -136,7 +136,9 @@ CheckStackAuth(const StackAuthSettings &settings)
 	std::string problem;
 	for (int attempt = 1; attempt <= 3; attempt++) {
 		if (attempt > 1)
-			std::this_thread::sleep_for(std::chrono::milliseconds(250 * (attempt - 1)));
+			SleepUnlessInterrupted(std::chrono::milliseconds(250 * (attempt - 1)));
+		if (Interrupted())
+			throw InterruptedError("Stack Auth's settings were being checked; nothing was sent");
 		HttpRequest request = ListUsersRequest(settings, std::nullopt, 1);
 		request.timeout = std::chrono::milliseconds(3000);
 		HttpResponse response = pool.Perform(request);

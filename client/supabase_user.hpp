@@ -115,6 +115,7 @@ struct PlannedUser {
 	nlohmann::json body;			  /* the POST /api/v1/users body */
 	std::vector<std::string> notes;	  /* for the report, in the order the rules ran */
 	std::optional<std::string> error; /* set: the body must not be sent; the message says why */
+	std::string source_digest;		  /* set by the caller: what the plan was made from (user_sync.hpp); "" not known */
 
 	/* For ResolveEmailCollisions: microseconds since the epoch, std::nullopt when NULL. */
 	std::optional<std::int64_t> last_sign_in_at_us;

@@ -28,6 +28,14 @@ using Kind = UserChange::Kind;
 /* How long to wait for more answers once one came: the target is written to once for all of them. */
 constexpr std::chrono::milliseconds kLinger(4);
 
+/* The records of a round of answers: Supabase user IDs, digests of what was sent, of what it was made from. */
+constexpr const char *kRecordUpdated =
+	"SELECT migrate_user_updated(u.s, u.d, u.r) FROM ROWS FROM (pg_catalog.unnest($1::uuid[]), "
+	"pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[])) AS u(s, d, r)";
+constexpr const char *kRecordDeleted =
+	"SELECT migrate_user_removed(u.s, true) FROM ROWS FROM (pg_catalog.unnest($1::uuid[]), "
+	"pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[])) AS u(s, d, r)";
+
 class ChangeRun
 {
   public:
@@ -150,10 +158,6 @@ ChangeRun::Counted(const UserChange &change, UsersReport &report)
 void
 ChangeRun::Record(std::vector<UserChange> &done, UsersReport &report)
 {
-	static const char *const kUpdated = "SELECT migrate_user_updated(u.s, u.d) FROM ROWS FROM ("
-										"pg_catalog.unnest($1::uuid[]), pg_catalog.unnest($2::text[])) AS u(s, d)";
-	static const char *const kDeleted = "SELECT migrate_user_removed(u.s, true) FROM ROWS FROM ("
-										"pg_catalog.unnest($1::uuid[]), pg_catalog.unnest($2::text[])) AS u(s, d)";
 	for (Kind kind : {Kind::Update, Kind::Delete}) {
 		std::vector<const UserChange *> these;
 		for (const auto &change : done)
@@ -161,14 +165,16 @@ ChangeRun::Record(std::vector<UserChange> &done, UsersReport &report)
 				these.push_back(&change);
 		if (these.empty())
 			continue;
-		const char *sql = kind == Kind::Update ? kUpdated : kDeleted;
+		const char *sql = kind == Kind::Update ? kRecordUpdated : kRecordDeleted;
 		auto record = [&](const std::vector<const UserChange *> &changes) {
-			std::vector<std::optional<std::string>> sources, digests;
+			std::vector<std::optional<std::string>> sources, digests, rows;
 			for (const UserChange *change : changes) {
 				sources.emplace_back(change->source_id);
 				digests.emplace_back(change->digest);
+				rows.emplace_back(change->source_digest.empty() ? std::nullopt
+																: std::optional<std::string>(change->source_digest));
 			}
-			target_.Exec(sql, {pg::ArrayLiteral(sources), pg::ArrayLiteral(digests)});
+			target_.Exec(sql, {pg::ArrayLiteral(sources), pg::ArrayLiteral(digests), pg::ArrayLiteral(rows)});
 			for (const UserChange *change : changes)
 				Counted(*change, report);
 		};
@@ -217,6 +223,11 @@ ChangeRun::Collect(std::chrono::milliseconds wait, UsersReport &report, bool go_
 			done.push_back(std::move(change));
 		else if (go_on)
 			Retry(change, response, outcome, report);
+	}
+	if (go_on && !failed_ && !Interrupted()) {
+		/* the next requests go out before the records are written: a PATCH or DELETE waits for no journal */
+		std::deque<UserChange> ready = sends_.TakeReady(Clock::now(), in_flight_.size());
+		Send(ready);
 	}
 	Record(done, report);
 }
@@ -273,6 +284,16 @@ SyncMappedUsers(const pg::Connection &target, const StackAuthSettings &stack, co
 		target.Exec("SELECT migrate_user_removed(u.s) FROM pg_catalog.unnest($1::uuid[]) AS u(s)",
 					{pg::ArrayLiteral(ids)});
 	}
+	if (!triage.refreshed.empty()) {
+		/* what their plans are made from now, so that the next sync does not plan them again */
+		std::vector<std::optional<std::string>> ids, sent, rows;
+		for (const PlannedUser *user : triage.refreshed) {
+			ids.emplace_back(user->source_id);
+			sent.emplace_back(pairs.at(user->source_id).sent_digest);
+			rows.emplace_back(user->source_digest);
+		}
+		target.Exec(kRecordUpdated, {pg::ArrayLiteral(ids), pg::ArrayLiteral(sent), pg::ArrayLiteral(rows)});
+	}
 	std::vector<UserChange> changes;
 	if (options.delete_removed) {
 		for (const auto &source_id : triage.removed) {
@@ -290,6 +311,7 @@ SyncMappedUsers(const pg::Connection &target, const StackAuthSettings &stack, co
 		change.target_id = pairs.at(user->source_id).target_id;
 		change.body = PatchBody(user->body);
 		change.digest = PatchableDigest(user->body);
+		change.source_digest = user->source_digest;
 		change.who = user->source_id + (user->email ? " <" + *user->email + ">" : "");
 		changes.push_back(std::move(change));
 	}

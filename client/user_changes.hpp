@@ -30,6 +30,7 @@ struct UserChange {
 	std::string target_id;		/* its Stack Auth user ID, from the ID map */
 	nlohmann::json body;		/* Update: the PATCH body (user_sync.hpp) */
 	std::string digest;			/* Update: recorded once Stack Auth answered 200 */
+	std::string source_digest;	/* Update: what the plan was made from, recorded with it */
 	std::string who;			/* for messages: the Supabase user ID and email */
 	int attempt = 0;			/* requests sent so far */
 	bool has_token = false;		/* parked by the rate limiter with a token already taken */

@@ -122,15 +122,17 @@ UserMigration::Record(UserJob &job, const StackUser &created, bool adopted, User
 {
 	const PlannedUser &user = *job.user;
 	/* what this run sent, known only for a user it created (an adopted one may hold an earlier run's) */
-	std::optional<std::string> sent, identities;
+	std::optional<std::string> sent, identities, source;
 	if (!adopted) {
 		sent = PatchableDigest(user.body);
 		identities = IdentitiesDigest(user.body);
+		if (!user.source_digest.empty())
+			source = user.source_digest;
 	}
 	try {
-		target_.Exec(
-			"SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5, $6, $7)",
-			{user.source_id, created.id, user.email, adopted ? "true" : "false", NotesOf(job, how), sent, identities});
+		target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5, $6, $7, $8)",
+					 {user.source_id, created.id, user.email, adopted ? "true" : "false", NotesOf(job, how), sent,
+					  identities, source});
 	} catch (const pg::Error &error) {
 		Fail(job, std::string("recording Stack Auth user ") + created.id + " failed: " + error.what(), report);
 		return;
@@ -143,7 +145,7 @@ UserMigration::RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created
 {
 	if (created.size() > 1) {
 		/* the users one round of answers created, in one transaction: one commit, not one a user */
-		std::vector<std::optional<std::string>> sources, targets, emails, notes, sent, identities;
+		std::vector<std::optional<std::string>> sources, targets, emails, notes, sent, identities, rows;
 		for (const auto &[job, user] : created) {
 			sources.emplace_back(job.user->source_id);
 			targets.emplace_back(user.id);
@@ -151,14 +153,17 @@ UserMigration::RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created
 			notes.emplace_back(NotesOf(job, ""));
 			sent.emplace_back(PatchableDigest(job.user->body));
 			identities.emplace_back(IdentitiesDigest(job.user->body));
+			rows.emplace_back(job.user->source_digest.empty() ? std::nullopt
+															  : std::optional<std::string>(job.user->source_digest));
 		}
 		try {
-			target_.Exec("SELECT migrate_user_created(u.s, u.t, u.e, false, u.n, u.d, u.i) FROM ROWS FROM ("
+			target_.Exec("SELECT migrate_user_created(u.s, u.t, u.e, false, u.n, u.d, u.i, u.r) FROM ROWS FROM ("
 						 "pg_catalog.unnest($1::uuid[]), pg_catalog.unnest($2::uuid[]), pg_catalog.unnest($3::text[]), "
-						 "pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[])) "
-						 "AS u(s, t, e, n, d, i)",
+						 "pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), "
+						 "pg_catalog.unnest($7::text[])) AS u(s, t, e, n, d, i, r)",
 						 {pg::ArrayLiteral(sources), pg::ArrayLiteral(targets), pg::ArrayLiteral(emails),
-						  pg::ArrayLiteral(notes), pg::ArrayLiteral(sent), pg::ArrayLiteral(identities)});
+						  pg::ArrayLiteral(notes), pg::ArrayLiteral(sent), pg::ArrayLiteral(identities),
+						  pg::ArrayLiteral(rows)});
 			for (const auto &[job, user] : created)
 				Counted(job, user, false, report);
 			created.clear();

@@ -85,11 +85,20 @@ PatchBody(const json &create_body)
 	return patch;
 }
 
+std::string
+SourceDigest(const std::string &rows_digest, const std::string &settings)
+{
+	/* the planning rules' version: raised when supabase_user.cpp plans a user differently */
+	static constexpr const char *kPlanningRules = "1";
+	return Hash(std::string(kPlanningRules) + "|" + settings + "|" + rows_digest);
+}
+
 SyncTriage
-TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string, MappedUser> &mapped)
+TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string, MappedUser> &mapped,
+			 const std::map<std::string, std::string> &in_supabase)
 {
 	SyncTriage triage;
-	std::set<std::string> in_supabase;
+	std::set<std::string> replanned;
 	/* each mapped user's digests, on every core: a sync digests every user it planned */
 	std::vector<std::pair<std::string, std::string>> digests(planned.size());
 	ParallelFor(planned.size(), [&](std::size_t begin, std::size_t end) {
@@ -99,7 +108,7 @@ TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string
 	});
 	for (std::size_t i = 0; i < planned.size(); i++) {
 		const PlannedUser &user = planned[i];
-		in_supabase.insert(user.source_id);
+		replanned.insert(user.source_id);
 		auto found = mapped.find(user.source_id);
 		if (found == mapped.end())
 			continue; /* not mapped: created as by `cutover users` */
@@ -117,12 +126,18 @@ TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string
 			triage.to_update.push_back(&user);
 		if (pair.identities_digest && *pair.identities_digest != digests[i].second)
 			triage.identities_changed.push_back(&user);
-		else if (!changed)
+		else if (!changed) {
 			triage.unchanged++;
+			if (!user.source_digest.empty() && pair.source_digest != user.source_digest)
+				triage.refreshed.push_back(&user);
+		}
 	}
 	for (const auto &[source_id, pair] : mapped) {
-		if (in_supabase.count(source_id) != 0)
+		if (in_supabase.count(source_id) != 0) {
+			if (replanned.count(source_id) == 0) /* its plan would be made from the same rows as when last sent */
+				(pair.journalled ? triage.unchanged : triage.not_journalled)++;
 			continue;
+		}
 		if (!pair.journalled) {
 			triage.not_journalled++; /* not this tool's user: never deleted by it */
 			continue;

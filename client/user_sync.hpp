@@ -38,12 +38,20 @@ std::string IdentitiesDigest(const nlohmann::json &create_body);
  */
 nlohmann::json PatchBody(const nlohmann::json &create_body);
 
+/*
+ * What a user's plan is made from, as the journal keeps it: the source's digest of its rows (auth_users.hpp)
+ * with `settings` (the planning options) and the version of the planning rules, so that other options or a
+ * client that plans differently plan everyone again.
+ */
+std::string SourceDigest(const std::string &rows_digest, const std::string &settings);
+
 /* What the target holds of a user the ID map has (cutover.id_map with the user journal's row, if any). */
 struct MappedUser {
 	std::string target_id;
 	bool journalled = false;				/* created or adopted by `cutover users`: a PATCH of it can be recorded */
 	std::optional<std::string> sent_digest; /* NULL: adopted, or created before digests were kept */
 	std::optional<std::string> identities_digest; /* NULL: not known */
+	std::optional<std::string> source_digest;	  /* what its plan was last sent from; NULL: not known */
 	bool removed = false;						  /* found deleted in Supabase by an earlier sync */
 	bool deleted = false;						  /* and deleted from Stack Auth since */
 };
@@ -54,6 +62,8 @@ struct SyncTriage {
 	/* OAuth accounts added or removed since the user was created: only reported (create-only in Stack Auth) */
 	std::vector<const PlannedUser *> identities_changed;
 	std::vector<const PlannedUser *> unplannable; /* mapped, but their plan now says they cannot be sent */
+	/* unchanged, but planned from other rows than when last sent (or by other settings): only that recorded */
+	std::vector<const PlannedUser *> refreshed;
 	std::vector<std::string> removed;		/* Supabase user IDs mapped, gone from Supabase, still in Stack Auth */
 	std::vector<std::string> newly_removed; /* those of `removed` an earlier sync did not mark */
 	std::size_t unchanged = 0;
@@ -63,8 +73,10 @@ struct SyncTriage {
 
 /*
  * Sorts the mapped users: each planned one compared by digest with what was last sent (a NULL digest counts
- * as changed: the PATCH makes it known), each mapped one the plan lacks found removed from Supabase.
+ * as changed: the PATCH makes it known); each mapped one not in `in_supabase` (every user's ID, digest) found
+ * removed from Supabase. Mapped users in Supabase but not planned (their source digest unchanged) are unchanged.
  */
-SyncTriage TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string, MappedUser> &mapped);
+SyncTriage TriageMapped(const std::vector<PlannedUser> &planned, const std::map<std::string, MappedUser> &mapped,
+						const std::map<std::string, std::string> &in_supabase);
 
 } // namespace cutover

@@ -5,14 +5,16 @@
  * one request body per user, the special kinds noted). Users the ID map already holds are done. The rest go
  * out under the crash-safety protocol of the extension's user journal (user_migration.hpp); users the
  * journal holds from an earlier run are looked up in Stack Auth before anything is sent for them again. With
- * --sync, the mapped users are sorted by the journal's digests (user_sync.hpp) and the changed and removed
- * ones sent first (user_changes.hpp). The report (users_report.hpp) says what became of each user that needs a
+ * --sync, only the users whose source digest differs from the journal's are read in full and planned, the
+ * mapped ones among them sorted by the journal's digests (user_sync.hpp) and the changed and removed ones sent
+ * first (user_changes.hpp). The report (users_report.hpp) says what became of each user that needs a
  * word.
  */
 #include "users.hpp"
 
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -51,7 +53,7 @@ SendTargetRead(const pg::Connection &target)
 {
 	target.Send("SELECT coalesce(m.source_id, j.source_id)::text, m.target_id::text, j.status, "
 				"coalesce(j.status IN ('created', 'adopted'), false), j.sent_digest, j.identities_digest, "
-				"m.removed_at IS NOT NULL, j.deleted_at IS NOT NULL "
+				"j.source_digest, m.removed_at IS NOT NULL, j.deleted_at IS NOT NULL "
 				"FROM cutover.id_map AS m FULL JOIN cutover.user_journal AS j ON j.source_id = m.source_id");
 }
 
@@ -69,7 +71,8 @@ TakeTargetUsers(const pg::Connection &target)
 		known.mapped.insert(source_id);
 		known.taken.insert(rows.Text(row, 1));
 		known.pairs.emplace(source_id, MappedUser{rows.Text(row, 1), rows.Bool(row, 3), rows.Optional(row, 4),
-												  rows.Optional(row, 5), rows.Bool(row, 6), rows.Bool(row, 7)});
+												  rows.Optional(row, 5), rows.Optional(row, 6), rows.Bool(row, 7),
+												  rows.Bool(row, 8)});
 	}
 	return known;
 }
@@ -106,7 +109,40 @@ OpenReportFile(const std::string &path)
 	return file;
 }
 
-/* Every user planned, so that the email collisions are settled the same way on every run. */
+/* The options a plan depends on, as part of each user's source digest. */
+std::string
+PlanSettings(const UsersOptions &options)
+{
+	return "oauth=" +
+		   Join(std::vector<std::string>(options.oauth_providers.begin(), options.oauth_providers.end()), ",") +
+		   ";passwords=" + (options.password_sign_in ? "1" : "0");
+}
+
+/*
+ * The users to read in full: every one, but with --sync only those whose plan the journal does not hold as made
+ * from the same rows (new, changed, adopted, skipped or failed ones); the ID map and journal taken meanwhile.
+ */
+UserSelection
+UsersToPlan(const pg::Connection &target, const UsersOptions &options, TargetUsers &known)
+{
+	return [&target, &options, &known](const std::map<std::string, std::string> &digests) {
+		known = TakeTargetUsers(target);
+		std::optional<std::set<std::string>> wanted;
+		if (!options.sync)
+			return wanted;
+		std::string settings = PlanSettings(options);
+		wanted.emplace();
+		for (const auto &[id, digest] : digests) {
+			auto pair = known.pairs.find(id);
+			if (digest.empty() || pair == known.pairs.end() || !pair->second.journalled ||
+				pair->second.source_digest != SourceDigest(digest, settings))
+				wanted->insert(wanted->end(), id);
+		}
+		return wanted;
+	};
+}
+
+/* The users read planned, together, so that the email collisions are settled the same way on every run. */
 std::vector<PlannedUser>
 PlanEveryUser(const SourceUsers &source_users, const UsersOptions &options)
 {
@@ -115,6 +151,7 @@ PlanEveryUser(const SourceUsers &source_users, const UsersOptions &options)
 	plan_options.now = std::chrono::system_clock::now();
 	plan_options.password_sign_in = options.password_sign_in;
 	const auto &users = source_users.users;
+	const std::string settings = PlanSettings(options);
 	std::vector<PlannedUser> planned(users.size());
 	/* each user's plan is its own: on every core */
 	ParallelFor(users.size(), [&](std::size_t begin, std::size_t end) {
@@ -123,6 +160,8 @@ PlanEveryUser(const SourceUsers &source_users, const UsersOptions &options)
 			auto identities = source_users.identities.find(users[i].id);
 			planned[i] = PlanUser(users[i], identities != source_users.identities.end() ? identities->second : none,
 								  plan_options);
+			const std::string &digest = source_users.digests.at(users[i].id);
+			planned[i].source_digest = digest.empty() ? "" : SourceDigest(digest, settings);
 		}
 	});
 	ResolveEmailCollisions(planned);
@@ -193,24 +232,30 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 	UsersReport report;
 	report.sync = options.sync;
 	target.KeepOnInterrupt(); /* the journal's writes land; the loop stops at a signal by itself */
-	SendTargetRead(target);
-	SourceUsers source_users = ReadSourceUsers(source);
-	report.total = source_users.users.size();
-	TargetUsers known = TakeTargetUsers(target);
-
 	/*
 	 * A bad Stack Auth setting stops the run before anything is written, a dry run too (exit 2, or 3 when Stack
-	 * Auth cannot be reached): the rehearsal proves the settings the window will use.
+	 * Auth cannot be reached): the rehearsal proves the settings the window will use. The check's round trip
+	 * runs while the users are read.
 	 */
-	std::optional<StackAuthSettings> stack = StackAuthSettings::FromEnvironment();
+	const StackAuthSettings stack = StackAuthSettings::FromEnvironment();
+	std::future<void> stack_checked;
 	if (!options.stack_auth_checked)
-		CheckStackAuth(*stack);
+		stack_checked = std::async(std::launch::async, [&stack] { CheckStackAuth(stack); });
+	SendTargetRead(target);
+	TargetUsers known;
+	SourceUsers source_users = ReadSourceUsers(source, UsersToPlan(target, options, known));
+	report.total = source_users.digests.size();
+	Out().Event("supabase users read", {{"users", report.total}, {"planned", source_users.users.size()}});
+
+	if (stack_checked.valid())
+		stack_checked.get();
 	/* then the report file: a path that cannot be written stops the run before anything is sent */
 	std::ofstream report_file = OpenReportFile(options.report_file);
 
 	std::vector<PlannedUser> planned = PlanEveryUser(source_users, options);
 	UserJobs jobs = TriageUsers(planned, known, target, options, report);
-	SyncTriage sync = TriageMapped(planned, known.pairs);
+	report.already_mapped += report.total - planned.size(); /* not planned: mapped, rows unchanged */
+	SyncTriage sync = TriageMapped(planned, known.pairs, source_users.digests);
 	AddSyncLines(sync, known.pairs, options, report);
 
 	if (options.dry_run) {
@@ -222,15 +267,15 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 		return 0;
 	}
 	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
-			   Thousands(jobs.size()) + " to create in Stack Auth at " + stack->api_url);
+			   Thousands(jobs.size()) + " to create in Stack Auth at " + stack.api_url);
 	if (!options.sync && (!sync.to_update.empty() || !sync.removed.empty()))
 		Out().Info(Thousands(sync.to_update.size()) + " users changed and " + Thousands(sync.removed.size()) +
 				   " deleted in Supabase since they were created: `cutover users --sync` brings Stack Auth up to "
 				   "date");
 	/* deletes and updates first: an email a changed or deleted user gave up is free for a new one */
-	bool ok = !options.sync || SyncMappedUsers(target, *stack, options, sync, known.pairs, report);
+	bool ok = !options.sync || SyncMappedUsers(target, stack, options, sync, known.pairs, report);
 	if (ok && !Interrupted())
-		ok = MigrateUsers(target, *stack, options, std::move(known.taken), std::move(jobs.jobs), std::move(jobs.unsure),
+		ok = MigrateUsers(target, stack, options, std::move(known.taken), std::move(jobs.jobs), std::move(jobs.unsure),
 						  report);
 	/* each report line with what became of its user, as the journal has it now */
 	UpdateStatuses(report, ReadStatuses(target, report));

@@ -181,7 +181,7 @@ REVOKE ALL ON FUNCTION
     migrate_remap_column(regclass, text, boolean, boolean), migrate_remap_column(regclass, text, text, boolean), migrate_status(), migrate_reset(regclass),
     migrate_plan(text[], integer), migrate_preflight(text[]), migrate_pull(regclass, text), migrate_audit_ids(text[]),
     migrate_check_fks(text[]), migrate_fix_sequences(text[]),
-    migrate_user_sending(uuid[], text[], text[]), migrate_user_created(uuid, uuid, text, boolean, text, text, text),
-    migrate_user_not_created(uuid, text, text, text, text), migrate_user_updated(uuid, text),
+    migrate_user_sending(uuid[], text[], text[]), migrate_user_created(uuid, uuid, text, boolean, text, text, text, text),
+    migrate_user_not_created(uuid, text, text, text, text), migrate_user_updated(uuid, text, text),
     migrate_user_removed(uuid, boolean), migrate_users()
     FROM PUBLIC;

@@ -134,6 +134,9 @@ CREATE TABLE cutover.user_journal (
     -- OAuth accounts, and of those accounts; NULL for a user adopted or recorded by hand (not known)
     sent_digest text,
     identities_digest text,
+    -- what the plan was made from (the source's row digest of the user, with its identities and the users
+    -- sharing its email, and the client's planning settings): a sync plans again only users whose one differs
+    source_digest text,
     -- when the user was found deleted in Supabase, and when it was deleted from Stack Auth (--delete-removed)
     removed_at timestamptz,
     deleted_at timestamptz,
@@ -176,7 +179,8 @@ COMMENT ON FUNCTION migrate_user_sending(uuid[], text[], text[]) IS
 
 CREATE FUNCTION migrate_user_created(source_id uuid, target_id uuid, email text DEFAULT NULL,
                                      adopted boolean DEFAULT false, notes text DEFAULT NULL,
-                                     sent_digest text DEFAULT NULL, identities_digest text DEFAULT NULL)
+                                     sent_digest text DEFAULT NULL, identities_digest text DEFAULT NULL,
+                                     source_digest text DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
@@ -185,26 +189,30 @@ BEGIN
     PERFORM @extschema@.migrate_map_put(migrate_user_created.source_id, migrate_user_created.target_id,
                                         migrate_user_created.email);
     INSERT INTO cutover.user_journal AS j (source_id, email, kind, status, target_id, notes, sent_digest,
-                                           identities_digest)
+                                           identities_digest, source_digest)
     VALUES (migrate_user_created.source_id, migrate_user_created.email, 'unknown',
             CASE WHEN adopted THEN 'adopted' ELSE 'created' END, migrate_user_created.target_id,
-            migrate_user_created.notes, migrate_user_created.sent_digest, migrate_user_created.identities_digest)
+            migrate_user_created.notes, migrate_user_created.sent_digest, migrate_user_created.identities_digest,
+            migrate_user_created.source_digest)
     ON CONFLICT ON CONSTRAINT user_journal_pkey DO UPDATE
         SET status = EXCLUDED.status, target_id = EXCLUDED.target_id, email = EXCLUDED.email,
             notes = coalesce(EXCLUDED.notes, j.notes), last_error = NULL, sent_digest = EXCLUDED.sent_digest,
-            identities_digest = EXCLUDED.identities_digest, updated_at = pg_catalog.now();
+            identities_digest = EXCLUDED.identities_digest, source_digest = EXCLUDED.source_digest,
+            updated_at = pg_catalog.now();
 END
 $$;
-COMMENT ON FUNCTION migrate_user_created(uuid, uuid, text, boolean, text, text, text) IS
+COMMENT ON FUNCTION migrate_user_created(uuid, uuid, text, boolean, text, text, text, text) IS
     'records a user created (or found and adopted) in Stack Auth: its pair in the ID map and its journal row, with the digests of what was sent, in one transaction';
 
-CREATE FUNCTION migrate_user_updated(source_id uuid, sent_digest text) RETURNS void
+CREATE FUNCTION migrate_user_updated(source_id uuid, sent_digest text, source_digest text DEFAULT NULL)
+    RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     UPDATE cutover.user_journal AS j
-    SET sent_digest = migrate_user_updated.sent_digest, last_error = NULL, updated_at = pg_catalog.now()
+    SET sent_digest = migrate_user_updated.sent_digest, source_digest = migrate_user_updated.source_digest,
+        last_error = NULL, updated_at = pg_catalog.now()
     WHERE j.source_id = migrate_user_updated.source_id AND j.status IN ('created', 'adopted');
     IF NOT FOUND THEN
         RAISE EXCEPTION 'user % was not created in Stack Auth: there is nothing to update',
@@ -213,8 +221,8 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION migrate_user_updated(uuid, text) IS
-    'records that a user''s Stack Auth data was brought up to date (PATCH): the digest of what was sent';
+COMMENT ON FUNCTION migrate_user_updated(uuid, text, text) IS
+    'records that a user''s Stack Auth data was brought up to date (PATCH): the digests of what was sent and of what it was made from';
 
 CREATE FUNCTION migrate_user_removed(source_id uuid, deleted boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -274,13 +282,13 @@ COMMENT ON FUNCTION migrate_user_not_created(uuid, text, text, text, text) IS
 CREATE FUNCTION migrate_users(
     OUT source_id uuid, OUT email text, OUT kind text, OUT status text, OUT target_id uuid, OUT attempts integer,
     OUT notes text, OUT last_error text, OUT updated_at timestamptz, OUT sent_digest text,
-    OUT identities_digest text, OUT removed_at timestamptz, OUT deleted_at timestamptz)
+    OUT identities_digest text, OUT removed_at timestamptz, OUT deleted_at timestamptz, OUT source_digest text)
     RETURNS SETOF record
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT j.source_id, j.email, j.kind, j.status, j.target_id, j.attempts, j.notes, j.last_error, j.updated_at,
-           j.sent_digest, j.identities_digest, j.removed_at, j.deleted_at
+           j.sent_digest, j.identities_digest, j.removed_at, j.deleted_at, j.source_digest
     FROM cutover.user_journal AS j ORDER BY j.source_id
 $$;
 COMMENT ON FUNCTION migrate_users() IS 'the user journal: every Supabase user the client sent, created, adopted, skipped or failed';

@@ -17,12 +17,14 @@ SELECT source_id, email, kind, status, attempts, target_id, notes, last_error FR
 SELECT source_id, target_id, email FROM cutover.id_map ORDER BY source_id;
 -- the digests of what was sent, kept with a created user (a sync compares them); recorded again when adopted
 SELECT migrate_user_created('a0000000-0000-4000-8000-000000000005', 'b0000000-0000-4000-8000-000000000005',
-                            'eve@example.com', sent_digest => repeat('a', 64), identities_digest => repeat('b', 64));
-SELECT source_id, status, left(sent_digest, 4) AS sent, left(identities_digest, 4) AS identities FROM migrate_users()
+                            'eve@example.com', sent_digest => repeat('a', 64), identities_digest => repeat('b', 64),
+                            source_digest => repeat('d', 64));
+SELECT source_id, status, left(sent_digest, 4) AS sent, left(identities_digest, 4) AS identities,
+       left(source_digest, 4) AS source FROM migrate_users()
 WHERE source_id IN ('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000005');
 SELECT migrate_user_created('a0000000-0000-4000-8000-000000000005', 'b0000000-0000-4000-8000-000000000005',
                             'eve@example.com', true);
-SELECT source_id, status, sent_digest IS NULL AS sent_unknown FROM migrate_users()
+SELECT source_id, status, sent_digest IS NULL AS sent_unknown, source_digest IS NULL AS source_unknown FROM migrate_users()
 WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
 -- a created user is not marked sending again, nor failed
 SELECT migrate_user_sending(ARRAY['a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000003']::uuid[],
@@ -30,8 +32,9 @@ SELECT migrate_user_sending(ARRAY['a0000000-0000-4000-8000-000000000001', 'a0000
 SELECT source_id, status, attempts FROM migrate_users() ORDER BY source_id;
 \set VERBOSITY terse
 -- a user brought up to date (a sync's PATCH) records the digest of what was sent; one never created cannot be
-SELECT migrate_user_updated('a0000000-0000-4000-8000-000000000005', repeat('c', 64));
-SELECT status, left(sent_digest, 4) AS sent FROM migrate_users() WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
+SELECT migrate_user_updated('a0000000-0000-4000-8000-000000000005', repeat('c', 64), repeat('e', 64));
+SELECT status, left(sent_digest, 4) AS sent, left(source_digest, 4) AS source FROM migrate_users()
+WHERE source_id = 'a0000000-0000-4000-8000-000000000005';
 SELECT migrate_user_updated('a0000000-0000-4000-8000-000000000003', repeat('c', 64));
 -- a user found deleted in Supabase: its pair marked and kept; then deleted from Stack Auth too
 SELECT migrate_user_removed('a0000000-0000-4000-8000-000000000005');

@@ -27,6 +27,7 @@ CUTOVER=${CUTOVER_BIN:-$ROOT/client/cutover}
 EMULATOR=${STACK_AUTH_EMULATOR:-$ROOT/test/stack_auth_emulator/stack_auth_emulator}
 
 need_tools initdb pg_ctl psql
+[ -x /usr/bin/time ] || { log "$BENCH_NAME: needs /usr/bin/time (apt-get install time)"; exit 2; }
 [ -x "$CUTOVER" ] && [ -x "$EMULATOR" ] || { log "$BENCH_NAME: build the client and the emulator first (make)"; exit 2; }
 
 bench_pair bench_users
@@ -109,7 +110,7 @@ sync_one() {
 	local round=$1 start end ms stats
 	change_source
 	start=$EPOCHREALTIME
-	"$CUTOVER" users --sync >"$WORK/sync.out" 2>"$WORK/sync.err" ||
+	/usr/bin/time -f %M -o "$WORK/sync.rss" "$CUTOVER" users --sync >"$WORK/sync.out" 2>"$WORK/sync.err" ||
 		{ tail -n 20 "$WORK/sync.err" >&2; fail "cutover users --sync failed"; }
 	end=$EPOCHREALTIME
 	ms=$(elapsed_ms "$start" "$end")
@@ -117,7 +118,8 @@ sync_one() {
 	field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<<"$stats"; }
 	[ "$(field creates)/$(field updates)/$(field deletes)/$(field users)" = "$((TOTAL + NEW))/$CHANGED/0/$((TOTAL + NEW))" ] ||
 		fail "sync: Stack Auth saw not $((TOTAL + NEW)) creates, $CHANGED updates and no delete, or holds not $((TOTAL + NEW)) users: $stats"
-	record_run "$round" sync "sync" "$ms" "$CHANGED changed, $NEW new, $DELETED deleted"
+	SYNC_RSS=$(tail -n 1 "$WORK/sync.rss")
+	record_run "$round" sync "sync" "$ms" "$CHANGED changed, $NEW new, $DELETED deleted, client peak RSS $SYNC_RSS kB"
 	restore_source
 }
 
@@ -156,6 +158,7 @@ printf '  %-28s %9s ms   %6s users/s\n' "default settings" "${BEST[default]}" "$
 printf '  %-28s %9s ms   %6s users/s\n' "--concurrency 16" "${BEST[c16]}" "${RATE[c16]}"
 printf '  %-28s %9s ms   (%s changed, %s new, %s deleted)\n' "users --sync after it" "${BEST[sync]}" \
 	"$CHANGED" "$NEW" "$DELETED"
+echo "client peak RSS during the last sync: $SYNC_RSS kB for $TOTAL users"
 misses=0
 share=$(awk -v s="${BEST[sync]}" -v f="${BEST[default]}" 'BEGIN { printf "%.1f", f / s }')
 if awk -v s="${BEST[sync]}" -v f="${BEST[default]}" 'BEGIN { exit !(s * 20 <= f) }'; then

@@ -280,9 +280,10 @@ is(scalar @stale, 0, 'B: every changed user has a new digest in the journal') or
 my @moved = grep { !$changed{$_} && $journal_before->{$_} ne 'NULL' && ($journal_after->{$_} // '') ne $journal_before->{$_} }
   keys %$journal_before;
 is(scalar @moved, 0, 'B: no unchanged user\'s digest moved') or diag(first_few(@moved));
-is($target->safe_psql('postgres', q{SELECT count(*) FROM migrate_users() j JOIN cutover.id_map m USING (source_id)
-	WHERE j.status IN ('created', 'adopted') AND j.sent_digest IS NULL AND m.removed_at IS NULL}),
-	0, 'B: every user\'s digest now known (the adopted ones PATCHed once; not those deleted in Supabase)');
+# (a new user adopted by this sync after a lost answer was created from its plan: PATCHed by the next one)
+my @unknown = grep { !$deleted{$_} && $journal_after->{$_} eq 'NULL' } keys %$journal_before;
+is(scalar @unknown, 0, 'B: the digest of every user created ahead now known (the adopted ones PATCHed once)')
+  or diag(first_few(@unknown));
 my $answered = $stats_b->{updates} - $stats_b->{unanswered_updates};
 cmp_ok($answered, '<=', $expected_updates + 3 * 4,
 	"B: PATCHes answered ($answered) at most the $expected_updates updates plus what 3 kills of 4 in flight left unrecorded");
@@ -304,12 +305,21 @@ like($r->{stdout}, qr/^  \Q$identity_added\E  regular  oauth accounts changed: O
 	'C: the terminal names the user whose OAuth accounts changed');
 like($r->{stdout}, qr/^  deleted in Supabase since sent: 0, deleted from Stack Auth: 0$/m,
 	'C: the terminal counts no deleted user left in Stack Auth (the run before deleted them)');
-$r = cutover('users', '--sync', '--delete-removed', '--json');
+$r = cutover('users', '--sync', '--delete-removed', '--json', '--log-file', "$tmp/rerun.jsonl");
 my $stats_again = stats();
+my ($read) = grep { ($_->{message} // '') eq 'supabase users read' } map { decode_json($_) } split /\n/, slurp_file("$tmp/rerun.jsonl");
+is(($read->{users} // '?') . '/' . ($read->{planned} // '?'), "$source_total/2",
+	'C: a rerun reads every user\'s digest and plans only the 2 whose OAuth accounts changed (nothing else changed since each plan was sent)');
 is($r->{rc}, 0, 'C: a rerun: exit 0') or diag($r->{stderr});
 is(join('/', map { $stats_again->{$_} } qw(creates updates deletes)),
 	join('/', map { $stats_c->{$_} } qw(creates updates deletes)), 'C: a rerun sends nothing');
 is(join('/', map { $r->{report}{$_} } qw(to_update updated deleted created)), '0/0/0/0', 'C: ... and reports nothing to do');
+
+# Other planning settings plan every user again: without password sign-in, every user with a bcrypt hash
+# would be sent without it.
+$r = cutover('users', '--sync', '--dry-run', '--no-password-sign-in', '--json');
+cmp_ok($r->{report}{to_update} // 0, '>', 1000, 'C: --no-password-sign-in: a dry run would update every user with a password ('
+	  . ($r->{report}{to_update} // 0) . ')');
 
 # ================================================================================================ D
 control('POST', 'faults', { latency_ms => 0, latency_jitter_ms => 0, fault_rate => 0 });

@@ -76,6 +76,15 @@ TEST(UserSync, TheDigestIsThatOfTheBodyWithoutOAuthAccounts)
 	}
 }
 
+TEST(UserSync, TheSourceDigestTakesTheSettingsIn)
+{
+	std::string digest = cutover::SourceDigest("0123456789abcdef0123456789abcdef", "oauth=github,google;passwords=1");
+	EXPECT_EQ(digest.size(), 64u);
+	EXPECT_EQ(cutover::SourceDigest("0123456789abcdef0123456789abcdef", "oauth=github,google;passwords=1"), digest);
+	EXPECT_NE(cutover::SourceDigest("0123456789abcdef0123456789abcdee", "oauth=github,google;passwords=1"), digest);
+	EXPECT_NE(cutover::SourceDigest("0123456789abcdef0123456789abcdef", "oauth=github,google;passwords=0"), digest);
+}
+
 TEST(UserSync, PatchSetsWhatThePlanLeavesOut)
 {
 	json patch = PatchBody(Regular());
@@ -125,7 +134,7 @@ Planned(const std::string &id, json body)
 MappedUser
 Sent(const json &body, const std::string &target)
 {
-	return MappedUser{target, true, PatchableDigest(body), IdentitiesDigest(body), false, false};
+	return MappedUser{target, true, PatchableDigest(body), IdentitiesDigest(body), std::nullopt, false, false};
 }
 
 /* Which of `users` are in `list`, by Supabase user ID. */
@@ -158,33 +167,44 @@ TEST(UserSyncTriage, EachMappedUserSortedByWhatChanged)
 												{"gone-marked", Sent(sent, "tm")}, {"gone-deleted", Sent(sent, "tx")},
 												{"foreign-gone", Sent(sent, "tf")}};
 	/* adopted: nothing known of what Stack Auth holds, so it is PATCHed, its OAuth accounts never reported */
-	mapped["e"] = MappedUser{"te", true, std::nullopt, std::nullopt, false, false};
+	mapped["e"] = MappedUser{"te", true, std::nullopt, std::nullopt, std::nullopt, false, false};
 	/* mapped outside `cutover users`: left alone, and never deleted */
-	mapped["f"] = MappedUser{"tf2", false, std::nullopt, std::nullopt, false, false};
+	mapped["f"] = MappedUser{"tf2", false, std::nullopt, std::nullopt, std::nullopt, false, false};
 	mapped["foreign-gone"].journalled = false;
 	mapped["gone-marked"].removed = true;
 	mapped["gone-deleted"].removed = true;
 	mapped["gone-deleted"].deleted = true;
 
-	auto triage = TriageMapped(planned, mapped);
+	/* in Supabase: the planned users, and one whose rows did not change since its plan was sent (not planned) */
+	std::map<std::string, std::string> in_supabase = {{"same", "d"}};
+	for (const auto &user : planned)
+		in_supabase[user.source_id] = "d";
+	mapped["same"] = Sent(sent, "ts");
+
+	auto triage = TriageMapped(planned, mapped, in_supabase);
 	EXPECT_EQ(Ids(triage.to_update), (std::vector<std::string>{"b", "d", "e"}));
 	EXPECT_EQ(Ids(triage.identities_changed), (std::vector<std::string>{"c", "d"}));
 	EXPECT_EQ(Ids(triage.unplannable), (std::vector<std::string>{"u"}));
 	EXPECT_EQ(triage.removed, (std::vector<std::string>{"gone", "gone-marked"}));
 	EXPECT_EQ(triage.newly_removed, (std::vector<std::string>{"gone"}));
-	EXPECT_EQ(triage.unchanged, 1u);	  /* a; n is not mapped: a create */
+	EXPECT_EQ(triage.unchanged, 2u);	  /* a, same; n is not mapped: a create */
 	EXPECT_EQ(triage.not_journalled, 2u); /* f, foreign-gone */
 	EXPECT_EQ(triage.deleted_before, 1u);
+	EXPECT_TRUE(triage.refreshed.empty()); /* no plan has a source digest */
 
 	/* once every change is recorded, a second sync finds nothing but what only a person can settle */
 	for (const char *id : {"b", "d", "e"})
 		for (const auto &user : planned)
 			if (user.source_id == id)
 				mapped[id].sent_digest = PatchableDigest(user.body);
-	auto again = TriageMapped(planned, mapped);
+	/* a is planned from other rows than it was sent from, its plan the same: only that is recorded */
+	planned[0].source_digest = "rows-now";
+	mapped["a"].source_digest = "rows-then";
+	auto again = TriageMapped(planned, mapped, in_supabase);
+	EXPECT_EQ(Ids(again.refreshed), (std::vector<std::string>{"a"}));
 	EXPECT_TRUE(again.to_update.empty());
 	EXPECT_EQ(Ids(again.identities_changed), (std::vector<std::string>{"c", "d"}));
-	EXPECT_EQ(again.unchanged, 3u); /* a, b, e */
+	EXPECT_EQ(again.unchanged, 4u); /* a, b, e, same */
 }
 
 } // namespace sync_triage
