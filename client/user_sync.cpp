@@ -86,11 +86,17 @@ PatchBody(const json &create_body)
 }
 
 std::string
-SourceDigest(const std::string &rows_digest, const std::string &settings)
+SettingsDigest(const std::string &settings)
 {
 	/* the planning rules' version: raised when supabase_user.cpp plans a user differently */
 	static constexpr const char *kPlanningRules = "1";
-	return Hash(std::string(kPlanningRules) + "|" + settings + "|" + rows_digest);
+	return Hash(std::string(kPlanningRules) + "|" + settings).substr(0, 16);
+}
+
+std::string
+SourceDigest(const std::string &rows_digest, const std::string &settings_digest)
+{
+	return settings_digest + ":" + rows_digest;
 }
 
 SyncTriage

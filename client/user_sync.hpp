@@ -39,11 +39,14 @@ std::string IdentitiesDigest(const nlohmann::json &create_body);
 nlohmann::json PatchBody(const nlohmann::json &create_body);
 
 /*
- * What a user's plan is made from, as the journal keeps it: the source's digest of its rows (auth_users.hpp)
- * with `settings` (the planning options) and the version of the planning rules, so that other options or a
- * client that plans differently plan everyone again.
+ * The planning options (`settings`) and the version of the planning rules, as 16 hex digits: part of every
+ * source digest, so that other options or a client that plans differently plan everyone again.
  */
-std::string SourceDigest(const std::string &rows_digest, const std::string &settings);
+std::string SettingsDigest(const std::string &settings);
+
+/* What a user's plan is made from, as the journal keeps it: SettingsDigest, then the source's digest of its rows
+ * (auth_users.hpp). Compared as it is, so no hashing a user. */
+std::string SourceDigest(const std::string &rows_digest, const std::string &settings_digest);
 
 /* What the target holds of a user the ID map has (cutover.id_map with the user journal's row, if any). */
 struct MappedUser {

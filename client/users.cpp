@@ -113,9 +113,9 @@ OpenReportFile(const std::string &path)
 std::string
 PlanSettings(const UsersOptions &options)
 {
-	return "oauth=" +
-		   Join(std::vector<std::string>(options.oauth_providers.begin(), options.oauth_providers.end()), ",") +
-		   ";passwords=" + (options.password_sign_in ? "1" : "0");
+	return SettingsDigest(
+		"oauth=" + Join(std::vector<std::string>(options.oauth_providers.begin(), options.oauth_providers.end()), ",") +
+		";passwords=" + (options.password_sign_in ? "1" : "0"));
 }
 
 /*

@@ -78,11 +78,16 @@ TEST(UserSync, TheDigestIsThatOfTheBodyWithoutOAuthAccounts)
 
 TEST(UserSync, TheSourceDigestTakesTheSettingsIn)
 {
-	std::string digest = cutover::SourceDigest("0123456789abcdef0123456789abcdef", "oauth=github,google;passwords=1");
-	EXPECT_EQ(digest.size(), 64u);
-	EXPECT_EQ(cutover::SourceDigest("0123456789abcdef0123456789abcdef", "oauth=github,google;passwords=1"), digest);
-	EXPECT_NE(cutover::SourceDigest("0123456789abcdef0123456789abcdee", "oauth=github,google;passwords=1"), digest);
-	EXPECT_NE(cutover::SourceDigest("0123456789abcdef0123456789abcdef", "oauth=github,google;passwords=0"), digest);
+	using cutover::SettingsDigest;
+	using cutover::SourceDigest;
+	std::string settings = SettingsDigest("oauth=github,google;passwords=1");
+	EXPECT_EQ(settings.size(), 16u);
+	EXPECT_EQ(SettingsDigest("oauth=github,google;passwords=1"), settings);
+	EXPECT_NE(SettingsDigest("oauth=github,google;passwords=0"), settings);
+	std::string digest = SourceDigest("-1234567890123", settings);
+	EXPECT_EQ(SourceDigest("-1234567890123", settings), digest);
+	EXPECT_NE(SourceDigest("-1234567890124", settings), digest);
+	EXPECT_NE(SourceDigest("-1234567890123", SettingsDigest("oauth=github,google;passwords=0")), digest);
 }
 
 TEST(UserSync, PatchSetsWhatThePlanLeavesOut)
