@@ -49,8 +49,9 @@ class ChangeRun
 
   private:
 	void Send(std::deque<UserChange> &ready);
-	/* The answers that came within `wait`: the changes carried out recorded together; with `go_on`, the others
-	 * retried (stopping, they stay as the journal has them: the next sync sends them again). */
+	/* The answers that came within `wait`: with `go_on`, the others retried (stopping, they stay as the journal
+	 * has them: the next sync sends them again) and the next requests sent; then the changes carried out
+	 * recorded together. */
 	void Collect(std::chrono::milliseconds wait, UsersReport &report, bool go_on);
 	/* Whether the answer says the change is carried out; if not, change.last_problem says what came instead
 	 * and `outcome` is what the retry policy judges (an unreadable 200 counts as a 502: sending again is safe). */

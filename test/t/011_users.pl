@@ -43,7 +43,6 @@ srand($seed);
 note("seed $seed: CUTOVER_TEST_SEED=$seed replays the kill delays and the emulator's fault draws");
 
 my $total = 2000;
-my $project_id = '5f1c6e0a-3b8d-4c2e-9a47-6d0b2e8f1c35';    # the emulator's default
 my $secret_key = new_secret('ssk_011_users_secret_key');
 my $password = new_secret('users-pw');
 my $tmp = PostgreSQL::Test::Utils::tempdir('users');
@@ -78,15 +77,7 @@ sub stats { return control('GET', 'stats') }
 
 # ------------------------------------------------------------------------------------------------ the client
 
-my %client_env = (
-	STACK_API_URL => $api,
-	STACK_PROJECT_ID => $project_id,
-	STACK_SECRET_SERVER_KEY => $secret_key,
-	CUTOVER_SOURCE_URL => source_conninfo($source, $password),
-	PGHOST => $target->host,
-	PGPORT => $target->port,
-	PGUSER => scalar(getpwuid($<)),
-	PGDATABASE => 'postgres');
+my %client_env = users_env($target, $source, $password, $api, $secret_key);
 
 # 1234567 -> "1,234,567", as the client prints counts.
 sub thousands { my $n = reverse shift; $n =~ s/(\d{3})(?=\d)/$1,/g; return scalar reverse $n }

@@ -38,7 +38,6 @@ my $seed = $ENV{CUTOVER_TEST_SEED} // (int(time * 1000) ^ $$) % 1_000_000_007;
 srand($seed);
 note("seed $seed: CUTOVER_TEST_SEED=$seed replays the users drawn, the kill delays and the emulator's faults");
 
-my $project_id = '5f1c6e0a-3b8d-4c2e-9a47-6d0b2e8f1c35';    # the emulator's default
 my $secret_key = new_secret('ssk_020_users_sync_key');
 my $password = new_secret('sync-pw');
 my $tmp = PostgreSQL::Test::Utils::tempdir('sync');
@@ -63,15 +62,7 @@ my $fresh_emulator = start_emulator("$tmp/fresh", $secret_key);
 sub control { return emulator_control($emulator, @_) }
 sub stats { return control('GET', 'stats') }
 
-my %client_env = (
-	STACK_API_URL => $emulator->{api},
-	STACK_PROJECT_ID => $project_id,
-	STACK_SECRET_SERVER_KEY => $secret_key,
-	CUTOVER_SOURCE_URL => source_conninfo($source, $password),
-	PGHOST => $target->host,
-	PGPORT => $target->port,
-	PGUSER => scalar(getpwuid($<)),
-	PGDATABASE => 'postgres');
+my %client_env = users_env($target, $source, $password, $emulator->{api}, $secret_key);
 
 sub cutover
 {
@@ -236,7 +227,7 @@ my $stats_b = stats();
 note('B: emulator: ' . join(', ', map { "$_ $stats_b->{$_}" } qw(creates updates deletes unanswered_creates unanswered_updates)));
 
 # The reference: a fresh migration of the changed source.
-my %fresh_env = (%client_env, STACK_API_URL => $fresh_emulator->{api}, PGDATABASE => 'fresh');
+my %fresh_env = users_env($target, $source, $password, $fresh_emulator->{api}, $secret_key, dbname => 'fresh');
 my $fresh = run_client(\%fresh_env, 'init');
 is($fresh->{rc}, 0, 'B: reference: init of a fresh target database') or diag($fresh->{stderr});
 $fresh = run_client(\%fresh_env, 'users');

@@ -22,7 +22,7 @@ use Test::More;
 our @EXPORT = qw(
   new_node new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free db_fingerprint
-  start_emulator emulator_control run_client start_client end_client
+  start_emulator emulator_control run_client start_client end_client users_env
   prepend_hba setup_big reset_big slow_down_big normal_speed_big cancel_ok
 );
 
@@ -178,6 +178,22 @@ sub source_conninfo
 	my $dbname = $opts{dbname} // 'postgres';
 	my $port = $opts{port} // $source->port;
 	return "host=127.0.0.1 port=$port dbname=$dbname user=migrator password=$password";
+}
+
+# The client's environment for `cutover users`: the target cluster's database (the current OS user), the source
+# as migrator with $password, and the Stack Auth emulator at $api with its default project and $key.
+sub users_env
+{
+	my ($target, $source, $password, $api, $key, %opts) = @_;
+	return (
+		STACK_API_URL => $api,
+		STACK_PROJECT_ID => '5f1c6e0a-3b8d-4c2e-9a47-6d0b2e8f1c35',
+		STACK_SECRET_SERVER_KEY => $key,
+		CUTOVER_SOURCE_URL => source_conninfo($source, $password),
+		PGHOST => $target->host,
+		PGPORT => $target->port,
+		PGUSER => scalar(getpwuid($<)),
+		PGDATABASE => $opts{dbname} // 'postgres');
 }
 
 # The text of a file in test/fixtures/.
