@@ -36,16 +36,10 @@ ReadAuthSchema(const pg::Connection &source)
 {
 	pg::Result columns =
 		source.Exec("SELECT table_name::text || '.' || column_name::text FROM information_schema.columns "
-					"WHERE table_schema = 'auth' AND table_name IN ('users', 'identities') UNION ALL "
-					"SELECT 'version.' || pg_catalog.current_setting('server_version_num')");
+					"WHERE table_schema = 'auth' AND table_name IN ('users', 'identities')");
 	std::set<std::string> present;
-	int version = 0;
-	for (int row = 0; row < columns.Rows(); row++) {
-		std::string name = columns.Text(row, 0);
-		if (name.rfind("version.", 0) == 0)
-			version = std::stoi(name.substr(8));
-		present.insert(name);
-	}
+	for (int row = 0; row < columns.Rows(); row++)
+		present.insert(columns.Text(row, 0));
 	if (present.count("users.id") == 0)
 		throw pg::Error("42P01", "on the source: table auth.users does not exist or cannot be read", "",
 						"Connect to the Supabase database as a role that can read the auth schema (postgres).");
@@ -62,7 +56,7 @@ ReadAuthSchema(const pg::Connection &source)
 	}
 	schema.bans = present.count("users.banned_until") != 0;
 	schema.provider_id = present.count("identities.provider_id") != 0;
-	schema.record_hashes = version >= 140000;
+	schema.record_hashes = PQserverVersion(source.raw()) >= 140000;
 	return schema;
 }
 

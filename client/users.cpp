@@ -38,7 +38,6 @@ namespace {
 
 /* What the target knew before this run: the ID map's pairs and the journal of the users. */
 struct TargetUsers {
-	std::set<std::string> mapped;				/* Supabase user IDs in the ID map */
 	std::set<std::string> taken;				/* Stack Auth user IDs in the ID map */
 	std::map<std::string, std::string> journal; /* Supabase user ID -> status */
 	std::map<std::string, MappedUser> pairs;	/* Supabase user ID -> what the target holds of it */
@@ -68,7 +67,6 @@ TakeTargetUsers(const pg::Connection &target)
 			known.journal.emplace(source_id, rows.Text(row, 2));
 		if (rows.IsNull(row, 1))
 			continue;
-		known.mapped.insert(source_id);
 		known.taken.insert(rows.Text(row, 1));
 		known.pairs.emplace(source_id, MappedUser{rows.Text(row, 1), rows.Bool(row, 3), rows.Optional(row, 4),
 												  rows.Optional(row, 5), rows.Optional(row, 6), rows.Bool(row, 7),
@@ -205,7 +203,7 @@ TriageUsers(std::vector<PlannedUser> &planned, const TargetUsers &known, const p
 	UserJobs out;
 	for (auto &user : planned) {
 		std::string status;
-		if (known.mapped.count(user.source_id) != 0) {
+		if (known.pairs.count(user.source_id) != 0) {
 			report.already_mapped++;
 			status = "already mapped";
 		} else if (user.error) {
@@ -263,7 +261,7 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 				   (options.sync ? ", " + Thousands(sync.to_update.size()) + " updated, " +
 									   Thousands(options.delete_removed ? sync.removed.size() : 0) + " deleted"
 								 : ""));
-		ShowReport(report, known.journal, known.mapped, true, options.report_file, report_file);
+		ShowReport(report, known.journal, known.pairs, true, options.report_file, report_file);
 		return 0;
 	}
 	Out().Info(Thousands(report.total) + " Supabase users: " + Thousands(report.already_mapped) + " already mapped, " +
@@ -279,7 +277,7 @@ RunUsers(const pg::Connection &source, pg::Connection &target, const UsersOption
 						  report);
 	/* each report line with what became of its user, as the journal has it now */
 	UpdateStatuses(report, ReadStatuses(target, report));
-	ShowReport(report, known.journal, known.mapped, false, options.report_file, report_file);
+	ShowReport(report, known.journal, known.pairs, false, options.report_file, report_file);
 	if (Interrupted())
 		throw InterruptedError("no new request was sent; " + Thousands(report.created + report.adopted) +
 							   " users created or adopted in this run are mapped, " +

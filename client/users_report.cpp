@@ -68,8 +68,8 @@ ReportTable(const UsersReport &report, const std::string &report_file)
  * a user "to create" that the journal holds already was reported by the run that journalled it).
  */
 void
-MarkNew(UsersReport &report, const std::map<std::string, std::string> &journal, const std::set<std::string> &mapped,
-		bool dry_run)
+MarkNew(UsersReport &report, const std::map<std::string, std::string> &journal,
+		const std::map<std::string, MappedUser> &mapped, bool dry_run)
 {
 	for (auto &line : report.lines) {
 		if (line.contains("target_id"))
@@ -167,8 +167,8 @@ UpdateStatuses(UsersReport &report, const std::map<std::string, std::string> &jo
 }
 
 void
-ShowReport(UsersReport &report, const std::map<std::string, std::string> &journal, const std::set<std::string> &mapped,
-		   bool dry_run, const std::string &path, std::ofstream &file)
+ShowReport(UsersReport &report, const std::map<std::string, std::string> &journal,
+		   const std::map<std::string, MappedUser> &mapped, bool dry_run, const std::string &path, std::ofstream &file)
 {
 	MarkNew(report, journal, mapped, dry_run);
 	Out().Result(ReportJson(report), ReportTable(report, path));

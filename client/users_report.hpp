@@ -7,7 +7,6 @@
 
 #include <fstream>
 #include <map>
-#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +35,7 @@ void UpdateStatuses(UsersReport &report, const std::map<std::string, std::string
  * and `mapped` are the target's before this run: they say which lines are new.
  */
 void ShowReport(UsersReport &report, const std::map<std::string, std::string> &journal,
-				const std::set<std::string> &mapped, bool dry_run, const std::string &path, std::ofstream &file);
+				const std::map<std::string, MappedUser> &mapped, bool dry_run, const std::string &path,
+				std::ofstream &file);
 
 } // namespace cutover
