@@ -203,6 +203,12 @@ ArrayLiteral(const std::vector<std::string> &values)
 {
 	return pgc::core::TextArrayLiteral(values);
 }
+/* A text parameter that is NULL when `value` is empty. */
+inline std::optional<std::string>
+NullIfEmpty(const std::string &value)
+{
+	return value.empty() ? std::nullopt : std::optional<std::string>(value);
+}
 /* An identifier, quoted by libpq (PQescapeIdentifier). */
 std::string QuoteIdentifier(const Connection &conn, const std::string &name);
 /* A table's name qualified by its schema, both quoted: "schema"."name". */

@@ -172,8 +172,7 @@ ChangeRun::Record(std::vector<UserChange> &done, UsersReport &report)
 			for (const UserChange *change : changes) {
 				sources.emplace_back(change->source_id);
 				digests.emplace_back(change->digest);
-				rows.emplace_back(change->source_digest.empty() ? std::nullopt
-																: std::optional<std::string>(change->source_digest));
+				rows.emplace_back(pg::NullIfEmpty(change->source_digest));
 			}
 			target_.Exec(sql, {pg::ArrayLiteral(sources), pg::ArrayLiteral(digests), pg::ArrayLiteral(rows)});
 			for (const UserChange *change : changes)

@@ -103,7 +103,7 @@ UserMigration::NotesOf(const UserJob &job, const std::string &how)
 	std::string notes = Join(job.user->notes, "; ");
 	if (!how.empty())
 		notes = how + (notes.empty() ? "" : "; " + notes);
-	return notes.empty() ? std::nullopt : std::optional<std::string>(notes);
+	return pg::NullIfEmpty(notes);
 }
 
 void
@@ -126,8 +126,7 @@ UserMigration::Record(UserJob &job, const StackUser &created, bool adopted, User
 	if (!adopted) {
 		sent = PatchableDigest(user.body);
 		identities = IdentitiesDigest(user.body);
-		if (!user.source_digest.empty())
-			source = user.source_digest;
+		source = pg::NullIfEmpty(user.source_digest);
 	}
 	try {
 		target_.Exec("SELECT migrate_user_created($1::uuid, $2::uuid, $3, $4::boolean, $5, $6, $7, $8)",
@@ -153,8 +152,7 @@ UserMigration::RecordCreated(std::vector<std::pair<UserJob, StackUser>> &created
 			notes.emplace_back(NotesOf(job, ""));
 			sent.emplace_back(PatchableDigest(job.user->body));
 			identities.emplace_back(IdentitiesDigest(job.user->body));
-			rows.emplace_back(job.user->source_digest.empty() ? std::nullopt
-															  : std::optional<std::string>(job.user->source_digest));
+			rows.emplace_back(pg::NullIfEmpty(job.user->source_digest));
 		}
 		try {
 			target_.Exec("SELECT migrate_user_created(u.s, u.t, u.e, false, u.n, u.d, u.i, u.r) FROM ROWS FROM ("
