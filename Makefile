@@ -17,6 +17,8 @@
 #   make bench-verify             test/bench/verify.sh: migrate_verify streaming the source's rows, against the
 #                                 source hashing them in SQL and against the source's bare COPY
 #   make bench-users              test/bench/users.sh: cutover users against the emulator at 50 ms a request
+#   make bench-split              test/bench/split.sh: cutover pull and verify -j 2 of one big table (key ranges)
+#                                 against -j 1
 #   make demo / make demo-stop    two throwaway clusters, a Supabase-shaped source, verification
 
 EXTVERSION = 0.1.0
@@ -102,7 +104,7 @@ endif
 install-client: client/cutover
 	$(INSTALL_PROGRAM) client/cutover '$(DESTDIR)$(CLIENT_BINDIR)/cutover'
 
-.PHONY: unittest test test-full test-pg17 test-pg18 bench bench-pull bench-export bench-diff bench-remap bench-verify bench-users
+.PHONY: unittest test test-full test-pg17 test-pg18 bench bench-pull bench-export bench-diff bench-remap bench-verify bench-users bench-split
 unittest: test/unit/unittest
 	test/unit/unittest
 
@@ -149,6 +151,9 @@ bench-verify: all
 
 bench-users: all
 	test/bench/users.sh
+
+bench-split: all
+	test/bench/split.sh
 
 .PHONY: demo demo-stop
 demo:

@@ -205,8 +205,8 @@ RunStatus(const Settings &settings)
 {
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
-	pg::Result tables = target.Exec("SELECT table_name, status, rows, round(seconds::numeric, 3) AS seconds, "
-									"last_error FROM migrate_status()");
+	pg::Result tables = target.Exec("SELECT table_name, status, ranges_loaded || '/' || ranges AS ranges, rows, "
+									"round(seconds::numeric, 3) AS seconds, last_error FROM migrate_status()");
 	pg::Result users =
 		target.Exec("SELECT status, count(*) AS users FROM migrate_users() GROUP BY status ORDER BY status");
 	pg::Result mapped = target.Exec("SELECT count(*) FROM cutover.id_map");

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct Settings {
 	std::string source; /* conninfo or URI of the source (CUTOVER_SOURCE_URL) */
 	std::vector<std::string> schemas = {"public"};
 	bool dry_run = false;
+	/* with --jobs above 1, a table this large on the source is pulled and verified in key ranges, --jobs of
+	 * them at once: its bytes or its estimated rows, whichever comes first (0: never by that measure) */
+	std::int64_t split_bytes = 256LL << 20;
+	std::int64_t split_rows = 1000000;
 };
 
 pg::Connection ConnectTarget(const Settings &settings);

@@ -133,6 +133,8 @@ const std::vector<CommandDocument> kDocuments = {
 		 {"tables", kArray, true, "every table the cutover knows (migrate_status)"},
 		 {"tables[].table_name", kText, true, "the table, schema-qualified"},
 		 {"tables[].status", kText, true, "pending, loading (a pull runs now), loaded, verified or failed"},
+		 {"tables[].ranges", kText | kNull, true,
+		  "a table pulled in key ranges: those loaded of all (\"2/3\"); null for a table pulled whole"},
 		 {"tables[].rows", kCount | kNull, true, "rows loaded (null until loaded)"},
 		 {"tables[].seconds", kNumber | kNull, true, "how long its last pull took"},
 		 {"tables[].last_error", kText | kNull, true, "why its last pull or verification failed"},

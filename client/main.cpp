@@ -257,13 +257,28 @@ AddUserOptions(CLI::App *command, CommandLine &line)
 					  "it they are reported and kept); their ID-map pairs stay, marked");
 }
 
-/* -j,--jobs of `pull`, `verify` and `run`. */
+/* -j,--jobs of `pull`, `verify` and `run`, and when a table is split in key ranges. */
 void
 AddJobsOption(CLI::App *command, CommandLine &line, const char *what)
 {
-	command->add_option("-j,--jobs", line.jobs, std::string("tables ") + what + " at once, 1 to 64 (default 1)")
+	command
+		->add_option("-j,--jobs", line.jobs,
+					 std::string("tables ") + what + " at once, 1 to 64 (default 1); a big table is " + what +
+						 " in N key ranges at once")
 		->type_name("N")
 		->check(Between(1, 64));
+	command
+		->add_option("--split-tables-larger-than", line.settings.split_bytes,
+					 "with -j above 1, split a table this large on the source in key ranges (default 256MB; 0: "
+					 "never by size)")
+		->type_name("SIZE")
+		->transform(CLI::AsSizeValue(false));
+	command
+		->add_option("--split-tables-with-rows", line.settings.split_rows,
+					 "... or with this many rows by the source's estimate, whichever comes first (default "
+					 "1000000; 0: never by rows)")
+		->type_name("N")
+		->check(CLI::NonNegativeNumber);
 }
 
 /* The arguments of diff, export, import and reset. */

@@ -6,6 +6,7 @@
  * keys checked.
  */
 #include "commands.hpp"
+#include "pull_steps.hpp"
 
 #include <poll.h>
 
@@ -26,11 +27,22 @@ namespace {
 
 using nlohmann::json;
 
-/* A pull worker: its own connection to the target, one migrate_pull at a time. */
+/*
+ * One call of a pull: a whole table (migrate_pull), one key range of a big table (migrate_pull_range), or the
+ * end of a table pulled in ranges, its indexes built (migrate_pull_finish).
+ */
+struct PullJob {
+	enum Kind { Whole, Range, Finish } kind = Whole;
+	std::size_t table = 0; /* index into the plan */
+	int range_no = 0;
+};
+
+/* A pull worker: its own connection to the target, one call at a time. */
 struct Worker {
 	pg::Connection conn;
 	int pid = 0;
 	std::optional<std::size_t> table; /* index into the plan while a pull runs */
+	PullJob job;					  /* what it runs, while `table` is set */
 	std::uint64_t rows = 0;			  /* rows its COPY took so far (never less than last seen) */
 };
 
@@ -80,31 +92,6 @@ RecordPullFailure(pg::Connection &target, const std::string &table, const std::s
 	}
 }
 
-/* Every table's problem stops the pull before it starts. */
-void
-CheckPullable(const std::vector<PlannedTable> &plan)
-{
-	for (const auto &table : plan)
-		if (!table.problem.empty())
-			throw pg::Error("55000", "table " + table.name + " cannot be pulled: " + table.problem, "",
-							"`cutover plan` shows every problem; fix them first.");
-}
-
-/* --dry-run: the tables in the order they would be pulled, with their estimates. */
-void
-ShowDryRun(const std::vector<PlannedTable> &plan)
-{
-	json planned = json::array();
-	std::string text;
-	for (const auto &table : plan) {
-		std::uint64_t rows = EstimatedRows(table);
-		planned.push_back({{"table", table.name}, {"status", "would pull"}, {"rows", rows}, {"seconds", nullptr}});
-		text += "dry run: would pull " + table.name + " (level " + std::to_string(table.level) + ", about " +
-				Thousands(rows) + " rows)\n";
-	}
-	Out().Result({{"tables", planned}, {"sequences", json::array()}, {"foreign_key_violations", json::array()}}, text);
-}
-
 /* The workers, each with its own connection to the target. */
 std::vector<Worker>
 OpenWorkers(const Settings &settings, int jobs)
@@ -113,7 +100,7 @@ OpenWorkers(const Settings &settings, int jobs)
 	for (int i = 0; i < jobs; i++) {
 		pg::Connection conn = ConnectTarget(settings);
 		int pid = PQbackendPID(conn.raw());
-		workers.push_back(Worker{std::move(conn), pid, std::nullopt});
+		workers.push_back(Worker{std::move(conn), pid, std::nullopt, {}, 0});
 	}
 	return workers;
 }
@@ -142,10 +129,14 @@ class PullRun
 {
   public:
 	PullRun(pg::Connection &target, const std::vector<PlannedTable> &plan, std::optional<std::string> snapshot,
-			std::vector<Worker> workers)
+			std::vector<Worker> workers, const Settings &settings)
 		: target_(target), plan_(plan), snapshot_(std::move(snapshot)), workers_(std::move(workers)),
-		  pid_list_(PidList(workers_)), total_rows_(TotalRows(plan)), progress_("pull", total_rows_, "rows")
+		  pid_list_(PidList(workers_)), total_rows_(TotalRows(plan)), progress_("pull", total_rows_, "rows"),
+		  split_rows_(settings.split_rows > 0 ? settings.split_rows : INT64_MAX),
+		  split_bytes_(settings.split_bytes > 0 ? settings.split_bytes : INT64_MAX)
 	{
+		for (std::size_t i = 0; i < plan_.size(); i++)
+			jobs_.push_back({PullJob::Whole, i, 0});
 	}
 
 	/* False after a failure (reported, and written to the table's state); InterruptedError after a signal. */
@@ -158,11 +149,14 @@ class PullRun
 
   private:
 	void StartPulls();
+	bool MayStart(const PullJob &job) const;
+	void SplitTable(Worker &worker);
+	std::string JobName(const PullJob &job) const;
 	void WaitForAnswer();
 	bool ReadProgress(std::vector<std::string> &phases);
 	std::uint64_t CollectFinished();
 	void CancelRunning();
-	void Kept(const pg::Result &done);
+	void Kept(const PullJob &job, const pg::Result &done);
 	void Stop(Worker &worker);
 	[[noreturn]] void ThrowInterrupted() const;
 	void ReportFailure();
@@ -180,7 +174,10 @@ class PullRun
 	const std::uint64_t total_rows_;
 	Progress progress_;
 	std::uint64_t rows_done_ = 0;
-	std::size_t next_ = 0, finished_ = 0;
+	std::size_t next_ = 0, running_ = 0;
+	std::vector<PullJob> jobs_; /* a whole-table job becomes its ranges' when migrate_pull_split splits it */
+	std::vector<bool> split_asked_;
+	const std::int64_t split_rows_, split_bytes_;
 	std::vector<json> results_;
 	std::vector<std::string> rolled_back_; /* cancelled by Ctrl-C: "public.big (300,000 rows streamed)" */
 	std::optional<PullFailure> failure_;
@@ -190,40 +187,115 @@ class PullRun
 void
 PullRun::Stop(Worker &worker)
 {
-	rolled_back_.push_back(plan_[*worker.table].name + " (" + Thousands(worker.rows) + " rows streamed)");
+	rolled_back_.push_back(JobName(worker.job) + " (" + Thousands(worker.rows) + " rows streamed)");
 	worker.table.reset();
 	worker.rows = 0;
 }
 
-/* A pull that finished and committed. */
-void
-PullRun::Kept(const pg::Result &done)
+/* "public.big" or "public.big range 3" */
+std::string
+PullRun::JobName(const PullJob &job) const
 {
-	results_.push_back(RowsJson(done).at(0));
+	return plan_[job.table].name + (job.kind == PullJob::Range ? " range " + std::to_string(job.range_no) : "");
+}
+
+/* A pull that finished and committed: a table's, or one range's (said, not a table's result). */
+void
+PullRun::Kept(const PullJob &job, const pg::Result &done)
+{
+	json row = RowsJson(done).at(0);
+	if (job.kind == PullJob::Range) {
+		row["range"] = job.range_no;
+		Out().Event("pull range finished", row);
+		return;
+	}
+	results_.push_back(std::move(row));
 	Out().Event("pull finished", results_.back());
 }
 
-/* tables of one level have no keys between them: they load side by side; a level waits for the last */
+/*
+ * A table's pull in key ranges, asked of migrate_pull_split once, when the table's turn comes: its whole-table
+ * job becomes one job per range still to load and a finishing one; no ranges, and it stays whole.
+ */
+void
+PullRun::SplitTable(Worker &worker)
+{
+	PullJob &job = jobs_[next_];
+	split_asked_[job.table] = true;
+	pg::Result ranges = worker.conn.Exec("SELECT range_no, status FROM migrate_pull_split($1::regclass, $2, $3, $4)",
+										 {plan_[job.table].name, std::to_string(workers_.size()),
+										  std::to_string(split_rows_), std::to_string(split_bytes_)});
+	if (ranges.Rows() == 0)
+		return;
+	std::vector<PullJob> split;
+	for (int row = 0; row < ranges.Rows(); row++)
+		if (ranges.Text(row, 1) != "loaded")
+			split.push_back({PullJob::Range, job.table, static_cast<int>(ranges.Int(row, 0))});
+	split.push_back({PullJob::Finish, job.table, 0});
+	Out().Event("pull split",
+				{{"table", plan_[job.table].name}, {"ranges", ranges.Rows()}, {"to_load", split.size() - 1}});
+	jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(next_));
+	jobs_.insert(jobs_.begin() + static_cast<std::ptrdiff_t>(next_), split.begin(), split.end());
+}
+
+/*
+ * Tables of one level have no keys between them: they load side by side, a level waits for the last of the
+ * one before. A table's finishing job waits for its last range.
+ */
+bool
+PullRun::MayStart(const PullJob &job) const
+{
+	return std::none_of(workers_.begin(), workers_.end(), [&](const Worker &w) {
+		return w.table && (plan_[w.job.table].level != plan_[job.table].level ||
+						   (job.kind == PullJob::Finish && w.job.table == job.table));
+	});
+}
+
 void
 PullRun::StartPulls()
 {
+	const char *const calls[] = {"SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS seconds "
+								 "FROM migrate_pull($1::regclass, $2)",
+								 "SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS seconds "
+								 "FROM migrate_pull_range($1::regclass, $3::integer, $2)",
+								 "SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS seconds "
+								 "FROM migrate_pull_finish($1::regclass)"};
 	for (auto &worker : workers_) {
-		if (worker.table || next_ >= plan_.size() || Interrupted())
+		if (worker.table || next_ >= jobs_.size() || Interrupted())
 			continue;
-		bool other_level = std::any_of(workers_.begin(), workers_.end(), [&](const Worker &w) {
-			return w.table && plan_[*w.table].level != plan_[next_].level;
-		});
-		if (other_level)
+		if (!MayStart(jobs_[next_]))
 			break;
 		try {
-			worker.conn.Send("SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS "
-							 "seconds FROM migrate_pull($1::regclass, $2)",
-							 {plan_[next_].name, snapshot_});
+			if (jobs_[next_].kind == PullJob::Whole && !split_asked_[jobs_[next_].table])
+				SplitTable(worker);
+		} catch (const InterruptedError &) {
+			break;
+		} catch (const pg::Error &error) {
+			const std::string &name = plan_[jobs_[next_].table].name;
+			failure_ = PullFailure{name, error.sqlstate(), error.what(),
+								   "splitting " + name + " in key ranges failed: " + error.what() +
+									   (error.hint().empty() ? "" : "\nhint: " + error.hint())};
+			break;
+		}
+		try {
+			const PullJob &job = jobs_[next_];
+			std::vector<std::optional<std::string>> params = {plan_[job.table].name, snapshot_};
+			if (job.kind == PullJob::Range)
+				params.push_back(std::to_string(job.range_no));
+			if (job.kind == PullJob::Finish)
+				params.resize(1);
+			worker.conn.Send(calls[job.kind], params);
 		} catch (const InterruptedError &) {
 			break;
 		}
-		worker.table = next_++;
-		Out().Event("pull started", {{"table", plan_[*worker.table].name}});
+		worker.job = jobs_[next_++];
+		worker.table = worker.job.table;
+		running_++;
+		if (worker.job.kind == PullJob::Range)
+			Out().Event("pull range started",
+						{{"table", plan_[worker.job.table].name}, {"range", worker.job.range_no}});
+		else
+			Out().Event("pull started", {{"table", plan_[worker.job.table].name}});
 	}
 }
 
@@ -285,17 +357,18 @@ PullRun::CollectFinished()
 			}
 			if (!failure_)
 				failure_ = PullFailure{table.name, error.sqlstate(), error.what(),
-									   "pulling " + table.name + " failed: " + error.what() +
+									   "pulling " + JobName(worker.job) + " failed: " + error.what() +
 										   (error.detail().empty() ? "" : " (" + error.detail() + ")") +
 										   (error.hint().empty() ? "" : "\nhint: " + error.hint())};
 		}
 		worker.table.reset();
 		worker.rows = 0;
-		finished_++;
+		running_--;
 		if (!done)
 			continue;
-		rows_done_ += static_cast<std::uint64_t>(done->Int(0, 2));
-		Kept(*done);
+		if (worker.job.kind != PullJob::Finish)
+			rows_done_ += static_cast<std::uint64_t>(done->Int(0, 2));
+		Kept(worker.job, *done);
 	}
 	return in_progress;
 }
@@ -310,7 +383,7 @@ PullRun::CancelRunning()
 			try {
 				/* a pull that committed before the cancel came is kept, and said so */
 				pg::Result done = worker.conn.Finish();
-				Kept(done);
+				Kept(worker.job, done);
 				worker.table.reset();
 			} catch (const pg::Error &) {
 				Stop(worker);
@@ -341,7 +414,8 @@ PullRun::ReportFailure()
 bool
 PullRun::Run()
 {
-	while (finished_ < plan_.size() && !failure_ && !Interrupted()) {
+	split_asked_.assign(plan_.size(), false);
+	while ((next_ < jobs_.size() || running_ > 0) && !failure_ && !Interrupted()) {
 		StartPulls();
 		WaitForAnswer();
 		if (Interrupted())
@@ -365,30 +439,6 @@ PullRun::Run()
 		return false;
 	}
 	return true;
-}
-
-/* After the load: the sequences moved past the loaded rows, and the foreign keys checked. */
-int
-FixSequencesAndCheckKeys(const pg::Connection &target, const Settings &settings, const std::vector<json> &results)
-{
-	pg::Result sequences =
-		target.Exec("SELECT * FROM migrate_fix_sequences($1::text[])", {pg::ArrayLiteral(settings.schemas)});
-	Out().Info("sequences moved past the loaded rows: " + std::to_string(sequences.Rows()));
-	pg::Result fks =
-		target.Exec("SELECT * FROM migrate_check_fks($1::text[]) WHERE NOT ok", {pg::ArrayLiteral(settings.schemas)});
-	json out = {{"tables", results}, {"sequences", RowsJson(sequences)}, {"foreign_key_violations", RowsJson(fks)}};
-	std::ostringstream table;
-	for (const auto &result : results)
-		table << result.at("table").get<std::string>() << ": " << result.at("status").get<std::string>() << ", "
-			  << result.at("rows").dump() << " rows in " << result.at("seconds").dump() << " s\n";
-	if (fks.Rows() > 0)
-		table << "\nforeign keys violated after the load:\n" << RowsTable(fks);
-	Out().Result(out, table.str());
-	if (fks.Rows() > 0) {
-		Out().Error(std::to_string(fks.Rows()) + " foreign keys are violated after the load");
-		return kExitProblem;
-	}
-	return kExitOk;
 }
 
 } // namespace
@@ -418,7 +468,7 @@ RunPull(const Settings &settings, int jobs, bool use_snapshot)
 		holder->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 		snapshot = holder->Exec("SELECT pg_catalog.pg_export_snapshot()").Text(0, 0);
 	}
-	PullRun pulls(target, plan, snapshot, OpenWorkers(settings, std::max(1, jobs)));
+	PullRun pulls(target, plan, snapshot, OpenWorkers(settings, std::max(1, jobs)), settings);
 	if (!pulls.Run())
 		return kExitProblem;
 	return FixSequencesAndCheckKeys(target, settings, pulls.results());

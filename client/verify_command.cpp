@@ -65,24 +65,56 @@ AuditUserIds(const pg::Connection &target, const Settings &settings)
 	return left;
 }
 
+/* One call of a verification: a whole table, one key range of a big table, or the ranges added up. */
+struct VerifyJob {
+	enum Kind { Whole, Range, Conclude } kind = Whole;
+	std::size_t table = 0; /* index into the plan */
+	int range_no = 0;
+};
+
 /* A connection to the target and the table it verifies, if any. */
 struct Verifier {
 	pg::Connection conn;
 	std::optional<std::size_t> table; /* index into the plan while its verification runs */
+	VerifyJob job;
 };
+
+/*
+ * The verifications to run, the biggest tables first so that the last to finish is a small one: a table
+ * whose estimated rows reach `split_rows` in key ranges (migrate_split, `ranges` of them) whose sums are added
+ * up at the end, each other table whole.
+ */
+std::vector<VerifyJob>
+PlanVerifications(const pg::Connection &target, const std::vector<PlannedTable> &plan, int ranges,
+				  std::int64_t split_rows)
+{
+	std::vector<std::size_t> order(plan.size());
+	std::iota(order.begin(), order.end(), 0);
+	std::stable_sort(order.begin(), order.end(),
+					 [&](std::size_t a, std::size_t b) { return EstimatedRows(plan[a]) > EstimatedRows(plan[b]); });
+	std::vector<VerifyJob> jobs, conclusions;
+	for (std::size_t index : order) {
+		if (ranges < 2 || split_rows <= 0 || EstimatedRows(plan[index]) < static_cast<std::uint64_t>(split_rows)) {
+			jobs.push_back({VerifyJob::Whole, index, 0});
+			continue;
+		}
+		pg::Result split = target.Exec("SELECT range_no FROM migrate_split($1::regclass, $2)",
+									   {plan[index].name, std::to_string(ranges)});
+		for (int row = 0; row < split.Rows(); row++)
+			jobs.push_back({VerifyJob::Range, index, static_cast<int>(split.Int(row, 0))});
+		conclusions.push_back({VerifyJob::Conclude, index, 0});
+	}
+	jobs.insert(jobs.end(), conclusions.begin(), conclusions.end());
+	return jobs;
+}
 
 /* The verifications of every planned table, `jobs` at a time, until all are done, one fails, or a signal. */
 class VerifyRun
 {
   public:
-	VerifyRun(const std::vector<PlannedTable> &plan, std::vector<Verifier> verifiers)
-		: plan_(plan), verifiers_(std::move(verifiers)), order_(plan.size()), results_(plan.size())
+	VerifyRun(const std::vector<PlannedTable> &plan, std::vector<Verifier> verifiers, std::vector<VerifyJob> jobs)
+		: plan_(plan), verifiers_(std::move(verifiers)), jobs_(std::move(jobs)), results_(plan.size())
 	{
-		/* the biggest first: the last to finish is then a small one */
-		std::iota(order_.begin(), order_.end(), 0);
-		std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
-			return EstimatedRows(plan_[a]) > EstimatedRows(plan_[b]);
-		});
 		for (const auto &planned : plan_)
 			rows_left_ += EstimatedRows(planned);
 	}
@@ -99,7 +131,7 @@ class VerifyRun
 
 	const std::vector<PlannedTable> &plan_;
 	std::vector<Verifier> verifiers_;
-	std::vector<std::size_t> order_;
+	std::vector<VerifyJob> jobs_;
 	std::vector<std::optional<pg::Result>> results_;
 	std::size_t next_ = 0, done_ = 0;
 	std::uint64_t rows_left_ = 0, rows_done_ = 0;
@@ -109,16 +141,28 @@ class VerifyRun
 void
 VerifyRun::Start()
 {
+	const char *const calls[] = {"SELECT * FROM migrate_verify($1::regclass)",
+								 "SELECT * FROM migrate_verify_range($1::regclass, $2::integer)",
+								 "SELECT * FROM migrate_verify_ranges($1::regclass)"};
 	for (auto &verifier : verifiers_) {
-		if (verifier.table || next_ >= order_.size() || Interrupted())
+		if (verifier.table || next_ >= jobs_.size() || Interrupted())
 			continue;
-		std::size_t index = order_[next_];
+		const VerifyJob &job = jobs_[next_];
+		/* the ranges' sums are added up once the last range is in */
+		if (job.kind == VerifyJob::Conclude &&
+			std::any_of(verifiers_.begin(), verifiers_.end(),
+						[&](const Verifier &other) { return other.table && *other.table == job.table; }))
+			return;
+		std::vector<std::optional<std::string>> params = {plan_[job.table].name};
+		if (job.kind == VerifyJob::Range)
+			params.push_back(std::to_string(job.range_no));
 		try {
-			verifier.conn.Send("SELECT * FROM migrate_verify($1::regclass)", {plan_[index].name});
+			verifier.conn.Send(calls[job.kind], params);
 		} catch (const InterruptedError &) {
 			return;
 		}
-		verifier.table = index;
+		verifier.job = job;
+		verifier.table = job.table;
 		next_++;
 	}
 }
@@ -159,6 +203,13 @@ VerifyRun::Collect()
 		std::size_t index = *verifier.table;
 		pg::Result result = verifier.conn.Finish(); /* an error stops the run: Run cancels the others */
 		verifier.table.reset();
+		if (verifier.job.kind == VerifyJob::Range) {
+			Out().Event("verify range finished", {{"table", plan_[index].name},
+												  {"range", verifier.job.range_no},
+												  {"source_rows", result.Int(0, 0)},
+												  {"target_rows", result.Int(0, 1)}});
+			continue;
+		}
 		done_++;
 		Said(index, result);
 		results_[index] = std::move(result);
@@ -210,16 +261,17 @@ VerifyRun::Run()
 } // namespace
 
 int
-RunVerify(const Settings &settings, int jobs)
+RunVerify(const Settings &settings, int jobs_count)
 {
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
 	CheckNamedSource(target, settings);
 	std::vector<PlannedTable> plan = ReadPlan(target, settings);
 	std::vector<Verifier> verifiers;
-	for (int i = 0; i < std::max(1, std::min<int>(jobs, static_cast<int>(plan.size()))); i++)
-		verifiers.push_back({ConnectTarget(settings), std::nullopt});
-	std::vector<std::optional<pg::Result>> results = VerifyRun(plan, std::move(verifiers)).Run();
+	for (int i = 0; i < std::max(1, std::min<int>(jobs_count, static_cast<int>(plan.size()) * jobs_count)); i++)
+		verifiers.push_back({ConnectTarget(settings), std::nullopt, {}});
+	std::vector<VerifyJob> jobs = PlanVerifications(target, plan, std::max(1, jobs_count), settings.split_rows);
+	std::vector<std::optional<pg::Result>> results = VerifyRun(plan, std::move(verifiers), std::move(jobs)).Run();
 
 	json rows = json::array();
 	std::ostringstream table;

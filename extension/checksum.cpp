@@ -21,7 +21,8 @@ ChecksumLocalTable(const pg::TableInfo &table, const std::string &aggregate)
 	std::string call = aggregate.empty()
 						   ? "cutover.migrate_checksum_agg(" + core::AggregateArguments("t", table.columns) + ")"
 						   : aggregate;
-	std::string sql = "SELECT count(*), " + call + " FROM " + table.scan + " AS t";
+	std::string sql = "SELECT count(*), " + call + " FROM " + table.scan + " AS t" +
+					  (table.filter.empty() ? "" : " WHERE " + table.filter);
 	pg::Spi spi;
 	spi.Execute(sql, true);
 	TableChecksum result;

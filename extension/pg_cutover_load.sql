@@ -18,6 +18,67 @@ COMMENT ON FUNCTION migrate_pull(regclass, text) IS
     'copies a table from the source in one transaction, rewriting user IDs from the ID map; skips a loaded table';
 
 -- ---------------------------------------------------------------------------------------------------------
+-- A big table split by key ranges: each range pulled (or verified) by its own backend, from the same
+-- snapshot, the ranges' rows and their completion committed together, the indexes built once at the end.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE FUNCTION migrate_split(tbl regclass, ranges integer,
+    OUT range_no integer, OUT lower text[], OUT upper text[], OUT status text, OUT rows bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC';
+COMMENT ON FUNCTION migrate_split(regclass, integer) IS
+    'the key ranges of a table (made from a sample of the source''s key when it has none yet, evenly by rows); clears their last verification';
+
+CREATE FUNCTION migrate_pull_split(tbl regclass, ranges integer, min_rows bigint DEFAULT 1000000,
+    min_bytes bigint DEFAULT 268435456,
+    OUT range_no integer, OUT status text, OUT rows bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+    SET lc_monetary = 'C' SET xmloption = 'content'
+    SET session_replication_role = 'replica';
+COMMENT ON FUNCTION migrate_pull_split(regclass, integer, bigint, bigint) IS
+    'starts the pull of a big table in key ranges (empties it, defers its indexes, state loading) and returns them; returns the ranges left of a pull in progress; no rows: pull it whole';
+
+CREATE FUNCTION migrate_pull_range(tbl regclass, range_no integer, snapshot text DEFAULT NULL,
+    OUT table_name text, OUT status text, OUT rows bigint, OUT seconds double precision)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+    SET lc_monetary = 'C' SET xmloption = 'content'
+    SET session_replication_role = 'replica';
+COMMENT ON FUNCTION migrate_pull_range(regclass, integer, text) IS
+    'copies one key range of a table being pulled in ranges, its rows and its completion in one transaction; skips a loaded range';
+
+CREATE FUNCTION migrate_pull_finish(tbl regclass,
+    OUT table_name text, OUT status text, OUT rows bigint, OUT seconds double precision)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION migrate_pull_finish(regclass) IS
+    'after the last range: builds the table''s indexes once and marks it loaded';
+
+CREATE FUNCTION migrate_verify_range(tbl regclass, range_no integer,
+    OUT source_rows bigint, OUT target_rows bigint, OUT ok boolean, OUT seconds double precision)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION migrate_verify_range(regclass, integer) IS
+    'the checksums of one key range of a table (migrate_split) on both sides, kept for migrate_verify_ranges';
+
+CREATE FUNCTION migrate_verify_ranges(tbl regclass,
+    OUT table_name text, OUT source_rows bigint, OUT target_rows bigint, OUT source_checksum text,
+    OUT target_checksum text, OUT ok boolean, OUT seconds double precision)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION migrate_verify_ranges(regclass) IS
+    'the verification of a table from the checksums of its ranges, added up: recorded as migrate_verify records it';
+
+-- ---------------------------------------------------------------------------------------------------------
 -- The proof that no Supabase user ID is left: every table of the target read for the IDs of the ID map.
 -- ---------------------------------------------------------------------------------------------------------
 -- The audit's reading of one whole row (works only inside migrate_audit_ids: 55000 otherwise); the state
@@ -180,6 +241,9 @@ REVOKE ALL ON FUNCTION
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean, boolean), migrate_remap_column(regclass, text, text, boolean), migrate_status(), migrate_reset(regclass),
     migrate_plan(text[], integer), migrate_preflight(text[]), migrate_pull(regclass, text), migrate_audit_ids(text[]),
+    migrate_split(regclass, integer), migrate_pull_split(regclass, integer, bigint, bigint),
+    migrate_pull_range(regclass, integer, text), migrate_pull_finish(regclass), migrate_verify_range(regclass, integer),
+    migrate_verify_ranges(regclass),
     migrate_check_fks(text[]), migrate_fix_sequences(text[]),
     migrate_user_sending(uuid[], text[], text[]), migrate_user_created(uuid, uuid, text, boolean, text, text, text, text),
     migrate_user_not_created(uuid, text, text, text, text), migrate_user_updated(uuid, text, text),

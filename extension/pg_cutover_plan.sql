@@ -172,6 +172,32 @@ CREATE TABLE cutover.table_state (
 REVOKE ALL ON cutover.table_state FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('cutover.table_state', '');
 
+-- The key ranges of a table split for migrate_pull_range and migrate_verify_range, from a sample of the source's primary key (blocks of the source's heap for a
+-- table without one). A range holds the keys k with lower <= k < upper, compared as rows; NULL is unbounded.
+CREATE TABLE cutover.table_ranges (
+    table_schema text NOT NULL,
+    table_name text NOT NULL,
+    range_no integer NOT NULL CHECK (range_no >= 1),
+    key_columns text[] NOT NULL, -- the source's primary key; empty: block ranges of the heap (ctid)
+    lower text[],
+    upper text[],
+    -- split: boundaries only; pending: part of a pull in progress; loaded: its rows are committed
+    status text NOT NULL DEFAULT 'split' CHECK (status IN ('split', 'pending', 'loaded')),
+    rows bigint,
+    finished_at timestamptz,
+    -- the last verification of the range, both sides; added up by migrate_verify_ranges
+    verify_started_at timestamptz,
+    source_side text,
+    source_rows bigint,
+    source_checksum text,
+    target_rows bigint,
+    target_checksum text,
+    leftovers text,
+    PRIMARY KEY (table_schema, table_name, range_no)
+);
+REVOKE ALL ON cutover.table_ranges FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cutover.table_ranges', '');
+
 -- The client's import of an archive: the table's state becomes loading in the transaction that loads it.
 CREATE FUNCTION migrate_import_started(tbl regclass) RETURNS void
     LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
@@ -205,15 +231,17 @@ COMMENT ON FUNCTION migrate_import_failed(regclass, text) IS
 
 CREATE FUNCTION migrate_status(
     OUT table_name text, OUT status text, OUT rows bigint, OUT source_checksum text, OUT target_checksum text,
-    OUT started_at timestamptz, OUT finished_at timestamptz, OUT seconds double precision, OUT last_error text)
+    OUT started_at timestamptz, OUT finished_at timestamptz, OUT seconds double precision, OUT last_error text,
+    OUT ranges_loaded integer, OUT ranges integer)
     RETURNS SETOF record
     LANGUAGE sql STABLE PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp
 AS $$
     -- A table being pulled holds the pull's advisory lock (classid 'cut0' = 1668641840, objid its OID) while
     -- its state row is still uncommitted: it shows as loading, with a row of its own if it has none yet.
+    -- (The ranges of a table pulled in key ranges hold it shared, one backend each.)
     WITH pulling AS (
-        SELECT n.nspname AS table_schema, c.relname AS table_name, a.query_start
+        SELECT DISTINCT ON (n.nspname, c.relname) n.nspname AS table_schema, c.relname AS table_name, a.query_start
         FROM pg_locks AS l
         JOIN pg_class AS c ON c.oid = l.objid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
@@ -221,6 +249,7 @@ AS $$
         WHERE l.locktype = 'advisory' AND l.classid = 1668641840 AND l.objsubid = 2 AND l.granted
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND l.pid <> pg_backend_pid()
+        ORDER BY n.nspname, c.relname, a.query_start
     )
     SELECT format('%s.%s', quote_ident(coalesce(s.table_schema, p.table_schema)),
                   quote_ident(coalesce(s.table_name, p.table_name))),
@@ -231,9 +260,18 @@ AS $$
            CASE WHEN p.table_name IS NOT NULL THEN p.query_start ELSE s.started_at END,
            CASE WHEN p.table_name IS NULL THEN s.finished_at END,
            CASE WHEN p.table_name IS NULL THEN extract(epoch FROM s.finished_at - s.started_at)::double precision END,
-           CASE WHEN p.table_name IS NULL THEN s.last_error END
+           CASE WHEN p.table_name IS NULL THEN s.last_error END,
+           r.loaded, r.ranges
     FROM cutover.table_state AS s
     FULL JOIN pulling AS p ON p.table_schema = s.table_schema AND p.table_name = s.table_name
+    -- a table pulled in key ranges: how many of them are in
+    LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE g.status = 'loaded')::integer AS loaded, count(*)::integer AS ranges
+        FROM cutover.table_ranges AS g
+        WHERE g.table_schema = coalesce(s.table_schema, p.table_schema)
+          AND g.table_name = coalesce(s.table_name, p.table_name) AND g.status <> 'split'
+        HAVING count(*) > 0
+    ) AS r ON true
     ORDER BY coalesce(s.table_schema, p.table_schema), coalesce(s.table_name, p.table_name)
 $$;
 COMMENT ON FUNCTION migrate_status() IS 'the state of every table the cutover knows: pending, loading, loaded, verified or failed';
@@ -262,6 +300,10 @@ BEGIN
             SET status = 'pending', rows = NULL, source_checksum = NULL, target_checksum = NULL,
                 started_at = NULL, finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now()
         RETURNING s.table_schema, s.table_name
+    ), unsplit AS (
+        -- a pull in key ranges starts over: the boundaries stay, the ranges loaded are forgotten
+        UPDATE cutover.table_ranges AS g SET status = 'split', rows = NULL, finished_at = NULL
+        FROM reset AS r WHERE g.table_schema = r.table_schema AND g.table_name = r.table_name
     )
     SELECT format('%s.%s', quote_ident(r.table_schema), quote_ident(r.table_name)) FROM reset AS r
     ORDER BY 1;

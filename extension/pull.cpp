@@ -25,6 +25,7 @@
 #include "pg/rel.hpp"
 #include "pg/spi.hpp"
 #include "settings.hpp"
+#include "pull.hpp"
 #include "pull_stream.hpp"
 #include "source.hpp"
 
@@ -68,14 +69,17 @@ StatusOf(pg::Spi &spi, const pg::TableInfo &table, int64_t &rows)
 	return spi.GetText(0, 0);
 }
 
-/* One pull of a table at a time, told at once rather than waited for (kPullLockKey, catalog.hpp). */
+} // namespace
+
 void
-TakePullLock(Oid relid)
+TakePullLock(Oid relid, bool shared)
 {
 	pg::Spi spi;
 	std::string key = std::to_string(kPullLockKey);
 	std::string object = std::to_string(static_cast<int32>(relid));
-	spi.Execute("SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2)", false, {{INT4OID, key}, {INT4OID, object}});
+	spi.Execute(shared ? "SELECT pg_catalog.pg_try_advisory_xact_lock_shared($1, $2)"
+					   : "SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2)",
+				false, {{INT4OID, key}, {INT4OID, object}});
 	if (spi.GetText(0, 0) == "t")
 		return;
 	spi.Execute("SELECT $2::regclass::text, (SELECT pid FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
@@ -88,6 +92,8 @@ TakePullLock(Oid relid)
 				"SELECT pg_cancel_backend(" +
 					pid + ").");
 }
+
+namespace {
 
 core::IdMap
 ReadIdMap(pg::Spi &spi)
@@ -187,12 +193,6 @@ ThrowNotLoadable(const pg::TableInfo &table)
  */
 constexpr int64_t kDeferIndexesFrom = 10000;
 
-struct PullResult {
-	std::string status;
-	int64_t rows = 0;
-	double seconds = 0;
-};
-
 /*
  * Refuses a table the caller may not load (INSERT and DELETE, no row-level security applying), or that is not
  * a table. Returns whether the caller may TRUNCATE it.
@@ -230,14 +230,6 @@ AlreadyLoaded(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t &rows
 	std::optional<std::string> status = StatusOf(spi, table, rows);
 	return status && (*status == "loaded" || *status == "verified");
 }
-
-/* What a pull reads before it starts: both sides' catalogs of the schema, the remap marks and the ID map. */
-struct PullInputs {
-	core::Catalog source_catalog;
-	core::Catalog target_catalog;
-	std::vector<core::RemapMark> marks;
-	core::IdMap map;
-};
 
 PullInputs
 ReadInputs(FunctionCallInfo fcinfo, SourceConnection &source, const pg::TableInfo &table)
@@ -278,13 +270,6 @@ PlannedUserIds(const PullInputs &inputs, const pg::TableInfo &table)
 	return user_ids;
 }
 
-/* The columns a pull copies, and how. */
-struct PullColumns {
-	std::vector<std::string> names;
-	std::vector<core::RemapField> fields; /* the fields whose user IDs are rewritten */
-	std::string select;					  /* the names, quoted, for the source's SELECT */
-};
-
 /*
  * Every column of both sides but generated ones (the target computes those), in the target's order; a
  * column only the target has takes its default. Each column that can hold a user ID is rewritten by value,
@@ -312,53 +297,13 @@ ChooseColumns(const pg::TableInfo &table, const core::PlanTable &source_table, c
 	return columns;
 }
 
-/* The table's state becomes loading, in the caller's transaction. */
-void
-MarkLoading(FunctionCallInfo fcinfo, const pg::TableInfo &table)
-{
-	pg::AsExtensionOwner owner(fcinfo);
-	pg::Spi spi;
-	spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, started_at) "
-				"VALUES ($1, $2, 'loading', pg_catalog.clock_timestamp()) "
-				"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = 'loading', rows = NULL, "
-				"source_checksum = NULL, target_checksum = NULL, started_at = EXCLUDED.started_at, "
-				"finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now()",
-				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
-}
-
-/*
- * Emptied in this transaction: with TRUNCATE where the caller may, but a table other tables refer to
- * cannot be truncated alone, so that one is emptied with DELETE (its foreign-key triggers are quiet).
- */
-void
-EmptyTable(const pg::TableInfo &table, bool may_truncate)
-{
-	pg::Spi spi;
-	spi.Execute("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $1", true,
-				{{OIDOID, std::to_string(table.relid)}});
-	bool truncate = may_truncate && spi.Rows() == 0;
-	spi.Execute((truncate ? "TRUNCATE " : "DELETE FROM ") + table.scan, false);
-}
-
-/* The table's state becomes loaded, with its rows. */
-void
-MarkLoaded(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t rows)
-{
-	pg::AsExtensionOwner owner(fcinfo);
-	pg::Spi spi;
-	spi.Execute("UPDATE cutover.table_state SET status = 'loaded', rows = $3, "
-				"finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.now() "
-				"WHERE table_schema = $1 AND table_name = $2",
-				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT8OID, std::to_string(rows)}});
-}
-
 /*
  * Opens the source's read-only transaction (on `snapshot`, if given), adds the users without a pair to the
- * map where IDs are rewritten, and starts the COPY of the table's columns.
+ * map where IDs are rewritten, and starts the COPY of the table's columns (of the rows matching `where`).
  */
 void
 StartSourceCopy(SourceConnection &source, const std::optional<std::string> &snapshot, const pg::TableInfo &table,
-				const PullColumns &columns, bool binary, PullInputs &inputs)
+				const std::string &where, const PullColumns &columns, bool binary, PullInputs &inputs)
 {
 	std::string begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n";
 	if (snapshot)
@@ -369,7 +314,8 @@ StartSourceCopy(SourceConnection &source, const std::optional<std::string> &snap
 		AddUsersWithoutPair(source, inputs.source_catalog, inputs.map);
 	source.StartCopy(core::FixedSettingsSql() + "SET LOCAL extra_float_digits = 3;\nCOPY (SELECT " +
 					 (columns.select.empty() ? std::string("FROM ") : columns.select + " FROM ") + table.scan +
-					 ") TO STDOUT" + (binary ? " (FORMAT binary)" : "") + ";\n");
+					 (where.empty() ? "" : " WHERE " + where) + ") TO STDOUT" + (binary ? " (FORMAT binary)" : "") +
+					 ";\n");
 }
 
 /*
@@ -386,56 +332,135 @@ ShouldDeferIndexes(const pg::TableInfo &table, const core::PlanTable &source_tab
 		   !pg::HasReplicaTriggers(table.relid);
 }
 
-PullResult
-Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snapshot)
-{
-	auto started = std::chrono::steady_clock::now();
-	TakePullLock(relid); /* before any lock on the table: a pull running holds stronger ones */
-	pg::TableInfo table = pg::DescribeTable(relid);
-	bool may_truncate = CheckMayLoad(table);
-	PullResult result;
-	if (AlreadyLoaded(fcinfo, table, result.rows)) {
-		result.status = "skipped";
-		return result;
-	}
+} // namespace
 
-	SourceConnection source = SourceConnection::Open();
-	PullInputs inputs = ReadInputs(fcinfo, source, table);
-	CheckPreflight(inputs.source_catalog, inputs.target_catalog, table);
-	std::vector<std::string> user_ids = PlannedUserIds(inputs, table);
-	const core::PlanTable *target_table = FindTable(inputs.target_catalog, table);
-	const core::PlanTable *source_table = FindTable(inputs.source_catalog, table);
+std::optional<std::string>
+TableStatus(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t &rows)
+{
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	return StatusOf(spi, table, rows);
+}
+
+PreparedPull
+PreparePull(FunctionCallInfo fcinfo, SourceConnection &source, Oid relid)
+{
+	PreparedPull pull;
+	pull.table = pg::DescribeTable(relid);
+	const pg::TableInfo &table = pull.table;
+	pull.may_truncate = CheckMayLoad(table);
+	pull.inputs = ReadInputs(fcinfo, source, table);
+	CheckPreflight(pull.inputs.source_catalog, pull.inputs.target_catalog, table);
+	std::vector<std::string> user_ids = PlannedUserIds(pull.inputs, table);
+	const core::PlanTable *target_table = FindTable(pull.inputs.target_catalog, table);
+	const core::PlanTable *source_table = FindTable(pull.inputs.source_catalog, table);
 	if (target_table == nullptr)
 		ThrowNotLoadable(table);
 	if (source_table == nullptr)
 		throw Error(ERRCODE_UNDEFINED_TABLE, "table " + table.qualified + " does not exist on the source", "",
 					"Create it on the source, or leave it out of the pull.");
-	PullColumns columns = ChooseColumns(table, *source_table, *target_table, inputs.marks, user_ids);
-
-	MarkLoading(fcinfo, table);
-	EmptyTable(table, may_truncate);
-	bool binary = UseBinaryFormat(relid, columns.names, *source_table, *target_table) &&
-				  std::all_of(columns.fields.begin(), columns.fields.end(),
+	pull.source_table = *source_table;
+	pull.columns = ChooseColumns(table, *source_table, *target_table, pull.inputs.marks, user_ids);
+	pull.binary = UseBinaryFormat(relid, pull.columns.names, *source_table, *target_table) &&
+				  std::all_of(pull.columns.fields.begin(), pull.columns.fields.end(),
 							  [](const core::RemapField &field) { return core::BinaryRemappable(field.type); });
+	pull.defer_indexes = ShouldDeferIndexes(table, *source_table);
+	return pull;
+}
+
+void
+MarkLoading(FunctionCallInfo fcinfo, const pg::TableInfo &table)
+{
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	spi.Execute("INSERT INTO cutover.table_state AS s (table_schema, table_name, status, started_at) "
+				"VALUES ($1, $2, 'loading', pg_catalog.clock_timestamp()) "
+				"ON CONFLICT (table_schema, table_name) DO UPDATE SET status = 'loading', rows = NULL, "
+				"source_checksum = NULL, target_checksum = NULL, started_at = EXCLUDED.started_at, "
+				"finished_at = NULL, last_error = NULL, updated_at = pg_catalog.now()",
+				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
+}
+
+/*
+ * With TRUNCATE where the caller may, but a table other tables refer to cannot be truncated alone, so that
+ * one is emptied with DELETE (its foreign-key triggers are quiet).
+ */
+void
+EmptyTable(const pg::TableInfo &table, bool may_truncate)
+{
+	pg::Spi spi;
+	spi.Execute("SELECT 1 FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $1", true,
+				{{OIDOID, std::to_string(table.relid)}});
+	bool truncate = may_truncate && spi.Rows() == 0;
+	spi.Execute((truncate ? "TRUNCATE " : "DELETE FROM ") + table.scan, false);
+}
+
+void
+MarkLoaded(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t rows)
+{
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	spi.Execute("UPDATE cutover.table_state SET status = 'loaded', rows = $3, "
+				"finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.now() "
+				"WHERE table_schema = $1 AND table_name = $2",
+				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT8OID, std::to_string(rows)}});
+}
+
+uint64_t
+LoadRows(SourceConnection &source, const std::optional<std::string> &snapshot, PreparedPull &pull,
+		 const std::string &where)
+{
+	const pg::TableInfo &table = pull.table;
 	const std::string reading = "The source raised it while sending table " + table.qualified + ".";
 	try {
-		StartSourceCopy(source, snapshot, table, columns, binary, inputs);
+		StartSourceCopy(source, snapshot, table, where, pull.columns, pull.binary, pull.inputs);
 	} catch (const Error &error) {
 		throw NamingTable(error, reading);
+	}
+	PullStream stream(source, table.qualified, pull.columns.fields, std::move(pull.inputs.map), pull.binary);
+	try {
+		uint64 rows = pg::CopyIntoTable(table.relid, pull.columns.names, pull.binary, stream);
+		source.FinishCopy();
+		return rows;
+	} catch (const Error &error) {
+		throw NamingTable(error, reading);
+	}
+}
+
+namespace {
+
+struct PullResult {
+	std::string status;
+	int64_t rows = 0;
+	double seconds = 0;
+};
+
+PullResult
+Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snapshot)
+{
+	auto started = std::chrono::steady_clock::now();
+	TakePullLock(relid, false); /* before any lock on the table: a pull running holds stronger ones */
+	PullResult result;
+	{
+		pg::TableInfo table = pg::DescribeTable(relid);
+		CheckMayLoad(table);
+		if (AlreadyLoaded(fcinfo, table, result.rows)) {
+			result.status = "skipped";
+			return result;
+		}
 	}
 
-	bool defer_indexes = ShouldDeferIndexes(table, *source_table);
-	if (defer_indexes)
+	SourceConnection source = SourceConnection::Open();
+	PreparedPull pull = PreparePull(fcinfo, source, relid);
+	const pg::TableInfo &table = pull.table;
+	MarkLoading(fcinfo, table);
+	ForgetRanges(fcinfo, table);
+	bool unbuilt = HasUnbuiltIndexes(relid); /* left so by a pull in ranges that stopped */
+	EmptyTable(table, pull.may_truncate);
+	if (pull.defer_indexes)
 		pg::DeferIndexes(relid);
-	PullStream stream(source, table.qualified, columns.fields, std::move(inputs.map), binary);
-	uint64 rows;
-	try {
-		rows = pg::CopyIntoTable(relid, columns.names, binary, stream);
-		source.FinishCopy();
-	} catch (const Error &error) {
-		throw NamingTable(error, reading);
-	}
-	if (defer_indexes)
+	uint64_t rows = LoadRows(source, snapshot, pull, "");
+	if (pull.defer_indexes || unbuilt)
 		pg::RebuildIndexes(relid);
 
 	result.status = "loaded";

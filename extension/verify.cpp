@@ -35,17 +35,6 @@ namespace pgc {
 
 namespace {
 
-struct Verification {
-	std::string table_name;
-	int64_t source_rows = 0;
-	int64_t target_rows = 0;
-	std::string source_checksum;
-	std::string target_checksum;
-	bool ok = false;
-	double seconds = 0;
-	const char *source_side = "sql"; /* sql, stream or given (cutover.verification.source_side) */
-};
-
 std::string
 JoinNames(const std::set<std::string> &names)
 {
@@ -138,11 +127,7 @@ NotStoredRows(const pg::TableInfo &table)
 	return "its partition " + spi.GetText(0, 0) + " is a foreign table";
 }
 
-/* What the target side of a verification found: its checksum and the Supabase IDs left on it, in words. */
-struct TargetSide {
-	TableChecksum checksum;
-	std::string leftovers;
-};
+} // namespace
 
 /*
  * The target's checksum with every user ID mapped back to its Supabase ID (unmap.hpp): the user-ID columns
@@ -186,6 +171,8 @@ ChecksumTarget(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::v
 	side.leftovers = scope.LeftoverText();
 	return side;
 }
+
+namespace {
 
 /* Why a verification failed, for the table's state. */
 std::string
@@ -235,6 +222,8 @@ Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &
 		 {TEXTOID, v.ok ? std::optional<std::string>() : std::optional<std::string>(FailureText(v, leftovers))}});
 }
 
+} // namespace
+
 /* Compares the two sides, records the result (cutover.verification and the state) and returns it. */
 Verification
 Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_rows, std::string source_checksum,
@@ -260,32 +249,32 @@ Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_row
 	return v;
 }
 
-Verification
-Verify(FunctionCallInfo fcinfo, Oid relid)
+BothSides
+ChecksumBothSides(FunctionCallInfo fcinfo, SourceConnection &source, const pg::TableInfo &table,
+				  const std::vector<std::string> &user_id_columns)
 {
-	auto started = std::chrono::steady_clock::now();
-	pg::TableInfo table = pg::DescribeTable(relid);
-
-	SourceConnection source = SourceConnection::Open();
-	CheckSourceColumns(source, table);
-	std::vector<std::string> user_id_columns = UserIdColumns(fcinfo, source, table);
-
 	/* Source and target at the same time: the source works (or sends) while this backend scans the target. */
+	BothSides sides;
+	std::string source_scan =
+		table.filter.empty() ? table.scan : "(SELECT * FROM " + table.scan + " WHERE " + table.filter + ")";
 	if (StreamsFromSource(source)) {
 		std::vector<std::string> names;
 		for (const auto &column : table.columns)
 			names.push_back(column.name);
 		core::CopyChecksum sum(names);
-		CopyReader rows(source, core::SourceStreamSql(table.scan, table.columns),
+		CopyReader rows(source, core::SourceStreamSql(source_scan, table.columns),
 						"the rows of table " + table.qualified,
 						[&](std::string_view line, std::string &error) { return sum.Add(line, error); });
-		TargetSide target = ChecksumTarget(fcinfo, table, user_id_columns);
+		sides.target = ChecksumTarget(fcinfo, table, user_id_columns);
 		rows.Finish();
 		core::Checksum source_sum = sum.Result();
-		return Conclude(fcinfo, table, source_sum.rows, source_sum.Hex(), target, started, "stream");
+		sides.source_rows = source_sum.rows;
+		sides.source_checksum = source_sum.Hex();
+		sides.source_side = "stream";
+		return sides;
 	}
-	source.Send(core::SourceChecksumSql(table.scan, table.columns));
-	TargetSide target = ChecksumTarget(fcinfo, table, user_id_columns);
+	source.Send(core::SourceChecksumSql(source_scan, table.columns));
+	sides.target = ChecksumTarget(fcinfo, table, user_id_columns);
 	SourceResult result;
 	try {
 		result = source.Wait();
@@ -296,12 +285,27 @@ Verify(FunctionCallInfo fcinfo, Oid relid)
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned no checksum for table " + table.qualified);
 
 	const char *rows_text = PQgetvalue(result.get(), 0, 0);
-	int64_t source_rows = 0;
-	auto [end, parse_error] = std::from_chars(rows_text, rows_text + std::strlen(rows_text), source_rows);
+	auto [end, parse_error] = std::from_chars(rows_text, rows_text + std::strlen(rows_text), sides.source_rows);
 	if (parse_error != std::errc() || *end != '\0')
 		throw Error(ERRCODE_PROTOCOL_VIOLATION, "the source returned \"" + std::string(rows_text) +
 													"\" as the row count of table " + table.qualified);
-	return Conclude(fcinfo, table, source_rows, PQgetvalue(result.get(), 0, 1), target, started, "sql");
+	sides.source_checksum = PQgetvalue(result.get(), 0, 1);
+	sides.source_side = "sql";
+	return sides;
+}
+
+namespace {
+
+Verification
+Verify(FunctionCallInfo fcinfo, Oid relid)
+{
+	auto started = std::chrono::steady_clock::now();
+	pg::TableInfo table = pg::DescribeTable(relid);
+
+	SourceConnection source = SourceConnection::Open();
+	CheckSourceColumns(source, table);
+	BothSides sides = ChecksumBothSides(fcinfo, source, table, UserIdColumns(fcinfo, source, table));
+	return Conclude(fcinfo, table, sides.source_rows, sides.source_checksum, sides.target, started, sides.source_side);
 }
 
 /*

@@ -3,6 +3,8 @@
  */
 #include "core/checksum.hpp"
 
+#include <optional>
+
 #include <openssl/evp.h>
 
 #ifdef __SSE2__
@@ -198,6 +200,28 @@ std::string
 Checksum::Hex() const
 {
 	return Hex128(sum_high) + Hex128(sum_low);
+}
+
+std::optional<Checksum>
+Checksum::FromHex(std::int64_t rows, std::string_view hex)
+{
+	if (hex.size() != kChecksumHexDigits)
+		return std::nullopt;
+	Checksum sum;
+	sum.rows = rows;
+	for (std::size_t i = 0; i < hex.size(); i++) {
+		char ch = hex[i];
+		unsigned digit;
+		if (ch >= '0' && ch <= '9')
+			digit = static_cast<unsigned>(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			digit = static_cast<unsigned>(ch - 'a' + 10);
+		else
+			return std::nullopt;
+		uint128 &half = i < 32 ? sum.sum_high : sum.sum_low;
+		half = (half << 4) | digit;
+	}
+	return sum;
 }
 
 void

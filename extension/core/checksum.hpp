@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -158,6 +159,8 @@ struct Checksum {
 	}
 	/* 64 hex digits: Hex128(sum_high) followed by Hex128(sum_low). */
 	std::string Hex() const;
+	/* The checksum of `rows` rows that Hex() printed as `hex`; none unless 64 lowercase hex digits. */
+	static std::optional<Checksum> FromHex(std::int64_t rows, std::string_view hex);
 
 	/* Fixed-size binary form (8 + 16 + 16 bytes, big-endian) for parallel workers. */
 	static constexpr std::size_t kSerializedSize = 40;

@@ -20,6 +20,7 @@ struct TableInfo {
 	std::string scan;				   /* what FROM, TRUNCATE and DELETE name: ONLY for an ordinary table, so
 										* that inheritance children are not read or emptied with their parent */
 	std::vector<core::Column> columns; /* live columns in canonical (name) order */
+	std::string filter;				   /* a condition on the rows a checksum reads (one key range); "": all */
 };
 
 /*

@@ -1,0 +1,210 @@
+# 021_split_tables.pl: big tables pulled and verified in key ranges, each range by its own backend.
+#
+# The source holds four tables whose user_id columns hold Supabase user IDs: readings keyed by uuid, events
+# keyed by a skewed bigint (90% of its keys in the first 0.001% of its range), memberships keyed by a composite
+# primary key (integer, text) and audit_log without a key (split by blocks of the heap). With a row threshold
+# below their sizes, `cutover pull -j 3` splits each in 3 ranges: every row arrives once with its user IDs
+# rewritten, the indexes are built once at the end, and `cutover verify -j 3` verifies each by ranges whose
+# sums make the table's checksum. Then readings is loaded slowly and interrupted: the client SIGKILLed, then
+# one range's backend SIGKILLed (the target restarts): a rerun loads only what is missing, every row exactly
+# once, and a reader polling migrate_status never sees the table loaded before its last range and its indexes.
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use JSON::PP;
+use Time::HiRes qw(time sleep);
+use CutoverTest;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $users = 200;
+my %rows = (readings => 60000, events => 60000, memberships => 40000, audit_log => 30000);
+my $password = new_secret('split-pw');
+my $source = new_source('source', $password);
+my $target = new_target('target', conf => ['restart_after_crash = on']);
+
+my $tables = q{
+CREATE TABLE public.readings (id uuid PRIMARY KEY, user_id uuid, value integer, note text);
+CREATE TABLE public.events (id bigint PRIMARY KEY, user_id uuid, kind text);
+CREATE TABLE public.memberships (org integer, member text, user_id uuid, role text, PRIMARY KEY (org, member));
+CREATE TABLE public.audit_log (at timestamptz, user_id uuid, action text);
+};
+$source->safe_psql('postgres', qq{
+SET client_min_messages = warning;
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, email text NOT NULL);
+INSERT INTO auth.users SELECT md5('user-' || g)::uuid, format('user%s\@example.com', g) FROM generate_series(1, $users) AS g;
+$tables
+ALTER TABLE public.readings ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+ALTER TABLE public.events ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+ALTER TABLE public.memberships ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+INSERT INTO public.readings SELECT md5('reading-' || g)::uuid, md5('user-' || (1 + g % $users))::uuid, g, 'r' || g
+FROM generate_series(1, $rows{readings}) AS g;
+-- 90% of the keys are 1 .. 54,000; the rest are spread up to 6,000,000,000
+INSERT INTO public.events
+SELECT CASE WHEN g <= $rows{events} * 9 / 10 THEN g ELSE (g - $rows{events} * 9 / 10)::bigint * 1000000 END,
+       md5('user-' || (1 + g % $users))::uuid, 'kind ' || (g % 7)
+FROM generate_series(1, $rows{events}) AS g;
+INSERT INTO public.memberships SELECT g % 50, 'member ' || g, md5('user-' || (1 + g % $users))::uuid, 'role'
+FROM generate_series(1, $rows{memberships}) AS g;
+INSERT INTO public.audit_log SELECT timestamptz '2026-01-01' + g * interval '1 minute', md5('user-' || (1 + g % $users))::uuid, 'action ' || g
+FROM generate_series(1, $rows{audit_log}) AS g;
+VACUUM ANALYZE;
+});
+$target->safe_psql('postgres', $tables . 'CREATE INDEX ON public.readings (user_id); CREATE INDEX ON public.events (kind);');
+$target->safe_psql('postgres',
+	"SET log_statement = none; SELECT migrate_source('" . source_conninfo($source, $password) . "')");
+is($target->safe_psql('postgres', qq{
+SELECT count(*) FILTER (WHERE migrate_map_put(md5('user-' || g)::uuid, md5('stack-' || md5('user-' || g)::uuid)::uuid,
+                                              format('user%s\@example.com', g)))
+FROM generate_series(1, $users) AS g}), $users, "every one of the $users users mapped");
+
+my %env = (PGHOST => $target->host, PGPORT => $target->port, PGUSER => scalar(getpwuid($<)), PGDATABASE => 'postgres',
+	CUTOVER_SOURCE_URL => source_conninfo($source, $password));
+my @split = ('--split-tables-with-rows', '10000');
+my $dir = PostgreSQL::Test::Utils::tempdir;
+
+# The events of a client run's JSON log, as decoded lines.
+sub events_of
+{
+	my ($log) = @_;
+	return map { decode_json($_) } grep { /^\{/ } split /\n/, slurp_file($log);
+}
+
+# ------------------------------------------------------------------------------------- ranges of a skewed key
+my @ranges = split /\n/, $target->safe_psql('postgres',
+	q{SELECT range_no || '|' || coalesce(lower[1], '') || '|' || coalesce(upper[1], '') FROM migrate_split('events', 4) ORDER BY 1});
+is(scalar @ranges, 4, 'migrate_split: 4 ranges of events');
+my @counts;
+for my $range (@ranges)
+{
+	my (undef, $lower, $upper) = split /\|/, $range, -1;
+	my @where = (($lower ne '' ? "id >= $lower" : ()), ($upper ne '' ? "id < $upper" : ()));
+	push @counts, $source->safe_psql('postgres', 'SELECT count(*) FROM public.events WHERE ' . (join(' AND ', @where) || 'true'));
+}
+my $quarter = $rows{events} / 4;
+ok(!(grep { $_ < $quarter * 0.6 || $_ > $quarter * 1.4 } @counts),
+	'the skewed key splits evenly by rows: ' . join(', ', @counts) . " (a quarter is $quarter)");
+is(eval { my $s = 0; $s += $_ for @counts; $s }, $rows{events}, 'the ranges cover every row of events once');
+is($target->safe_psql('postgres', q{SELECT count(*) FROM migrate_split('events', 9)}), '4',
+	'migrate_split keeps the ranges a table has');
+like(sql_error($target, q{SELECT * FROM migrate_pull_range('events', 2)})->{message},
+	qr/range 2 of table public\.events is not part of a pull in progress/, 'a range is pulled only within a pull in ranges');
+like(sql_error($target, q{SELECT * FROM migrate_pull_finish('events')})->{message},
+	qr/it is not being pulled in key ranges/, 'a table not pulled in ranges cannot be finished');
+like(sql_error($target, q{SELECT * FROM migrate_verify_ranges('events')})->{message},
+	qr/key range 1 of table public\.events is not verified/, 'ranges not verified do not add up to a verification');
+
+# ------------------------------------------------------------------------------------------- pull and verify
+my $r = run_client(\%env, 'pull', '-j', '3', @split, '--log-file', "$dir/pull.jsonl");
+is($r->{rc}, 0, 'cutover pull -j 3: exit 0') or diag($r->{stderr});
+my %split_events = map { $_->{table} => $_->{ranges} } grep { ($_->{message} // '') eq 'pull split' } events_of("$dir/pull.jsonl");
+is_deeply(\%split_events, { map { ("public.$_" => 3) } keys %rows }, 'each of the four tables was split in 3 ranges');
+for my $table (sort keys %rows)
+{
+	is($target->safe_psql('postgres', "SELECT count(*) || ' ' || count(DISTINCT t) FROM public.$table AS t"),
+		"$rows{$table} $rows{$table}", "$table: every source row once on the target");
+	is($target->safe_psql('postgres', qq{
+SELECT count(*) FROM public.$table AS t WHERE NOT EXISTS (SELECT FROM cutover.id_map m WHERE m.target_id = t.user_id)}),
+		'0', "$table: every user ID rewritten, in every range");
+	is($target->safe_psql('postgres', qq{SELECT status || ' ' || rows || ' ' || ranges_loaded || '/' || ranges FROM migrate_status() WHERE table_name = 'public.$table'}),
+		"loaded $rows{$table} 3/3", "$table: loaded with its rows, its 3 ranges in");
+}
+is($target->safe_psql('postgres', q{
+SELECT count(*) FROM pg_index WHERE indrelid IN ('readings'::regclass, 'events'::regclass, 'memberships'::regclass)
+AND NOT (indisvalid AND indisready)}), '0', 'every index built and valid after the last range');
+
+$r = run_client(\%env, 'verify', '-j', '3', @split, '--log-file', "$dir/verify.jsonl");
+is($r->{rc}, 0, 'cutover verify -j 3: exit 0') or diag($r->{stdout} . $r->{stderr});
+my @verified_ranges = grep { ($_->{message} // '') eq 'verify range finished' } events_of("$dir/verify.jsonl");
+is(scalar @verified_ranges, 12, 'verify: 12 ranges verified, 3 a table');
+is($target->safe_psql('postgres', q{SELECT string_agg(status, ',' ORDER BY table_name) FROM migrate_status() WHERE table_name LIKE 'public.%'}),
+	'verified,verified,verified,verified', 'each table verified from its ranges');
+is($target->safe_psql('postgres', q{
+SELECT bool_and(v.source_checksum = c.source_checksum AND v.target_checksum = c.target_checksum AND v.source_rows = c.source_rows AND c.ok)
+FROM (SELECT DISTINCT ON (table_name) * FROM cutover.verification ORDER BY table_name, id DESC) AS v,
+LATERAL (SELECT * FROM migrate_verify(v.table_name::regclass)) AS c}), 't',
+	'the ranges add up to the checksum of the whole table, exactly');
+$target->safe_psql('postgres', q{UPDATE public.events SET kind = 'changed' WHERE id = 54000});
+is($target->safe_psql('postgres', q{SELECT count(*) FROM migrate_split('events', 3)}), '3', 'events: its ranges again');
+$target->safe_psql('postgres', q{SELECT migrate_verify_range('events', g) FROM generate_series(1, 3) AS g});
+is($target->safe_psql('postgres', q{SELECT ok FROM migrate_verify_ranges('events')}), 'f', 'a changed row fails the ranges\' sum');
+
+# ------------------------------------------------------------------------------- interrupted, then resumed
+# readings takes its rows slowly: 20 ms every 300 rows by a trigger that fires in the pull's replica mode
+$target->safe_psql('postgres', q{
+CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.value % 300 = 0 THEN PERFORM pg_sleep(0.02); END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER slow_down BEFORE INSERT ON public.readings FOR EACH ROW EXECUTE FUNCTION public.slow_down();
+ALTER TABLE public.readings ENABLE ALWAYS TRIGGER slow_down;
+SELECT migrate_reset('readings');
+});
+my $status_sql = q{SELECT status || ' ' || coalesce(ranges_loaded || '/' || ranges, '-') FROM migrate_status() WHERE table_name = 'public.readings'};
+my $range_backend = q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%migrate_pull_range%' AND state = 'active' AND pid <> pg_backend_pid()};
+
+# 1. the client SIGKILLed once a range is in and others are loading
+my $run = start_client(\%env, "$dir/kill1", 'pull', '-j', '3', @split);
+my $seen_early = 0;
+my $deadline = time + 120;
+until (time > $deadline)
+{
+	my $status = $target->safe_psql('postgres', $status_sql);
+	$seen_early++ if $status =~ /^loaded/;
+	last if $status =~ /^loading [12]\/3$/;
+	sleep 0.05;
+}
+like($target->safe_psql('postgres', $status_sql), qr/^loading [12]\/3$/, 'the client is killed with readings partly loaded');
+my (undef, $killed) = end_client($run, 1);
+ok($killed, 'the client was SIGKILLed mid-way');
+
+# 2. a rerun; one range's backend SIGKILLed (the target restarts every session)
+$run = start_client(\%env, "$dir/kill2", 'pull', '-j', '3', @split);
+$deadline = time + 120;
+until (time > $deadline)
+{
+	my $status = eval { $target->safe_psql('postgres', $status_sql) } // '';
+	$seen_early++ if $status =~ /^loaded/;
+	last if $target->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_progress_copy WHERE tuples_processed > 1000}) ne '0'
+	  && $status =~ /^loading [12]\/3$/ && $target->safe_psql('postgres', $range_backend) ne '0';
+	sleep 0.05;
+}
+my $pid = $target->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE query LIKE '%migrate_pull_range%' AND state = 'active' AND pid <> pg_backend_pid() LIMIT 1});
+ok($pid =~ /^\d+$/, 'a range of readings is loading') or diag($pid);
+kill 'KILL', $pid if $pid =~ /^\d+$/;
+my ($result) = end_client($run, 0);
+isnt($result >> 8, 0, 'the rerun fails when the target restarts');
+ok($target->poll_query_until('postgres', 'SELECT true'), 'the target is back');
+my $between = $target->safe_psql('postgres', $status_sql);
+like($between, qr/^(loading|failed) [0-2]\/3$/, "readings is not loaded after the crash ($between)");
+
+# 3. a rerun to the end, a reader polling meanwhile
+$run = start_client(\%env, "$dir/final", 'pull', '-j', '3', @split, '--log-file', "$dir/final.jsonl");
+my $loaded_at_pull_end;
+while ($run->{harness}->pumpable)
+{
+	my $status = $target->safe_psql('postgres', $status_sql);
+	$seen_early++ if $status =~ /^loaded/ && $status !~ /3\/3$/;
+	$run->{harness}->pump_nb;
+	sleep 0.05;
+}
+($result) = end_client($run, 0);
+is($result >> 8, 0, 'the last rerun ends with exit 0') or diag(slurp_file("$dir/final.stderr"));
+is($seen_early, 0, 'a reader never saw readings loaded before its last range');
+is($target->safe_psql('postgres', "SELECT count(*) || ' ' || count(DISTINCT id) FROM public.readings"),
+	"$rows{readings} $rows{readings}", 'readings: every source row exactly once after the kills');
+is($target->safe_psql('postgres', $status_sql), 'loaded 3/3', 'readings: loaded, its 3 ranges in');
+my @final_ranges = grep { ($_->{message} // '') eq 'pull range finished' } events_of("$dir/final.jsonl");
+ok(@final_ranges < 3, 'the last rerun loaded only the ranges not yet in: ' . scalar(@final_ranges));
+$r = run_client(\%env, 'verify', '-j', '3', @split);
+like($r->{stdout}, qr/public\.readings: ok/, 'readings verifies after the kills') or diag($r->{stdout} . $r->{stderr});
+is($target->safe_psql('postgres', q{SELECT count(*) FROM pg_index WHERE indrelid = 'readings'::regclass AND NOT (indisvalid AND indisready)}),
+	'0', 'readings: its indexes valid');
+
+done_testing();
