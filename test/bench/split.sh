@@ -17,7 +17,9 @@
 #   user ID must be a mapped one
 #   `cutover verify --schema uuid_keyed -j N`
 # The split threshold is the default (256MB or 1,000,000 rows), so the 4,000,000-row tables split and the small
-# one does not. Prints the times and the ratios -j 1 / -j 2.
+# one does not. Prints the times, the share of the machine's CPUs busy during each run (/proc/stat: on a
+# machine where -j 1 keeps every CPU busy already, source and target sharing them, -j 2 has nothing to win)
+# and the ratios -j 1 / -j 2.
 #
 # Environment: PG_CONFIG, BENCH_ROWS, BENCH_SMALL_ROWS, BENCH_RUNS, CUTOVER_BIN; BENCH_STRICT=1 exits 1 when a
 # ratio misses its target (pull and verify -j 2 at least 1.5x faster; the small table no slower than 10%).
@@ -47,11 +49,12 @@ done
 table_sql() {
 	cat <<SQL
 CREATE SCHEMA $1;
-CREATE TABLE $1.$2 (id $3 PRIMARY KEY, user_id uuid, payload text);
+CREATE TABLE $1.$2 (id $3 NOT NULL, user_id uuid, payload text);
 INSERT INTO $1.$2
 SELECT $4, md5('supabase-user-' || (1 + i % $USERS))::uuid, rpad('event ' || i || ' ' || md5(i::text), 52, '.')
 FROM generate_series(1, $5) AS i;
-ALTER TABLE $1.$2 ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
+-- keys added after the load: one sort and one validating scan instead of an entry and a trigger per row
+ALTER TABLE $1.$2 ADD PRIMARY KEY (id), ADD FOREIGN KEY (user_id) REFERENCES auth.users (id);
 SQL
 }
 log "source: $USERS users, uuid_keyed.readings and bigint_keyed.events of $ROWS rows, small.events of $SMALL"
@@ -78,17 +81,24 @@ log "target: $(map_users psql_tgt) users mapped"
 cutover() { as_owner env PGHOST="$WORK" PGPORT="$TGT_PORT" PGUSER="$OWNER" PGDATABASE=bench \
 	CUTOVER_SOURCE_URL="host=127.0.0.1 port=$SRC_PORT dbname=bench user=$OWNER" "$CUTOVER" --quiet "$@"; }
 
+# cpu_busy: busy and total jiffies of every CPU so far (/proc/stat), as "busy total"
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+# cpu_share BEFORE AFTER: the machine's CPUs busy between two cpu_busy readings, in percent of all of them
+cpu_share() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f%% of %d CPUs busy", 100 * (y[1] - x[1]) / (y[2] - x[2]), '"$(nproc)"' }'; }
+
 # pull_run ROUND METHOD: METHOD is SCHEMA:TABLE:JOBS
 pull_run() {
-	local round=$1 schema table jobs start end
+	local round=$1 schema table jobs start end cpu
 	IFS=: read -r schema table jobs <<<"$2"
 	cutover reset "$schema.$table" --schema "$schema" >/dev/null
 	checkpoint_pair
+	cpu=$(cpu_busy)
 	start=$EPOCHREALTIME
 	cutover pull --schema "$schema" -j "$jobs" >"$WORK/pull.out" 2>"$WORK/pull.err" ||
 		{ cat "$WORK/pull.err" >&2; fail "cutover pull --schema $schema -j $jobs"; return; }
 	end=$EPOCHREALTIME
-	record_run "$round" "pull:$2" "pull $schema.$table -j $jobs" "$(elapsed_ms "$start" "$end")"
+	record_run "$round" "pull:$2" "pull $schema.$table -j $jobs" "$(elapsed_ms "$start" "$end")" \
+		"$(cpu_share "$cpu" "$(cpu_busy)")"
 	if [ "$round" -eq "$RUNS" ]; then
 		cutover verify --schema "$schema" >/dev/null 2>&1 || fail "verify after pull --schema $schema -j $jobs"
 		local left
@@ -99,14 +109,16 @@ pull_run() {
 
 # verify_run ROUND METHOD: METHOD is SCHEMA:JOBS
 verify_run() {
-	local round=$1 schema jobs start end
+	local round=$1 schema jobs start end cpu
 	IFS=: read -r schema jobs <<<"$2"
 	checkpoint_pair
+	cpu=$(cpu_busy)
 	start=$EPOCHREALTIME
 	cutover verify --schema "$schema" -j "$jobs" >"$WORK/verify.out" 2>"$WORK/verify.err" ||
 		{ cat "$WORK/verify.err" >&2; fail "cutover verify --schema $schema -j $jobs"; return; }
 	end=$EPOCHREALTIME
-	record_run "$round" "verify:$2" "verify $schema -j $jobs" "$(elapsed_ms "$start" "$end")"
+	record_run "$round" "verify:$2" "verify $schema -j $jobs" "$(elapsed_ms "$start" "$end")" \
+		"$(cpu_share "$cpu" "$(cpu_busy)")"
 }
 
 take_turns pull_run '' uuid_keyed:readings:1/uuid_keyed:readings:2 bigint_keyed:events:1/bigint_keyed:events:2 \
