@@ -180,6 +180,7 @@ class PullRun
 	const std::int64_t split_rows_, split_bytes_;
 	std::vector<json> results_;
 	std::vector<std::string> rolled_back_; /* cancelled by Ctrl-C: "public.big (300,000 rows streamed)" */
+	std::vector<std::string> kept_ranges_; /* "public.big range 2": committed, its table not finished */
 	std::optional<PullFailure> failure_;
 };
 
@@ -207,7 +208,14 @@ PullRun::Kept(const PullJob &job, const pg::Result &done)
 	if (job.kind == PullJob::Range) {
 		row["range"] = job.range_no;
 		Out().Event("pull range finished", row);
+		kept_ranges_.push_back(JobName(job));
 		return;
+	}
+	if (job.kind == PullJob::Finish) {
+		const std::string prefix = plan_[job.table].name + " range ";
+		kept_ranges_.erase(std::remove_if(kept_ranges_.begin(), kept_ranges_.end(),
+										  [&](const std::string &name) { return name.rfind(prefix, 0) == 0; }),
+						   kept_ranges_.end());
 	}
 	results_.push_back(std::move(row));
 	Out().Event("pull finished", results_.back());
@@ -397,6 +405,9 @@ PullRun::ThrowInterrupted() const
 	std::string kept;
 	for (const auto &result : results_)
 		kept += (kept.empty() ? "" : ", ") + result.at("table").get<std::string>();
+	/* the ranges of a table not finished: the next pull loads only the others */
+	for (const auto &range : kept_ranges_)
+		kept += (kept.empty() ? "" : ", ") + range;
 	throw InterruptedError(
 		"pulled and kept: " + (kept.empty() ? std::string("none") : kept) +
 		"; cancelled and rolled back: " + (rolled_back_.empty() ? std::string("none") : Join(rolled_back_, ", ")));

@@ -44,6 +44,11 @@ InProgress(const std::optional<std::string> &status, const std::vector<KeyRange>
 std::vector<KeyRange>
 SplitForPull(FunctionCallInfo fcinfo, Oid relid, int count, int64_t min_rows, int64_t min_bytes)
 {
+	/*
+	 * Before any lock on the table (a pull of the whole table holds stronger ones): refused at once while one
+	 * runs; the ranges of a pull in progress may be loading meanwhile.
+	 */
+	TakePullLock(relid, true);
 	pg::TableInfo table = pg::DescribeTable(relid);
 	int64_t rows = 0;
 	std::optional<std::string> status = TableStatus(fcinfo, table, rows);
@@ -55,7 +60,7 @@ SplitForPull(FunctionCallInfo fcinfo, Oid relid, int count, int64_t min_rows, in
 	if (count < 2 || table.relkind != RELKIND_RELATION)
 		return {};
 
-	TakePullLock(relid, false); /* no pull of the table runs, whole or in ranges */
+	TakePullLock(relid, false); /* no pull of the table runs, whole or in ranges, in another session */
 	SourceConnection source = SourceConnection::Open();
 	if (!LargeOnSource(source, table, min_rows, min_bytes))
 		return {};

@@ -430,7 +430,7 @@ fetch_toolchain() {
 	fi
 	return 1
 }
-MATRIX_TAP="test/t/001_verify_two_clusters.pl test/t/006_pull.pl test/t/008_diff.pl test/t/012_cutover_run.pl"
+MATRIX_TAP="test/t/001_verify_two_clusters.pl test/t/006_pull.pl test/t/008_diff.pl test/t/012_cutover_run.pl test/t/021_split_tables.pl"
 for v in ${PG_MATRIX-17 18}; do
 	section "PostgreSQL $v target (test/pgversions.sh $v)"
 	prepare_suite_dir

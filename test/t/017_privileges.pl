@@ -119,7 +119,7 @@ my %first_column = map { split /\|/ } split /\n/, $target->safe_psql('postgres',
 SELECT DISTINCT ON (c.relname) c.relname, a.attname
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND a.attidentity = ''
 WHERE c.relnamespace = 'cutover'::regnamespace AND c.relkind = 'r' ORDER BY c.relname, a.attnum});
-is(join(' ', sort keys %first_column), 'id_map remap_column table_state user_journal verification',
+is(join(' ', sort keys %first_column), 'id_map remap_column table_ranges table_state user_journal verification',
 	'control: the tables of schema cutover');
 for my $table (sort keys %first_column)
 {

@@ -197,8 +197,10 @@ while ($run->{harness}->pumpable)
 ($result) = end_client($run, 0);
 is($result >> 8, 0, 'the last rerun ends with exit 0') or diag(slurp_file("$dir/final.stderr"));
 is($seen_early, 0, 'a reader never saw readings loaded before its last range');
+my $source_count = $source->safe_psql('postgres', 'SELECT count(*) FROM public.readings');
+is($source_count, $rows{readings}, 'control: the source holds every row of readings');
 is($target->safe_psql('postgres', "SELECT count(*) || ' ' || count(DISTINCT id) FROM public.readings"),
-	"$rows{readings} $rows{readings}", 'readings: every source row exactly once after the kills');
+	"$source_count $source_count", 'readings: every source row exactly once after the kills (counted on both sides)');
 is($target->safe_psql('postgres', $status_sql), 'loaded 3/3', 'readings: loaded, its 3 ranges in');
 my @final_ranges = grep { ($_->{message} // '') eq 'pull range finished' } events_of("$dir/final.jsonl");
 ok(@final_ranges < 3, 'the last rerun loaded only the ranges not yet in: ' . scalar(@final_ranges));
