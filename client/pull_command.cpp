@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "interrupt.hpp"
@@ -77,21 +78,6 @@ ReadPullProgress(const pg::Connection &target, const std::string &pids, std::vec
 		}
 }
 
-/*
- * A failed pull rolled back with its transaction, the state row's `loading` included: the table's state is
- * set to failed, with the error, in a transaction of its own, so that `cutover status` and migrate_status()
- * say what happened. A target that went away (a crashed backend restarts every session) cannot take it.
- */
-void
-RecordPullFailure(pg::Connection &target, const std::string &table, const std::string &error)
-{
-	try {
-		target.Exec("SELECT migrate_import_failed($1::regclass, $2)", {table, error});
-	} catch (const std::exception &problem) {
-		Out().Warn("the failure of " + table + " could not be written to its state: " + problem.what());
-	}
-}
-
 /* The workers, each with its own connection to the target. */
 std::vector<Worker>
 OpenWorkers(const Settings &settings, int jobs)
@@ -115,15 +101,6 @@ PidList(const std::vector<Worker> &workers)
 	return pg::ArrayLiteral(pids);
 }
 
-std::uint64_t
-TotalRows(const std::vector<PlannedTable> &plan)
-{
-	std::uint64_t total_rows = 0;
-	for (const auto &table : plan)
-		total_rows += EstimatedRows(table);
-	return total_rows;
-}
-
 /* The pulls of every planned table, on the workers, until all are done, one fails, or a signal comes. */
 class PullRun
 {
@@ -137,6 +114,11 @@ class PullRun
 	{
 		for (std::size_t i = 0; i < plan_.size(); i++)
 			jobs_.push_back({PullJob::Whole, i, 0});
+		/* the tables whose pull in key ranges stopped before its end: theirs goes on, whatever -j says */
+		pg::Result resumed = target_.Exec("SELECT table_name FROM migrate_status() WHERE ranges IS NOT NULL "
+										  "AND status IN ('loading', 'failed')");
+		for (int row = 0; row < resumed.Rows(); row++)
+			resumed_.insert(resumed.Text(row, 0));
 	}
 
 	/* False after a failure (reported, and written to the table's state); InterruptedError after a signal. */
@@ -150,6 +132,7 @@ class PullRun
   private:
 	void StartPulls();
 	bool MayStart(const PullJob &job) const;
+	bool MaySplit(std::size_t table) const;
 	void SplitTable(Worker &worker);
 	std::string JobName(const PullJob &job) const;
 	void WaitForAnswer();
@@ -177,6 +160,7 @@ class PullRun
 	std::size_t next_ = 0, running_ = 0;
 	std::vector<PullJob> jobs_; /* a whole-table job becomes its ranges' when migrate_pull_split splits it */
 	std::vector<bool> split_asked_;
+	std::set<std::string> resumed_;
 	const std::int64_t split_rows_, split_bytes_;
 	std::vector<json> results_;
 	std::vector<std::string> rolled_back_; /* cancelled by Ctrl-C: "public.big (300,000 rows streamed)" */
@@ -247,6 +231,23 @@ PullRun::SplitTable(Worker &worker)
 }
 
 /*
+ * Whether migrate_pull_split is asked about the table (it decides, from the source's figures): a table whose
+ * pull in ranges goes on, or with -j above 1 one that may reach a threshold by the plan's row estimate (none:
+ * asked). The heap holds rows of at most about 2 kB (longer values are TOASTed), so fewer rows than the byte
+ * threshold over 2 kB cannot reach it; asking costs a connection to the source.
+ */
+bool
+PullRun::MaySplit(std::size_t table) const
+{
+	constexpr std::uint64_t kMaxHeapRowBytes = 2048;
+	if (resumed_.count(plan_[table].name) > 0)
+		return true;
+	std::uint64_t rows = EstimatedRows(plan_[table]);
+	return workers_.size() > 1 && (rows == 0 || rows >= static_cast<std::uint64_t>(split_rows_) ||
+								   rows >= static_cast<std::uint64_t>(split_bytes_) / kMaxHeapRowBytes);
+}
+
+/*
  * Tables of one level have no keys between them: they load side by side, a level waits for the last of the
  * one before. A table's finishing job waits for its last range.
  */
@@ -274,7 +275,8 @@ PullRun::StartPulls()
 		if (!MayStart(jobs_[next_]))
 			break;
 		try {
-			if (jobs_[next_].kind == PullJob::Whole && !split_asked_[jobs_[next_].table])
+			if (jobs_[next_].kind == PullJob::Whole && !split_asked_[jobs_[next_].table] &&
+				MaySplit(jobs_[next_].table))
 				SplitTable(worker);
 		} catch (const InterruptedError &) {
 			break;

@@ -59,4 +59,23 @@ FixSequencesAndCheckKeys(const pg::Connection &target, const Settings &settings,
 	return kExitOk;
 }
 
+void
+RecordPullFailure(pg::Connection &target, const std::string &table, const std::string &error)
+{
+	try {
+		target.Exec("SELECT migrate_import_failed($1::regclass, $2)", {table, error});
+	} catch (const std::exception &problem) {
+		Out().Warn("the failure of " + table + " could not be written to its state: " + problem.what());
+	}
+}
+
+std::uint64_t
+TotalRows(const std::vector<PlannedTable> &plan)
+{
+	std::uint64_t total_rows = 0;
+	for (const auto &table : plan)
+		total_rows += EstimatedRows(table);
+	return total_rows;
+}
+
 } // namespace cutover

@@ -86,22 +86,27 @@ cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6
 # cpu_share BEFORE AFTER: the machine's CPUs busy between two cpu_busy readings, in percent of all of them
 cpu_share() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f%% of %d CPUs busy", 100 * (y[1] - x[1]) / (y[2] - x[2]), '"$(nproc)"' }'; }
 
-# pull_run ROUND METHOD: METHOD is SCHEMA:TABLE:JOBS
-pull_run() {
-	local round=$1 schema table jobs start end cpu
-	IFS=: read -r schema table jobs <<<"$2"
-	cutover reset "$schema.$table" --schema "$schema" >/dev/null
+# timed ROUND KEY LABEL COMMAND...: CHECKPOINT and sync, then COMMAND (cutover's arguments) timed with the share
+# of the CPUs busy meanwhile (record_run); a failure is said with cutover's stderr.
+timed() {
+	local round=$1 key=$2 label=$3 start end cpu
+	shift 3
 	checkpoint_pair
 	cpu=$(cpu_busy)
 	start=$EPOCHREALTIME
-	cutover pull --schema "$schema" -j "$jobs" >"$WORK/pull.out" 2>"$WORK/pull.err" ||
-		{ cat "$WORK/pull.err" >&2; fail "cutover pull --schema $schema -j $jobs"; return; }
+	cutover "$@" >"$WORK/run.out" 2>"$WORK/run.err" || { cat "$WORK/run.err" >&2; fail "cutover $*"; return 1; }
 	end=$EPOCHREALTIME
-	record_run "$round" "pull:$2" "pull $schema.$table -j $jobs" "$(elapsed_ms "$start" "$end")" \
-		"$(cpu_share "$cpu" "$(cpu_busy)")"
+	record_run "$round" "$key" "$label" "$(elapsed_ms "$start" "$end")" "$(cpu_share "$cpu" "$(cpu_busy)")"
+}
+
+# pull_run ROUND METHOD: METHOD is SCHEMA:TABLE:JOBS; the table reset first, checked after the last round
+pull_run() {
+	local round=$1 schema table jobs left
+	IFS=: read -r schema table jobs <<<"$2"
+	cutover reset "$schema.$table" --schema "$schema" >/dev/null
+	timed "$round" "pull:$2" "pull $schema.$table -j $jobs" pull --schema "$schema" -j "$jobs" || return 0
 	if [ "$round" -eq "$RUNS" ]; then
 		cutover verify --schema "$schema" >/dev/null 2>&1 || fail "verify after pull --schema $schema -j $jobs"
-		local left
 		left=$(psql_tgt -At -c "SELECT count(*) FROM $schema.$table e WHERE NOT EXISTS (SELECT FROM cutover.id_map m WHERE m.target_id = e.user_id)")
 		[ "$left" = 0 ] || fail "$schema.$table: $left user IDs not rewritten after -j $jobs"
 	fi
@@ -109,16 +114,9 @@ pull_run() {
 
 # verify_run ROUND METHOD: METHOD is SCHEMA:JOBS
 verify_run() {
-	local round=$1 schema jobs start end cpu
+	local schema jobs
 	IFS=: read -r schema jobs <<<"$2"
-	checkpoint_pair
-	cpu=$(cpu_busy)
-	start=$EPOCHREALTIME
-	cutover verify --schema "$schema" -j "$jobs" >"$WORK/verify.out" 2>"$WORK/verify.err" ||
-		{ cat "$WORK/verify.err" >&2; fail "cutover verify --schema $schema -j $jobs"; return; }
-	end=$EPOCHREALTIME
-	record_run "$round" "verify:$2" "verify $schema -j $jobs" "$(elapsed_ms "$start" "$end")" \
-		"$(cpu_share "$cpu" "$(cpu_busy)")"
+	timed "$1" "verify:$2" "verify $schema -j $jobs" verify --schema "$schema" -j "$jobs" || true
 }
 
 take_turns pull_run '' uuid_keyed:readings:1/uuid_keyed:readings:2 bigint_keyed:events:1/bigint_keyed:events:2 \

@@ -5,9 +5,10 @@
 # primary key (integer, text) and audit_log without a key (split by blocks of the heap). With a row threshold
 # below their sizes, `cutover pull -j 3` splits each in 3 ranges: every row arrives once with its user IDs
 # rewritten, the indexes are built once at the end, and `cutover verify -j 3` verifies each by ranges whose
-# sums make the table's checksum. Then readings is loaded slowly and interrupted: the client SIGKILLed, then
-# one range's backend SIGKILLed (the target restarts): a rerun loads only what is missing, every row exactly
-# once, and a reader polling migrate_status never sees the table loaded before its last range and its indexes.
+# sums make the table's checksum. Then readings is loaded slowly and interrupted: one range's backend
+# SIGKILLed (the target restarts), then the client SIGKILLed: each rerun loads only what is missing (the last
+# one waits for the ranges the killed client's backends were loading), every row exactly once, and a reader
+# polling migrate_status never sees the table loaded before its last range and its indexes.
 use strict;
 use warnings FATAL => 'all';
 
@@ -135,75 +136,72 @@ $target->safe_psql('postgres', q{SELECT migrate_verify_range('events', g) FROM g
 is($target->safe_psql('postgres', q{SELECT ok FROM migrate_verify_ranges('events')}), 'f', 'a changed row fails the ranges\' sum');
 
 # ------------------------------------------------------------------------------- interrupted, then resumed
-# readings takes its rows slowly: 20 ms every 300 rows by a trigger that fires in the pull's replica mode
-$target->safe_psql('postgres', q{
-CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.value % 300 = 0 THEN PERFORM pg_sleep(0.02); END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER slow_down BEFORE INSERT ON public.readings FOR EACH ROW EXECUTE FUNCTION public.slow_down();
-ALTER TABLE public.readings ENABLE ALWAYS TRIGGER slow_down;
-SELECT migrate_reset('readings');
-});
+# readings takes its rows slowly in its upper key ranges: 10 ms for one row in 25 of the keys from 8000... up,
+# by a trigger that fires in the pull's replica mode. Of its 3 ranges (keys split near 5555... and aaaa...),
+# the first loads at once, the second in about 4 s, the third in about 8 s.
+slow_down($target, 'public.readings', q{NEW.value % 25 = 0 AND NEW.id >= '80000000-0000-0000-0000-000000000000'});
+$target->safe_psql('postgres', q{SELECT migrate_reset('readings')});
 my $status_sql = q{SELECT status || ' ' || coalesce(ranges_loaded || '/' || ranges, '-') FROM migrate_status() WHERE table_name = 'public.readings'};
-my $range_backend = q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%migrate_pull_range%' AND state = 'active' AND pid <> pg_backend_pid()};
-
-# 1. the client SIGKILLed once a range is in and others are loading
-my $run = start_client(\%env, "$dir/kill1", 'pull', '-j', '3', @split);
+my $active_ranges = q{SELECT count(*) FROM pg_stat_progress_copy AS c JOIN pg_stat_activity AS a USING (pid)
+WHERE a.query LIKE '%migrate_pull_range%' AND c.tuples_processed > 1000};
+# A reader of the state: loaded only with every range in (a range and the state are read in one snapshot).
+my $early_sql = q{SELECT count(*) FROM migrate_status() WHERE table_name = 'public.readings' AND status = 'loaded'
+AND ranges_loaded < ranges};
 my $seen_early = 0;
-my $deadline = time + 120;
-until (time > $deadline)
+# Polls the state until $done (a query printing 't') or 120 s, reading the state as a reader would meanwhile.
+sub watch_until
 {
-	my $status = $target->safe_psql('postgres', $status_sql);
-	$seen_early++ if $status =~ /^loaded/;
-	last if $status =~ /^loading [12]\/3$/;
-	sleep 0.05;
+	my ($done) = @_;
+	my $deadline = time + 120;
+	until (time > $deadline)
+	{
+		my $early = eval { $target->safe_psql('postgres', $early_sql) } // 0;
+		$seen_early += $early;
+		return 1 if (eval { $target->safe_psql('postgres', $done) } // '') eq 't';
+		sleep 0.05;
+	}
+	return 0;
 }
-like($target->safe_psql('postgres', $status_sql), qr/^loading [12]\/3$/, 'the client is killed with readings partly loaded');
-my (undef, $killed) = end_client($run, 1);
-ok($killed, 'the client was SIGKILLed mid-way');
 
-# 2. a rerun; one range's backend SIGKILLed (the target restarts every session)
-$run = start_client(\%env, "$dir/kill2", 'pull', '-j', '3', @split);
-$deadline = time + 120;
-until (time > $deadline)
-{
-	my $status = eval { $target->safe_psql('postgres', $status_sql) } // '';
-	$seen_early++ if $status =~ /^loaded/;
-	last if $target->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_progress_copy WHERE tuples_processed > 1000}) ne '0'
-	  && $status =~ /^loading [12]\/3$/ && $target->safe_psql('postgres', $range_backend) ne '0';
-	sleep 0.05;
-}
-my $pid = $target->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE query LIKE '%migrate_pull_range%' AND state = 'active' AND pid <> pg_backend_pid() LIMIT 1});
-ok($pid =~ /^\d+$/, 'a range of readings is loading') or diag($pid);
+# 1. one range's backend SIGKILLed while the others load (the target restarts every session)
+my $run = start_client(\%env, "$dir/kill1", 'pull', '-j', '3', @split);
+ok(watch_until(qq{SELECT ($status_sql) = 'loading 1/3' AND ($active_ranges) = 2}),
+	'the first range is in, the other two are loading');
+my $pid = $target->safe_psql('postgres', q{SELECT pid FROM pg_stat_progress_copy AS c JOIN pg_stat_activity AS a USING (pid)
+WHERE a.query LIKE '%migrate_pull_range%' ORDER BY pid LIMIT 1});
+ok($pid =~ /^\d+$/, "a range's backend to kill: $pid");
 kill 'KILL', $pid if $pid =~ /^\d+$/;
 my ($result) = end_client($run, 0);
-isnt($result >> 8, 0, 'the rerun fails when the target restarts');
+isnt($result >> 8, 0, 'the pull fails when the target restarts');
 ok($target->poll_query_until('postgres', 'SELECT true'), 'the target is back');
-my $between = $target->safe_psql('postgres', $status_sql);
-like($between, qr/^(loading|failed) [0-2]\/3$/, "readings is not loaded after the crash ($between)");
+like($target->safe_psql('postgres', $status_sql), qr{^(loading|failed) 1/3$}, 'readings: not loaded, the range committed kept, the two others rolled back');
 
-# 3. a rerun to the end, a reader polling meanwhile
-$run = start_client(\%env, "$dir/final", 'pull', '-j', '3', @split, '--log-file', "$dir/final.jsonl");
-my $loaded_at_pull_end;
-while ($run->{harness}->pumpable)
+# 2. a rerun loads the two ranges left; the client SIGKILLed mid-way (its backends go on with their ranges)
+$run = start_client(\%env, "$dir/kill2", 'pull', '-j', '3', @split);
+ok(watch_until("SELECT ($active_ranges) = 2"), 'the rerun loads the two ranges left');
+my (undef, $killed) = end_client($run, 1);
+ok($killed, 'the client was SIGKILLed mid-way');
+like($target->safe_psql('postgres', $status_sql), qr/^loading [12]\/3$/, 'readings: still loading');
+
+# 3. a rerun at once, with -j 1: the pull in ranges goes on; it waits for the ranges the killed client's
+# backends load, and loads nothing twice
+$run = start_client(\%env, "$dir/final", 'pull', '-j', '1', @split, '--log-file', "$dir/final.jsonl");
+while ($run->{harness}->pumpable && time - $run->{started} < 120)
 {
-	my $status = $target->safe_psql('postgres', $status_sql);
-	$seen_early++ if $status =~ /^loaded/ && $status !~ /3\/3$/;
-	$run->{harness}->pump_nb;
+	$seen_early += $target->safe_psql('postgres', $early_sql);
 	sleep 0.05;
 }
 ($result) = end_client($run, 0);
 is($result >> 8, 0, 'the last rerun ends with exit 0') or diag(slurp_file("$dir/final.stderr"));
 is($seen_early, 0, 'a reader never saw readings loaded before its last range');
+my @final_ranges = grep { ($_->{message} // '') eq 'pull range finished' } events_of("$dir/final.jsonl");
+is(join(',', map { "$_->{range}:$_->{status}" } sort { $a->{range} <=> $b->{range} } @final_ranges), '2:skipped,3:skipped',
+	'the last rerun found ranges 2 and 3 loaded by the killed client\'s backends once they ended');
 my $source_count = $source->safe_psql('postgres', 'SELECT count(*) FROM public.readings');
 is($source_count, $rows{readings}, 'control: the source holds every row of readings');
 is($target->safe_psql('postgres', "SELECT count(*) || ' ' || count(DISTINCT id) FROM public.readings"),
 	"$source_count $source_count", 'readings: every source row exactly once after the kills (counted on both sides)');
 is($target->safe_psql('postgres', $status_sql), 'loaded 3/3', 'readings: loaded, its 3 ranges in');
-my @final_ranges = grep { ($_->{message} // '') eq 'pull range finished' } events_of("$dir/final.jsonl");
-ok(@final_ranges < 3, 'the last rerun loaded only the ranges not yet in: ' . scalar(@final_ranges));
 $r = run_client(\%env, 'verify', '-j', '3', @split);
 like($r->{stdout}, qr/public\.readings: ok/, 'readings verifies after the kills') or diag($r->{stdout} . $r->{stderr});
 is($target->safe_psql('postgres', q{SELECT count(*) FROM pg_index WHERE indrelid = 'readings'::regclass AND NOT (indisvalid AND indisready)}),

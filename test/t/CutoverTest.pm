@@ -23,7 +23,7 @@ our @EXPORT = qw(
   new_node new_source new_target new_secret source_conninfo fixture_sql
   run_sql sql_error query_row poll_until secret_free db_fingerprint
   start_emulator emulator_control run_client start_client end_client users_env
-  prepend_hba setup_big reset_big slow_down_big normal_speed_big cancel_ok
+  prepend_hba setup_big reset_big slow_down normal_speed slow_down_big normal_speed_big cancel_ok
 );
 
 my $root = "$FindBin::RealBin/../..";
@@ -134,29 +134,34 @@ SELECT count(*) FILTER (WHERE migrate_map_put(md5('user-' || g)::uuid, md5('stac
 FROM generate_series(1, $users) AS g});
 }
 
-# While it is in place, the target takes big's rows slowly: a trigger that fires in the pull's replica mode
-# sleeps 10 ms every 2,000 rows (about 1 s for each 200,000 rows), so that a pull is caught mid-stream however
+# While it is in place, the target takes $table's rows slowly: a trigger that fires in the pull's replica mode
+# sleeps 10 ms for each row where $condition (SQL over NEW) holds, so that a pull is caught mid-stream however
 # busy the machine is. A table with such a trigger keeps its indexes filled row by row. Undone by
-# normal_speed_big.
-sub slow_down_big
+# normal_speed($target, $table).
+sub slow_down
 {
-	my ($target) = @_;
-	$target->safe_psql('postgres', q{
-CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+	my ($target, $table, $condition) = @_;
+	$target->safe_psql('postgres', qq{
+CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
-    IF NEW.id % 2000 = 0 THEN PERFORM pg_sleep(0.01); END IF;
+    IF $condition THEN PERFORM pg_sleep(0.01); END IF;
     RETURN NEW;
-END $$;
-CREATE TRIGGER slow_down BEFORE INSERT ON public.big FOR EACH ROW EXECUTE FUNCTION public.slow_down();
-ALTER TABLE public.big ENABLE ALWAYS TRIGGER slow_down;
+END \$\$;
+CREATE TRIGGER slow_down BEFORE INSERT ON $table FOR EACH ROW EXECUTE FUNCTION public.slow_down();
+ALTER TABLE $table ENABLE ALWAYS TRIGGER slow_down;
 });
 }
 
-sub normal_speed_big
+sub normal_speed
 {
-	my ($target) = @_;
-	$target->safe_psql('postgres', 'DROP TRIGGER slow_down ON public.big; DROP FUNCTION public.slow_down()');
+	my ($target, $table) = @_;
+	$target->safe_psql('postgres', "DROP TRIGGER slow_down ON $table; DROP FUNCTION public.slow_down()");
 }
+
+# big's rows slowly: 10 ms every 2,000 rows (about 1 s for each 200,000 rows)
+sub slow_down_big { slow_down($_[0], 'public.big', 'NEW.id % 2000 = 0') }
+
+sub normal_speed_big { normal_speed($_[0], 'public.big') }
 
 # The target's big before a case: $old_rows rows of its own (ids the source does not have, user IDs that are
 # mapped ones), pending again.
