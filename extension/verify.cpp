@@ -220,6 +220,15 @@ Record(FunctionCallInfo fcinfo, const pg::TableInfo &table, const Verification &
 		 {TEXTOID, v.source_checksum},
 		 {TEXTOID, v.target_checksum},
 		 {TEXTOID, v.ok ? std::optional<std::string>() : std::optional<std::string>(FailureText(v, leftovers))}});
+	/*
+	 * A pull in key ranges that ended is over once its outcome is known: a table that fails is pulled again
+	 * from the start by the next pull, not finished again (a pull still loading ranges keeps them).
+	 */
+	spi.Execute("UPDATE cutover.table_ranges AS g SET status = 'split', rows = NULL, finished_at = NULL "
+				"WHERE g.table_schema = $1 AND g.table_name = $2 AND g.status = 'loaded' AND NOT EXISTS "
+				"(SELECT FROM cutover.table_ranges AS p WHERE p.table_schema = $1 AND p.table_name = $2 "
+				"AND p.status = 'pending')",
+				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
 }
 
 } // namespace

@@ -134,6 +134,12 @@ $target->safe_psql('postgres', q{UPDATE public.events SET kind = 'changed' WHERE
 is($target->safe_psql('postgres', q{SELECT count(*) FROM migrate_split('events', 3)}), '3', 'events: its ranges again');
 $target->safe_psql('postgres', q{SELECT migrate_verify_range('events', g) FROM generate_series(1, 3) AS g});
 is($target->safe_psql('postgres', q{SELECT ok FROM migrate_verify_ranges('events')}), 'f', 'a changed row fails the ranges\' sum');
+# a table that failed its verification is pulled again, whole ranges and all, by the next pull
+$r = run_client(\%env, 'pull', '-j', '3', @split);
+is($r->{rc}, 0, 'cutover pull -j 3 after the failed verification: exit 0') or diag($r->{stderr});
+is($target->safe_psql('postgres', q{SELECT kind || ' ' || (SELECT status || ' ' || ranges_loaded || '/' || ranges FROM migrate_status() WHERE table_name = 'public.events') FROM public.events WHERE id = 54000}),
+	$source->safe_psql('postgres', q{SELECT kind FROM public.events WHERE id = 54000}) . ' loaded 3/3',
+	'events: pulled again in ranges, the changed row back as the source has it');
 
 # ------------------------------------------------------------------------------- interrupted, then resumed
 # readings takes its rows slowly in its upper key ranges: 10 ms for one row in 25 of the keys from 8000... up,
