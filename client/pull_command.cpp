@@ -42,9 +42,8 @@ struct PullJob {
 struct Worker {
 	pg::Connection conn;
 	int pid = 0;
-	std::optional<std::size_t> table; /* index into the plan while a pull runs */
-	PullJob job;					  /* what it runs, while `table` is set */
-	std::uint64_t rows = 0;			  /* rows its COPY took so far (never less than last seen) */
+	std::optional<PullJob> job; /* what it runs, if anything */
+	std::uint64_t rows = 0;		/* rows its COPY took so far (never less than last seen) */
 };
 
 /*
@@ -68,12 +67,12 @@ ReadPullProgress(const pg::Connection &target, const std::string &pids, std::vec
 		{pids});
 	for (int row = 0; row < now.Rows(); row++)
 		for (auto &worker : workers) {
-			if (worker.pid != now.Int(row, 0) || !worker.table)
+			if (worker.pid != now.Int(row, 0) || !worker.job)
 				continue;
 			worker.rows = std::max(worker.rows, static_cast<std::uint64_t>(now.Int(row, 1)));
 			if (!now.IsNull(row, 2))
-				phases.push_back(plan[*worker.table].name + ": index " + now.Text(row, 3) + " of " + now.Text(row, 4) +
-								 ", " + now.Text(row, 2) +
+				phases.push_back(plan[worker.job->table].name + ": index " + now.Text(row, 3) + " of " +
+								 now.Text(row, 4) + ", " + now.Text(row, 2) +
 								 (now.IsNull(row, 5) ? "" : " " + std::to_string(now.Int(row, 5) / 10 * 10) + "%"));
 		}
 }
@@ -86,7 +85,7 @@ OpenWorkers(const Settings &settings, int jobs)
 	for (int i = 0; i < jobs; i++) {
 		pg::Connection conn = ConnectTarget(settings);
 		int pid = PQbackendPID(conn.raw());
-		workers.push_back(Worker{std::move(conn), pid, std::nullopt, {}, 0});
+		workers.push_back(Worker{std::move(conn), pid, std::nullopt, 0});
 	}
 	return workers;
 }
@@ -172,8 +171,8 @@ class PullRun
 void
 PullRun::Stop(Worker &worker)
 {
-	rolled_back_.push_back(JobName(worker.job) + " (" + Thousands(worker.rows) + " rows streamed)");
-	worker.table.reset();
+	rolled_back_.push_back(JobName(*worker.job) + " (" + Thousands(worker.rows) + " rows streamed)");
+	worker.job.reset();
 	worker.rows = 0;
 }
 
@@ -255,8 +254,8 @@ bool
 PullRun::MayStart(const PullJob &job) const
 {
 	return std::none_of(workers_.begin(), workers_.end(), [&](const Worker &w) {
-		return w.table && (plan_[w.job.table].level != plan_[job.table].level ||
-						   (job.kind == PullJob::Finish && w.job.table == job.table));
+		return w.job && (plan_[w.job->table].level != plan_[job.table].level ||
+						 (job.kind == PullJob::Finish && w.job->table == job.table));
 	});
 }
 
@@ -270,7 +269,7 @@ PullRun::StartPulls()
 								 "SELECT table_name AS \"table\", status, rows, round(seconds::numeric, 3) AS seconds "
 								 "FROM migrate_pull_finish($1::regclass)"};
 	for (auto &worker : workers_) {
-		if (worker.table || next_ >= jobs_.size() || Interrupted())
+		if (worker.job || next_ >= jobs_.size() || Interrupted())
 			continue;
 		if (!MayStart(jobs_[next_]))
 			break;
@@ -299,13 +298,12 @@ PullRun::StartPulls()
 			break;
 		}
 		worker.job = jobs_[next_++];
-		worker.table = worker.job.table;
 		running_++;
-		if (worker.job.kind == PullJob::Range)
+		if (worker.job->kind == PullJob::Range)
 			Out().Event("pull range started",
-						{{"table", plan_[worker.job.table].name}, {"range", worker.job.range_no}});
+						{{"table", plan_[worker.job->table].name}, {"range", worker.job->range_no}});
 		else
-			Out().Event("pull started", {{"table", plan_[worker.job.table].name}});
+			Out().Event("pull started", {{"table", plan_[worker.job->table].name}});
 	}
 }
 
@@ -315,7 +313,7 @@ PullRun::WaitForAnswer()
 {
 	std::vector<pollfd> fds;
 	for (const auto &worker : workers_)
-		if (worker.table)
+		if (worker.job)
 			fds.push_back({PQsocket(worker.conn.raw()), POLLIN, 0});
 	poll(fds.data(), fds.size(), 250);
 }
@@ -334,8 +332,8 @@ PullRun::ReadProgress(std::vector<std::string> &phases)
 		/* the target ended every session (a crashed backend restarts them all): say which tables were on */
 		std::string tables;
 		for (const auto &worker : workers_)
-			if (worker.table)
-				tables += (tables.empty() ? "" : ", ") + plan_[*worker.table].name;
+			if (worker.job)
+				tables += (tables.empty() ? "" : ", ") + plan_[worker.job->table].name;
 		failure_ = PullFailure{tables.substr(0, tables.find(',')), error.sqlstate(), error.what(),
 							   "pulling " + tables + " failed: " + error.what()};
 		return false;
@@ -349,9 +347,9 @@ PullRun::CollectFinished()
 {
 	std::uint64_t in_progress = 0;
 	for (auto &worker : workers_) {
-		if (!worker.table)
+		if (!worker.job)
 			continue;
-		const PlannedTable &table = plan_[*worker.table];
+		const PlannedTable &table = plan_[worker.job->table];
 		/* a session the target ended fails here, in Busy as in Finish: that table's pull failed */
 		std::optional<pg::Result> done;
 		try {
@@ -367,18 +365,19 @@ PullRun::CollectFinished()
 			}
 			if (!failure_)
 				failure_ = PullFailure{table.name, error.sqlstate(), error.what(),
-									   "pulling " + JobName(worker.job) + " failed: " + error.what() +
+									   "pulling " + JobName(*worker.job) + " failed: " + error.what() +
 										   (error.detail().empty() ? "" : " (" + error.detail() + ")") +
 										   (error.hint().empty() ? "" : "\nhint: " + error.hint())};
 		}
-		worker.table.reset();
+		PullJob job = *worker.job;
+		worker.job.reset();
 		worker.rows = 0;
 		running_--;
 		if (!done)
 			continue;
-		if (worker.job.kind != PullJob::Finish)
+		if (job.kind != PullJob::Finish)
 			rows_done_ += static_cast<std::uint64_t>(done->Int(0, 2));
-		Kept(worker.job, *done);
+		Kept(job, *done);
 	}
 	return in_progress;
 }
@@ -388,13 +387,13 @@ void
 PullRun::CancelRunning()
 {
 	for (auto &worker : workers_)
-		if (worker.table) {
+		if (worker.job) {
 			worker.conn.Cancel();
 			try {
 				/* a pull that committed before the cancel came is kept, and said so */
 				pg::Result done = worker.conn.Finish();
-				Kept(worker.job, done);
-				worker.table.reset();
+				Kept(*worker.job, done);
+				worker.job.reset();
 			} catch (const pg::Error &) {
 				Stop(worker);
 			}

@@ -72,11 +72,10 @@ struct VerifyJob {
 	int range_no = 0;
 };
 
-/* A connection to the target and the table it verifies, if any. */
+/* A connection to the target and the verification it runs, if any. */
 struct Verifier {
 	pg::Connection conn;
-	std::optional<std::size_t> table; /* index into the plan while its verification runs */
-	VerifyJob job;
+	std::optional<VerifyJob> job;
 };
 
 /*
@@ -145,13 +144,13 @@ VerifyRun::Start()
 								 "SELECT * FROM migrate_verify_range($1::regclass, $2::integer)",
 								 "SELECT * FROM migrate_verify_ranges($1::regclass)"};
 	for (auto &verifier : verifiers_) {
-		if (verifier.table || next_ >= jobs_.size() || Interrupted())
+		if (verifier.job || next_ >= jobs_.size() || Interrupted())
 			continue;
 		const VerifyJob &job = jobs_[next_];
 		/* the ranges' sums are added up once the last range is in */
 		if (job.kind == VerifyJob::Conclude &&
 			std::any_of(verifiers_.begin(), verifiers_.end(),
-						[&](const Verifier &other) { return other.table && *other.table == job.table; }))
+						[&](const Verifier &other) { return other.job && other.job->table == job.table; }))
 			return;
 		std::vector<std::optional<std::string>> params = {plan_[job.table].name};
 		if (job.kind == VerifyJob::Range)
@@ -162,7 +161,6 @@ VerifyRun::Start()
 			return;
 		}
 		verifier.job = job;
-		verifier.table = job.table;
 		next_++;
 	}
 }
@@ -191,21 +189,22 @@ VerifyRun::Collect()
 	std::vector<pollfd> fds;
 	std::vector<std::string> running;
 	for (const auto &verifier : verifiers_)
-		if (verifier.table) {
+		if (verifier.job) {
 			fds.push_back({PQsocket(verifier.conn.raw()), POLLIN, 0});
-			running.push_back(plan_[*verifier.table].name);
+			running.push_back(plan_[verifier.job->table].name);
 		}
 	progress_->Note(Join(running, ", "));
 	poll(fds.data(), fds.size(), 250);
 	for (auto &verifier : verifiers_) {
-		if (!verifier.table || Interrupted() || verifier.conn.Busy())
+		if (!verifier.job || Interrupted() || verifier.conn.Busy())
 			continue;
-		std::size_t index = *verifier.table;
+		VerifyJob job = *verifier.job;
+		std::size_t index = job.table;
 		pg::Result result = verifier.conn.Finish(); /* an error stops the run: Run cancels the others */
-		verifier.table.reset();
-		if (verifier.job.kind == VerifyJob::Range) {
+		verifier.job.reset();
+		if (job.kind == VerifyJob::Range) {
 			Out().Event("verify range finished", {{"table", plan_[index].name},
-												  {"range", verifier.job.range_no},
+												  {"range", job.range_no},
 												  {"source_rows", result.Int(0, 0)},
 												  {"target_rows", result.Int(0, 1)}});
 			continue;
@@ -221,15 +220,15 @@ VerifyRun::CancelRunning()
 {
 	std::vector<std::string> cancelled;
 	for (auto &verifier : verifiers_)
-		if (verifier.table) {
+		if (verifier.job) {
 			verifier.conn.Cancel();
 			try {
 				verifier.conn.Finish();
 			} catch (const pg::Error &) {
 				/* cancelled, as asked */
 			}
-			cancelled.push_back(plan_[*verifier.table].name);
-			verifier.table.reset();
+			cancelled.push_back(plan_[verifier.job->table].name);
+			verifier.job.reset();
 		}
 	return cancelled;
 }
@@ -268,9 +267,9 @@ RunVerify(const Settings &settings, int jobs_count)
 	CheckNamedSource(target, settings);
 	std::vector<PlannedTable> plan = ReadPlan(target, settings);
 	std::vector<Verifier> verifiers;
-	for (int i = 0; i < std::max(1, std::min<int>(jobs_count, static_cast<int>(plan.size()) * jobs_count)); i++)
-		verifiers.push_back({ConnectTarget(settings), std::nullopt, {}});
 	std::vector<VerifyJob> jobs = PlanVerifications(target, plan, std::max(1, jobs_count), settings.split_rows);
+	for (int i = 0; i < std::max(1, std::min<int>(jobs_count, static_cast<int>(jobs.size()))); i++)
+		verifiers.push_back({ConnectTarget(settings), std::nullopt});
 	std::vector<std::optional<pg::Result>> results = VerifyRun(plan, std::move(verifiers), std::move(jobs)).Run();
 
 	json rows = json::array();
