@@ -33,17 +33,6 @@ SourceKey(SourceConnection &source, const pg::TableInfo &table)
 	return columns;
 }
 
-/* The source's table: its size in blocks, and its rows as the planner estimates them (-1: never counted). */
-std::pair<double, double>
-SourceBlocksAndRows(SourceConnection &source, const pg::TableInfo &table)
-{
-	SourceResult size = source.Exec(
-		"SELECT pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::float8, c.reltuples "
-		"FROM pg_catalog.pg_class AS c WHERE c.oid = $1::pg_catalog.regclass",
-		{table.qualified});
-	return {std::atof(PQgetvalue(size.get(), 0, 0)), std::atof(PQgetvalue(size.get(), 0, 1))};
-}
-
 /* Each key column, quoted, joined by commas. */
 std::string
 KeyList(const std::vector<std::string> &columns)
@@ -81,18 +70,23 @@ RangeCondition(const KeyRange &range, const SourceConnection &source)
 	return condition.empty() ? "true" : condition;
 }
 
-bool
-LargeOnSource(SourceConnection &source, const pg::TableInfo &table, int64_t min_rows, int64_t min_bytes)
+SourceSize
+SourceTableSize(SourceConnection &source, const pg::TableInfo &table)
 {
-	auto [blocks, rows] = SourceBlocksAndRows(source, table);
-	return rows >= static_cast<double>(min_rows) || blocks * BLCKSZ >= static_cast<double>(min_bytes);
+	SourceResult size = source.Exec(
+		"SELECT pg_catalog.pg_relation_size(c.oid), "
+		"pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::float8, c.reltuples "
+		"FROM pg_catalog.pg_class AS c WHERE c.oid = $1::pg_catalog.regclass",
+		{table.qualified});
+	return {std::atof(PQgetvalue(size.get(), 0, 0)), std::atof(PQgetvalue(size.get(), 0, 1)),
+			std::atof(PQgetvalue(size.get(), 0, 2))};
 }
 
 std::vector<KeyRange>
-MakeRanges(SourceConnection &source, const pg::TableInfo &table, int count)
+MakeRanges(SourceConnection &source, const pg::TableInfo &table, const SourceSize &size, int count)
 {
 	std::vector<std::string> key = SourceKey(source, table);
-	double blocks = SourceBlocksAndRows(source, table).first;
+	double blocks = size.blocks;
 	std::vector<std::vector<std::string>> bounds;
 	if (key.empty()) {
 		/* by blocks of the heap: the last range takes what lies past the end seen now */
@@ -205,21 +199,24 @@ ReadRanges(FunctionCallInfo fcinfo, const pg::TableInfo &table)
 }
 
 KeyRange
-LockRange(FunctionCallInfo fcinfo, const pg::TableInfo &table, int range_no)
+ReadRange(FunctionCallInfo fcinfo, const pg::TableInfo &table, int range_no, bool lock)
 {
 	pg::AsExtensionOwner owner(fcinfo);
 	pg::Spi spi;
+	std::vector<pg::SpiArg> args = {
+		{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT4OID, std::to_string(range_no)}};
 	/* a range another backend loads is waited for: it is then loaded, or pending again */
-	spi.Execute("SELECT 1 FROM cutover.table_ranges WHERE table_schema = $1 AND table_name = $2 AND range_no = $3 "
-				"FOR UPDATE",
-				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT4OID, std::to_string(range_no)}});
-	if (spi.Rows() == 0)
+	if (lock)
+		spi.Execute("SELECT 1 FROM cutover.table_ranges WHERE table_schema = $1 AND table_name = $2 "
+					"AND range_no = $3 FOR UPDATE",
+					false, args);
+	spi.Execute(std::string(kRangesQuery) + " AND g.range_no = $3 ORDER BY k.ord", !lock, args);
+	std::vector<KeyRange> ranges = RangesOf(spi);
+	if (ranges.empty())
 		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 					"table " + table.qualified + " has no key range " + std::to_string(range_no), "",
 					"SELECT * FROM migrate_pull_split(...) or migrate_split(...) lists the table's ranges.");
-	spi.Execute(std::string(kRangesQuery) + " AND g.range_no = $3 ORDER BY k.ord", false,
-				{{TEXTOID, table.schema}, {TEXTOID, table.name}, {INT4OID, std::to_string(range_no)}});
-	return RangesOf(spi).at(0);
+	return ranges.front();
 }
 
 } // namespace pgc

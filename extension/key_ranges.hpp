@@ -31,8 +31,18 @@ struct KeyRange {
 /* The table's ranges in cutover.table_ranges, in order; none when it was never split. */
 std::vector<KeyRange> ReadRanges(FunctionCallInfo fcinfo, const pg::TableInfo &table);
 
+/* The source's table: its main fork's bytes and blocks, and its rows as the planner estimates them (-1: never
+ * counted). */
+struct SourceSize {
+	double bytes = 0;
+	double blocks = 0;
+	double rows = -1;
+};
+SourceSize SourceTableSize(SourceConnection &source, const pg::TableInfo &table);
+
 /* `count` ranges of the source's table made from a sample of its key (fewer when it has fewer rows). */
-std::vector<KeyRange> MakeRanges(SourceConnection &source, const pg::TableInfo &table, int count);
+std::vector<KeyRange> MakeRanges(SourceConnection &source, const pg::TableInfo &table, const SourceSize &size,
+								 int count);
 
 /* The ranges stored in cutover.table_ranges with `status`, in place of the ones there. */
 void StoreRanges(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::vector<KeyRange> &ranges,
@@ -41,10 +51,8 @@ void StoreRanges(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std:
 /* The condition on a row of the range, as SQL over the table's columns (literals quoted by the source). */
 std::string RangeCondition(const KeyRange &range, const SourceConnection &source);
 
-/* The source's table is as large as the thresholds: its estimated rows or its bytes. */
-bool LargeOnSource(SourceConnection &source, const pg::TableInfo &table, int64_t min_rows, int64_t min_bytes);
-
-/* The range `range_no` of the table, locked FOR UPDATE in the caller's transaction; 55000 if it has none. */
-KeyRange LockRange(FunctionCallInfo fcinfo, const pg::TableInfo &table, int range_no);
+/* The range `range_no` of the table (locked FOR UPDATE in the caller's transaction with `lock`, waiting for a
+ * backend that loads it); 55000 if it has none. */
+KeyRange ReadRange(FunctionCallInfo fcinfo, const pg::TableInfo &table, int range_no, bool lock);
 
 } // namespace pgc

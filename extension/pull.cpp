@@ -472,6 +472,15 @@ Pull(FunctionCallInfo fcinfo, Oid relid, const std::optional<std::string> &snaps
 
 } // namespace
 
+Datum
+PullRow(FunctionCallInfo fcinfo, Oid relid, const std::string &status, int64_t rows, double seconds)
+{
+	Datum values[4] = {pg::TextDatum(pg::DescribeTable(relid).qualified), pg::TextDatum(status), Int64GetDatum(rows),
+					   Float8GetDatum(seconds)};
+	bool nulls[4] = {false, false, false, false};
+	return pg::ResultRow(fcinfo, values, nulls);
+}
+
 } // namespace pgc
 
 using namespace pgc;
@@ -486,9 +495,5 @@ PGC_FUNCTION(migrate_pull)
 		snapshot = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });
 	Oid relid = PG_GETARG_OID(0);
 	PullResult result = Pull(fcinfo, relid, snapshot);
-	std::string name = pg::DescribeTable(relid).qualified;
-	Datum values[4] = {pg::TextDatum(name), pg::TextDatum(result.status), Int64GetDatum(result.rows),
-					   Float8GetDatum(result.seconds)};
-	bool nulls[4] = {false, false, false, false};
-	return pg::ResultRow(fcinfo, values, nulls);
+	return PullRow(fcinfo, relid, result.status, result.rows, result.seconds);
 }

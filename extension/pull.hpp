@@ -75,6 +75,10 @@ void MarkLoaded(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t row
 uint64_t LoadRows(SourceConnection &source, const std::optional<std::string> &snapshot, PreparedPull &pull,
 				  const std::string &where);
 
+/* The row of migrate_pull (and of migrate_pull_range and migrate_pull_finish): the table, what happened, its
+ * rows, the seconds it took. */
+Datum PullRow(FunctionCallInfo fcinfo, Oid relid, const std::string &status, int64_t rows, double seconds);
+
 /* Whether an index of the table is left unbuilt (deferred by a pull in key ranges not finished). */
 bool HasUnbuiltIndexes(Oid relid);
 

@@ -62,10 +62,11 @@ SplitForPull(FunctionCallInfo fcinfo, Oid relid, int count, int64_t min_rows, in
 
 	TakePullLock(relid, false); /* no pull of the table runs, whole or in ranges, in another session */
 	SourceConnection source = SourceConnection::Open();
-	if (!LargeOnSource(source, table, min_rows, min_bytes))
+	SourceSize size = SourceTableSize(source, table);
+	if (size.rows < static_cast<double>(min_rows) && size.bytes < static_cast<double>(min_bytes))
 		return {};
 	PreparedPull pull = PreparePull(fcinfo, source, relid);
-	ranges = MakeRanges(source, table, count);
+	ranges = MakeRanges(source, table, size, count);
 	if (ranges.size() < 2)
 		return {};
 	MarkLoading(fcinfo, table);
@@ -111,7 +112,7 @@ PullRange(FunctionCallInfo fcinfo, Oid relid, int range_no, const std::optional<
 {
 	TakePullLock(relid, true); /* shared with the other ranges; a pull of the whole table holds it alone */
 	pg::TableInfo table = pg::DescribeTable(relid);
-	KeyRange range = LockRange(fcinfo, table, range_no);
+	KeyRange range = ReadRange(fcinfo, table, range_no, true);
 	if (range.status == "loaded")
 		return {"skipped", range.rows};
 	int64_t rows = 0;
@@ -168,15 +169,12 @@ FinishPull(FunctionCallInfo fcinfo, Oid relid)
 	return {"loaded", rows};
 }
 
-/* The row of migrate_pull for a table or a range: its name, what happened, its rows, the seconds it took. */
+/* The row of migrate_pull for a range or a finish, timed from `started`. */
 Datum
-PullRow(FunctionCallInfo fcinfo, Oid relid, const RangeResult &result, std::chrono::steady_clock::time_point started)
+RangeRow(FunctionCallInfo fcinfo, Oid relid, const RangeResult &result, std::chrono::steady_clock::time_point started)
 {
-	double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-	Datum values[4] = {pg::TextDatum(pg::DescribeTable(relid).qualified), pg::TextDatum(result.status),
-					   Int64GetDatum(result.rows), Float8GetDatum(seconds)};
-	bool nulls[4] = {false, false, false, false};
-	return pg::ResultRow(fcinfo, values, nulls);
+	return PullRow(fcinfo, relid, result.status, result.rows,
+				   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 } // namespace
@@ -209,7 +207,7 @@ PGC_FUNCTION(migrate_pull_range)
 	if (!PG_ARGISNULL(2))
 		snapshot = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(2)); });
 	RangeResult result = PullRange(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT32(1), snapshot);
-	return PullRow(fcinfo, PG_GETARG_OID(0), result, started);
+	return RangeRow(fcinfo, PG_GETARG_OID(0), result, started);
 }
 
 /* migrate_pull_finish(tbl) -> (table_name, status, rows, seconds) */
@@ -217,5 +215,5 @@ PGC_FUNCTION(migrate_pull_finish)
 {
 	auto started = std::chrono::steady_clock::now();
 	RangeResult result = FinishPull(fcinfo, PG_GETARG_OID(0));
-	return PullRow(fcinfo, PG_GETARG_OID(0), result, started);
+	return RangeRow(fcinfo, PG_GETARG_OID(0), result, started);
 }

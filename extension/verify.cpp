@@ -350,6 +350,16 @@ VerifyAgainst(FunctionCallInfo fcinfo, Oid relid, int64_t source_rows, const std
 
 } // namespace
 
+Datum
+VerificationRow(FunctionCallInfo fcinfo, const Verification &v)
+{
+	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
+					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
+					   Float8GetDatum(v.seconds)};
+	bool nulls[7] = {false, false, false, false, false, false, false};
+	return pg::ResultRow(fcinfo, values, nulls);
+}
+
 } // namespace pgc
 
 using namespace pgc;
@@ -359,12 +369,7 @@ using namespace pgc;
 PGC_FUNCTION(migrate_verify)
 {
 	Verification v = Verify(fcinfo, PG_GETARG_OID(0));
-
-	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
-					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
-					   Float8GetDatum(v.seconds)};
-	bool nulls[7] = {false, false, false, false, false, false, false};
-	return pg::ResultRow(fcinfo, values, nulls);
+	return VerificationRow(fcinfo, v);
 }
 
 /*
@@ -376,10 +381,5 @@ PGC_FUNCTION(migrate_verify_checksum)
 	std::string checksum = pg::Call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(2)); });
 	Verification v = VerifyAgainst(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT64(1), checksum,
 								   NamesArgument(fcinfo, 3, "user-ID column names"));
-
-	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
-					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
-					   Float8GetDatum(v.seconds)};
-	bool nulls[7] = {false, false, false, false, false, false, false};
-	return pg::ResultRow(fcinfo, values, nulls);
+	return VerificationRow(fcinfo, v);
 }

@@ -52,6 +52,9 @@ BothSides ChecksumBothSides(FunctionCallInfo fcinfo, SourceConnection &source, c
 /* The target's checksum with the user IDs mapped back to Supabase IDs (`strict`: the user-ID columns). */
 TargetSide ChecksumTarget(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::vector<std::string> &strict);
 
+/* The row of migrate_verify (and of migrate_verify_checksum and migrate_verify_ranges) for an outcome. */
+Datum VerificationRow(FunctionCallInfo fcinfo, const Verification &v);
+
 /* Compares the two sides, records the result (cutover.verification and the state) and returns it. */
 Verification Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_rows,
 					  std::string source_checksum, const TargetSide &side,

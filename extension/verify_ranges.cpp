@@ -34,7 +34,7 @@ Split(FunctionCallInfo fcinfo, Oid relid, int count)
 	if (ranges.empty()) {
 		SourceConnection source = SourceConnection::Open();
 		CheckSourceColumns(source, table);
-		ranges = MakeRanges(source, table, count);
+		ranges = MakeRanges(source, table, SourceTableSize(source, table), count);
 		StoreRanges(fcinfo, table, ranges, "split");
 		for (auto &range : ranges)
 			range.status = "split";
@@ -58,17 +58,7 @@ RangeVerification
 VerifyRange(FunctionCallInfo fcinfo, Oid relid, int range_no)
 {
 	pg::TableInfo table = pg::DescribeTable(relid);
-	KeyRange range;
-	{
-		std::vector<KeyRange> ranges = ReadRanges(fcinfo, table);
-		auto found = std::find_if(ranges.begin(), ranges.end(),
-								  [&](const KeyRange &candidate) { return candidate.range_no == range_no; });
-		if (found == ranges.end())
-			throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-						"table " + table.qualified + " has no key range " + std::to_string(range_no), "",
-						"SELECT * FROM migrate_split(table, ranges) makes and lists the table's ranges.");
-		range = *found;
-	}
+	KeyRange range = ReadRange(fcinfo, table, range_no, false);
 	SourceConnection source = SourceConnection::Open();
 	CheckSourceColumns(source, table);
 	std::vector<std::string> user_ids = UserIdColumns(fcinfo, source, table);
@@ -176,9 +166,5 @@ PGC_FUNCTION(migrate_verify_range)
 PGC_FUNCTION(migrate_verify_ranges)
 {
 	Verification v = VerifyFromRanges(fcinfo, PG_GETARG_OID(0));
-	Datum values[7] = {pg::TextDatum(v.table_name),		 Int64GetDatum(v.source_rows),	   Int64GetDatum(v.target_rows),
-					   pg::TextDatum(v.source_checksum), pg::TextDatum(v.target_checksum), BoolGetDatum(v.ok),
-					   Float8GetDatum(v.seconds)};
-	bool nulls[7] = {false, false, false, false, false, false, false};
-	return pg::ResultRow(fcinfo, values, nulls);
+	return VerificationRow(fcinfo, v);
 }
