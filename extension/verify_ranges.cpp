@@ -26,10 +26,10 @@ namespace {
 std::vector<KeyRange>
 Split(FunctionCallInfo fcinfo, Oid relid, int count)
 {
+	pg::TableInfo table = pg::DescribeTable(relid);
 	if (count < 1)
 		throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
-					"a table is split in 1 key range or more, not " + std::to_string(count));
-	pg::TableInfo table = pg::DescribeTable(relid);
+					"table " + table.qualified + " is split in 1 key range or more, not " + std::to_string(count));
 	std::vector<KeyRange> ranges = ReadRanges(fcinfo, table);
 	if (ranges.empty()) {
 		SourceConnection source = SourceConnection::Open();

@@ -93,6 +93,9 @@ ok(!(grep { $_ < $quarter * 0.6 || $_ > $quarter * 1.4 } @counts),
 is(eval { my $s = 0; $s += $_ for @counts; $s }, $rows{events}, 'the ranges cover every row of events once');
 is($target->safe_psql('postgres', q{SELECT count(*) FROM migrate_split('events', 9)}), '4',
 	'migrate_split keeps the ranges a table has');
+my $zero = sql_error($target, q{SELECT * FROM migrate_split('events', 0)});
+is("$zero->{sqlstate} $zero->{message}", '22023 table public.events is split in 1 key range or more, not 0',
+	'migrate_split refuses 0 ranges, naming the table');
 like(sql_error($target, q{SELECT * FROM migrate_pull_range('events', 2)})->{message},
 	qr/range 2 of table public\.events is not part of a pull in progress/, 'a range is pulled only within a pull in ranges');
 like(sql_error($target, q{SELECT * FROM migrate_pull_finish('events')})->{message},
