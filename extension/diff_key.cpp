@@ -13,6 +13,9 @@ namespace pgc {
 
 namespace {
 
+/* A uuid's canonical text, in either case. */
+constexpr const char *kCanonicalUuid = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$";
+
 /*
  * Text against varchar sorts and prints alike, and so does an integer against a wider one on the target (every
  * source key fits it); any other pair of different types may not.
@@ -117,11 +120,16 @@ KeyHoldsUserIds(FunctionCallInfo fcinfo, const pg::TableInfo &table, const KeyCo
 	bool found = false;
 	pg::AsExtensionOwner owner(fcinfo);
 	pg::Spi spi;
-	spi.Execute("SELECT EXISTS (SELECT FROM " + table.scan + " AS t JOIN cutover.id_map AS m ON " +
-					(type.element == core::ValueClass::Uuid ? "m.target_id = " + value
-															: "m.target_id::text = pg_catalog.lower(" + value + ")") +
-					")",
-				true);
+	/*
+	 * Each key probes the map's index: EXISTS plans for its first row, and a join on the ID's text would compare
+	 * every key with every mapped ID (a nested loop) when none is found. A string is an ID in its canonical form
+	 * in either case, as the map prints it.
+	 */
+	std::string join = type.element == core::ValueClass::Uuid
+						   ? " AS t JOIN cutover.id_map AS m ON m.target_id = " + value
+						   : " AS t JOIN cutover.id_map AS m ON m.target_id = pg_catalog.lower(" + value +
+								 ")::uuid WHERE (" + value + ") COLLATE \"C\" ~ '" + kCanonicalUuid + "'";
+	spi.Execute("SELECT EXISTS (SELECT FROM " + table.scan + join + ")", true);
 	found = spi.GetText(0, 0) == "t";
 	return found;
 }
