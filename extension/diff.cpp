@@ -19,6 +19,9 @@
  *  4. Keys with rows on one side only are missing or extra; keys whose row hashes differ are changed, and
  *     their rows are read in full on both sides to name the columns that differ.
  *
+ * A table whose last verification was made in key ranges (verify_ranges.cpp) and failed is read only in the
+ * ranges that differed then, on both sides (KeepToDifferingRanges), unless whole_table; a NOTICE says so.
+ *
  * Differences come out in key order; after max_rows of them migrate_diff stops and says so in a NOTICE. The
  * source is read in one REPEATABLE READ READ ONLY transaction, the target in the caller's; nothing is
  * written anywhere.
@@ -139,20 +142,44 @@ Diff::BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<core::
 	}
 }
 
+/*
+ * Where the table's last verification was made in key ranges and failed, only the rows of the ranges that
+ * differed are read. Each side puts a row in a range by its own values and order (a text key may sort
+ * otherwise on the target; a user-ID key holds other IDs there), but a range that matched holds the same rows
+ * on both sides, so every difference lies in the ranges that did not, read on both sides.
+ */
+void
+Diff::KeepToDifferingRanges()
+{
+	if (!whole_table_)
+		differing_ = RangesThatDiffered(fcinfo_, table_);
+	if (!differing_)
+		return;
+	std::string filter;
+	for (const auto &range : differing_->ranges)
+		filter += (filter.empty() ? "(" : " OR (") + RangeCondition(range, *source_, "t") + ")";
+	source_side_.filter = filter;
+	target_side_.filter = filter;
+}
+
 /* Boundaries for the first level, from a sample of the target's keys; none for a small (or empty) table. */
 std::vector<core::KeyValue>
 Diff::FirstThresholds()
 {
+	/* the rows read: those of the ranges that differed, as their verification counted them, or the table's */
 	double estimate = 0;
-	OnTarget([&](pg::Spi &spi) {
-		spi.Execute(
-			"SELECT coalesce(sum(CASE WHEN c.relpages > 0 AND c.reltuples >= 0 THEN c.reltuples / c.relpages "
-			"ELSE 50 END * pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::int), "
-			"0)::bigint FROM pg_catalog.pg_class c WHERE (c.oid = $1 OR c.oid IN (SELECT relid FROM "
-			"pg_catalog.pg_partition_tree($1) WHERE isleaf)) AND c.relkind IN ('r', 'm')",
-			true, {{OIDOID, std::to_string(table_.relid)}});
-		estimate = static_cast<double>(spi.GetInt64(0, 0));
-	});
+	if (differing_)
+		estimate = static_cast<double>(differing_->rows);
+	else
+		OnTarget([&](pg::Spi &spi) {
+			spi.Execute(
+				"SELECT coalesce(sum(CASE WHEN c.relpages > 0 AND c.reltuples >= 0 THEN c.reltuples / c.relpages "
+				"ELSE 50 END * pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::int), "
+				"0)::bigint FROM pg_catalog.pg_class c WHERE (c.oid = $1 OR c.oid IN (SELECT relid FROM "
+				"pg_catalog.pg_partition_tree($1) WHERE isleaf)) AND c.relkind IN ('r', 'm')",
+				true, {{OIDOID, std::to_string(table_.relid)}});
+			estimate = static_cast<double>(spi.GetInt64(0, 0));
+		});
 	if (estimate <= kLeafRows)
 		return {};
 	double buckets = std::min<double>(kMaxBuckets, std::ceil(estimate / kBucketRows));
@@ -161,9 +188,22 @@ Diff::FirstThresholds()
 	char percent_text[32];
 	snprintf(percent_text, sizeof(percent_text), "%.6f", percent);
 
+	/*
+	 * Kept to some key ranges: their rows read through the key's index, each drawn by a hash of its key (as
+	 * REPEATABLE, the same draw every time), instead of a sample from every block of the table.
+	 */
+	std::string key_text;
+	for (const auto &column : target_side_.key)
+		key_text += (key_text.empty() ? "(" : " || ',' || (") + column.expression + ")::text";
+	/* hashtext is uniform over [-2^31, 2^31): below this, `percent` of the keys */
+	std::string drawn =
+		"pg_catalog.hashtext(" + key_text + ")::float8 < " + std::to_string(percent / 50 - 1) + " * 2147483648";
+	std::string sampled_rows =
+		differing_
+			? " AS t" + target_key_joins_ + " WHERE " + core::WhereSql(target_side_, drawn)
+			: " AS t TABLESAMPLE BERNOULLI (" + std::string(percent_text) + ") REPEATABLE (0)" + target_key_joins_;
 	std::vector<core::KeyValue> sample;
-	std::string sql = "SELECT " + core::KeyTextsSql(target_side_.key) + " FROM " + table_.scan +
-					  " AS t TABLESAMPLE BERNOULLI (" + percent_text + ") REPEATABLE (0)" + target_key_joins_ +
+	std::string sql = "SELECT " + core::KeyTextsSql(target_side_.key) + " FROM " + table_.scan + sampled_rows +
 					  " ORDER BY " + core::KeyOrderSql(target_side_.key);
 	OnTarget([&](pg::Spi &spi) {
 		spi.Execute(sql, true);
@@ -214,7 +254,8 @@ Diff::CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyVal
 	std::string where = top ? "true" : core::RangeSql(source_side_.key, range);
 	std::string target_sql = "SELECT " + target_bucket_aggregate_ + "(" +
 							 core::BucketSql(target_side_.key, thresholds, false) + ", " + target_aggregate_args_ +
-							 ") FROM " + target_side_.from + " WHERE " + core::RangeSql(target_side_.key, range);
+							 ") FROM " + target_side_.from + " WHERE " +
+							 core::WhereSql(target_side_, core::RangeSql(target_side_.key, range));
 	std::string target_sums;
 	auto checksum_target = [&] {
 		OnTarget([&](pg::Spi &spi) {
@@ -289,6 +330,7 @@ Diff::Run()
 				  "SET LOCAL jit = off;\n");
 	source_->Wait();
 	stream_ = StreamsFromSource(*source_);
+	KeepToDifferingRanges();
 
 	std::vector<core::KeyValue> thresholds = FirstThresholds();
 	Process(CompareBuckets(core::KeyRange(), thresholds, true), 0);
@@ -382,14 +424,40 @@ Diff::Split(const RangeWork &work, int depth)
 
 using namespace pgc;
 
-/* migrate_diff(tbl regclass, max_rows integer) -> SETOF (key text, status text, columns text[]) */
+namespace {
+
+/* Says which key ranges migrate_diff read, and what it did not see. */
+void
+NoticeRangesCompared(const pg::TableInfo &table, const DifferingRanges &ranges)
+{
+	std::string numbers;
+	for (std::size_t i = 0; i < ranges.ranges.size(); i++) {
+		if (i > 0)
+			numbers += i + 1 == ranges.ranges.size() ? " and " : ", ";
+		numbers += std::to_string(ranges.ranges[i].range_no);
+	}
+	std::string message = "migrate_diff compared key range" + std::string(ranges.ranges.size() > 1 ? "s " : " ") +
+						  numbers + " of the " + std::to_string(ranges.of) + " of table " + table.qualified +
+						  " only: the others matched at its last verification";
+	std::string detail = "That verification was recorded at " + ranges.verified_at +
+						 "; a change made since in a range that matched is not seen.";
+	pg::Call([&] {
+		ereport(NOTICE, (errmsg_internal("%s", message.c_str()), errdetail_internal("%s", detail.c_str()),
+						 errhint("migrate_verify checks the whole table again; migrate_diff(tbl, max_rows, "
+								 "whole_table => true) compares every row.")));
+	});
+}
+
+} // namespace
+
+/* migrate_diff(tbl regclass, max_rows integer, whole_table boolean) -> SETOF (key text, status text, columns text[]) */
 PGC_FUNCTION(migrate_diff)
 {
 	int max_rows = PG_GETARG_INT32(1);
 	if (max_rows <= 0)
 		throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_rows must be positive, not " + std::to_string(max_rows), "",
 					"Pass the most differences to report, e.g. 1000.");
-	Diff diff(fcinfo, PG_GETARG_OID(0), max_rows);
+	Diff diff(fcinfo, PG_GETARG_OID(0), max_rows, PG_GETARG_BOOL(2));
 	diff.Run();
 
 	pg::ResultSet result(fcinfo);
@@ -401,6 +469,8 @@ PGC_FUNCTION(migrate_diff)
 		bool nulls[3] = {!key, false, difference.status != core::DiffStatus::Changed};
 		result.Add(values, nulls);
 	}
+	if (const auto &ranges = diff.Ranges())
+		NoticeRangesCompared(diff.Table(), *ranges);
 	if (diff.Stopped()) {
 		std::string message = "migrate_diff stopped after " + std::to_string(max_rows) + " differences in table " +
 							  diff.Table().qualified;

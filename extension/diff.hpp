@@ -18,6 +18,7 @@
 #include "pg/spi.hpp"
 #include "source.hpp"
 #include "unmap.hpp"
+#include "verify.hpp"
 
 namespace pgc {
 
@@ -32,7 +33,9 @@ struct RangeWork {
 class Diff
 {
   public:
-	Diff(FunctionCallInfo fcinfo, Oid relid, int max_rows) : fcinfo_(fcinfo), max_rows_(max_rows)
+	/* whole_table: compare every row, even where the table's last verification in key ranges says which differ */
+	Diff(FunctionCallInfo fcinfo, Oid relid, int max_rows, bool whole_table)
+		: fcinfo_(fcinfo), max_rows_(max_rows), whole_table_(whole_table)
 	{
 		table_ = pg::DescribeTable(relid);
 	}
@@ -54,11 +57,18 @@ class Diff
 	{
 		return table_;
 	}
+	/* The key ranges compared, when only those that differed at the last verification were */
+	const std::optional<DifferingRanges> &
+	Ranges() const
+	{
+		return differing_;
+	}
 
   private:
 	/* diff.cpp: the bucket bisection */
 	void BuildSides(const std::vector<KeyColumnInfo> &key, const std::vector<core::RemapMode> &modes,
 					const std::set<std::string> &source_byte_ordered);
+	void KeepToDifferingRanges();
 	std::vector<core::KeyValue> FirstThresholds();
 	std::vector<RangeWork> CompareBuckets(const core::KeyRange &range, const std::vector<core::KeyValue> &thresholds,
 										  bool top);
@@ -93,7 +103,9 @@ class Diff
 
 	FunctionCallInfo fcinfo_;
 	int max_rows_;
+	bool whole_table_;
 	pg::TableInfo table_;
+	std::optional<DifferingRanges> differing_; /* the only rows read: those of these ranges */
 	std::optional<SourceConnection> source_;
 	bool stream_ = false; /* the source's bucket sums from its rows, hashed here (pg_cutover.verify_source) */
 	std::optional<UnmapScope> scope_;

@@ -33,40 +33,42 @@ SourceKey(SourceConnection &source, const pg::TableInfo &table)
 	return columns;
 }
 
-/* Each key column, quoted, joined by commas. */
+/* Each key column, quoted (after `alias.` when given), joined by commas. */
 std::string
-KeyList(const std::vector<std::string> &columns)
+KeyList(const std::vector<std::string> &columns, const std::string &alias = "")
 {
 	std::string list;
 	for (const auto &column : columns)
-		list += (list.empty() ? "" : ", ") + pg::QuoteIdentifier(column);
+		list += (list.empty() ? "" : ", ") + (alias.empty() ? "" : alias + ".") + pg::QuoteIdentifier(column);
 	return list;
 }
 
 /* One side of a range: the key (a row of columns when it has several) against the bound. */
 std::string
-Bound(const KeyRange &range, const std::vector<std::string> &bound, const char *op, const SourceConnection &source)
+Bound(const KeyRange &range, const std::vector<std::string> &bound, const char *op, const SourceConnection &source,
+	  const std::string &alias)
 {
 	if (range.key_columns.empty())
-		return "ctid " + std::string(op) + " " + source.Literal("(" + bound.at(0) + ",0)") + "::pg_catalog.tid";
+		return (alias.empty() ? "" : alias + ".") + "ctid " + op + " " + source.Literal("(" + bound.at(0) + ",0)") +
+			   "::pg_catalog.tid";
 	std::string values;
 	for (const auto &value : bound)
 		values += (values.empty() ? "" : ", ") + source.Literal(value);
 	if (range.key_columns.size() == 1)
-		return KeyList(range.key_columns) + " " + op + " " + values;
-	return "ROW(" + KeyList(range.key_columns) + ") " + op + " ROW(" + values + ")";
+		return KeyList(range.key_columns, alias) + " " + op + " " + values;
+	return "ROW(" + KeyList(range.key_columns, alias) + ") " + op + " ROW(" + values + ")";
 }
 
 } // namespace
 
 std::string
-RangeCondition(const KeyRange &range, const SourceConnection &source)
+RangeCondition(const KeyRange &range, const SourceConnection &source, const std::string &alias)
 {
 	std::string condition;
 	if (!range.lower.empty())
-		condition = Bound(range, range.lower, ">=", source);
+		condition = Bound(range, range.lower, ">=", source, alias);
 	if (!range.upper.empty())
-		condition += (condition.empty() ? "" : " AND ") + Bound(range, range.upper, "<", source);
+		condition += (condition.empty() ? "" : " AND ") + Bound(range, range.upper, "<", source, alias);
 	return condition.empty() ? "true" : condition;
 }
 
@@ -193,7 +195,9 @@ ReadRanges(FunctionCallInfo fcinfo, const pg::TableInfo &table)
 {
 	pg::AsExtensionOwner owner(fcinfo);
 	pg::Spi spi;
-	spi.Execute(std::string(kRangesQuery) + " ORDER BY g.range_no, k.ord", true,
+	/* not read-only: ranges written earlier in the caller's statement count (migrate_split beside
+	 * migrate_verify_range in one query), as in every read of cutover.table_ranges */
+	spi.Execute(std::string(kRangesQuery) + " ORDER BY g.range_no, k.ord", false,
 				{{TEXTOID, table.schema}, {TEXTOID, table.name}});
 	return RangesOf(spi);
 }
@@ -210,7 +214,7 @@ ReadRange(FunctionCallInfo fcinfo, const pg::TableInfo &table, int range_no, boo
 		spi.Execute("SELECT 1 FROM cutover.table_ranges WHERE table_schema = $1 AND table_name = $2 "
 					"AND range_no = $3 FOR UPDATE",
 					false, args);
-	spi.Execute(std::string(kRangesQuery) + " AND g.range_no = $3 ORDER BY k.ord", !lock, args);
+	spi.Execute(std::string(kRangesQuery) + " AND g.range_no = $3 ORDER BY k.ord", false, args);
 	std::vector<KeyRange> ranges = RangesOf(spi);
 	if (ranges.empty())
 		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -48,8 +48,9 @@ std::vector<KeyRange> MakeRanges(SourceConnection &source, const pg::TableInfo &
 void StoreRanges(FunctionCallInfo fcinfo, const pg::TableInfo &table, const std::vector<KeyRange> &ranges,
 				 const std::string &status);
 
-/* The condition on a row of the range, as SQL over the table's columns (literals quoted by the source). */
-std::string RangeCondition(const KeyRange &range, const SourceConnection &source);
+/* The condition on a row of the range, as SQL over the table's columns (`alias.` before each when given;
+ * literals quoted by the source). */
+std::string RangeCondition(const KeyRange &range, const SourceConnection &source, const std::string &alias = "");
 
 /* The range `range_no` of the table (locked FOR UPDATE in the caller's transaction with `lock`, waiting for a
  * backend that loads it); 55000 if it has none. */

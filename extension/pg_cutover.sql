@@ -262,7 +262,9 @@ CREATE FUNCTION cutover.migrate_unmapped_values(record) RETURNS text[]
 COMMENT ON FUNCTION cutover.migrate_unmapped_values(record) IS
     'each column''s text of a whole row, in column-name order, user IDs mapped back; used by migrate_diff';
 
-CREATE FUNCTION migrate_diff(tbl regclass, max_rows integer DEFAULT 1000)
+-- A table whose last verification was made in key ranges (migrate_verify_ranges) and failed is compared in
+-- the ranges that differed only, with a NOTICE naming them; whole_table compares every row.
+CREATE FUNCTION migrate_diff(tbl regclass, max_rows integer DEFAULT 1000, whole_table boolean DEFAULT false)
     RETURNS TABLE (key text, status text, columns text[])
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
@@ -271,5 +273,5 @@ CREATE FUNCTION migrate_diff(tbl regclass, max_rows integer DEFAULT 1000)
     SET quote_all_identifiers = off
     -- as migrate_verify: the source sets the pace; and the bucket expressions are not worth compiling
     SET max_parallel_workers_per_gather = 0 SET jit = off;
-COMMENT ON FUNCTION migrate_diff(regclass, integer) IS
-    'the rows that differ between the source and the target (missing, extra, changed with the columns), found by checksums of key ranges; at most max_rows of them';
+COMMENT ON FUNCTION migrate_diff(regclass, integer, boolean) IS
+    'the rows that differ between the source and the target (missing, extra, changed with the columns), found by checksums of key ranges; at most max_rows of them; only in the key ranges that differed at a verification in ranges unless whole_table';

@@ -236,7 +236,7 @@ COMMENT ON FUNCTION migrate_fix_sequences(text[]) IS
 REVOKE ALL ON FUNCTION
     migrate_checksum(regclass), migrate_source_checksum_sql(regclass), migrate_source(text),
     migrate_source_differs(text, text), migrate_verify(regclass), migrate_verify_all(text[]), migrate_verify_checksum(regclass, bigint, text, text[]),
-    migrate_diff(regclass, integer),
+    migrate_diff(regclass, integer, boolean),
     migrate_import_started(regclass), migrate_import_failed(regclass, text),
     migrate_map_put(uuid, uuid, text), migrate_remap(uuid), migrate_unmap(uuid), migrate_map_purge(interval),
     migrate_remap_column(regclass, text, boolean, boolean), migrate_remap_column(regclass, text, text, boolean), migrate_status(), migrate_reset(regclass),

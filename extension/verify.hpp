@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "checksum.hpp"
 
+#include "key_ranges.hpp"
 #include "pg/rel.hpp"
 #include "source.hpp"
 
@@ -59,5 +61,20 @@ Datum VerificationRow(FunctionCallInfo fcinfo, const Verification &v);
 Verification Conclude(FunctionCallInfo fcinfo, const pg::TableInfo &table, int64_t source_rows,
 					  std::string source_checksum, const TargetSide &side,
 					  std::chrono::steady_clock::time_point started, const char *source_side);
+
+/* The key ranges whose checksums differed at the table's last verification (verify_ranges.cpp). */
+struct DifferingRanges {
+	std::vector<KeyRange> ranges;
+	std::size_t of = 0;		 /* the table's ranges */
+	int64_t rows = 0;		 /* the rows in them, on the side with more */
+	std::string verified_at; /* when that verification was recorded */
+};
+
+/*
+ * The ranges of the table that differed, when its state records a failed verification made from the ranges'
+ * checksums (migrate_verify_ranges, or a migrate_verify whose sums are theirs) and nothing was loaded since;
+ * none otherwise (never split, split by blocks, a range unverified, verified whole since with other figures).
+ */
+std::optional<DifferingRanges> RangesThatDiffered(FunctionCallInfo fcinfo, const pg::TableInfo &table);
 
 } // namespace pgc

@@ -88,41 +88,77 @@ VerifyRange(FunctionCallInfo fcinfo, Oid relid, int range_no)
 				sides.source_checksum == sides.target.checksum.checksum && sides.target.leftovers.empty()};
 }
 
+/* One range's last verification, as cutover.table_ranges keeps it. */
+struct RangeCheck {
+	int range_no = 0;
+	bool verified = false;
+	core::Checksum source, target;
+	std::string leftovers, side;
+	double seconds = 0; /* since it started */
+
+	bool
+	Differs() const
+	{
+		return !(source == target) || !leftovers.empty();
+	}
+};
+
+/* The last verification of each of the table's ranges, in order. */
+std::vector<RangeCheck>
+ReadRangeChecks(FunctionCallInfo fcinfo, const pg::TableInfo &table)
+{
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	spi.Execute("SELECT range_no, source_rows, source_checksum, target_rows, target_checksum, leftovers, "
+				"source_side, extract(epoch FROM pg_catalog.clock_timestamp() - verify_started_at) "
+				"FROM cutover.table_ranges WHERE table_schema = $1 AND table_name = $2 ORDER BY range_no",
+				false, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
+	std::vector<RangeCheck> checks;
+	for (uint64_t row = 0; row < spi.Rows(); row++) {
+		RangeCheck check;
+		check.range_no = static_cast<int>(spi.GetInt64(row, 0));
+		check.verified = !spi.IsNull(row, 1);
+		if (check.verified) {
+			std::optional<core::Checksum> s = core::Checksum::FromHex(spi.GetInt64(row, 1), spi.GetText(row, 2));
+			std::optional<core::Checksum> t = core::Checksum::FromHex(spi.GetInt64(row, 3), spi.GetText(row, 4));
+			if (!s || !t)
+				throw Error(ERRCODE_DATA_CORRUPTED, "key range " + std::to_string(check.range_no) + " of table " +
+														table.qualified + " holds a checksum that is not one");
+			check.source = *s;
+			check.target = *t;
+			check.leftovers = spi.IsNull(row, 5) ? "" : spi.GetText(row, 5);
+			check.side = spi.GetText(row, 6);
+			check.seconds = std::stod(spi.GetText(row, 7));
+		}
+		checks.push_back(std::move(check));
+	}
+	return checks;
+}
+
 /* The table's verification from its ranges' checksums, added up; every range must have been verified. */
 Verification
 VerifyFromRanges(FunctionCallInfo fcinfo, Oid relid)
 {
 	pg::TableInfo table = pg::DescribeTable(relid);
-	pg::Spi spi;
-	{
-		pg::AsExtensionOwner owner(fcinfo);
-		spi.Execute("SELECT range_no, source_rows, source_checksum, target_rows, target_checksum, leftovers, "
-					"source_side, extract(epoch FROM pg_catalog.clock_timestamp() - verify_started_at) "
-					"FROM cutover.table_ranges WHERE table_schema = $1 AND table_name = $2 ORDER BY range_no",
-					true, {{TEXTOID, table.schema}, {TEXTOID, table.name}});
-	}
-	if (spi.Rows() == 0)
+	std::vector<RangeCheck> checks = ReadRangeChecks(fcinfo, table);
+	if (checks.empty())
 		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "table " + table.qualified + " has no key ranges", "",
 					"SELECT * FROM migrate_split(table, ranges) makes them; verify each with migrate_verify_range.");
 	core::Checksum source, target;
 	std::string leftovers, side = "sql";
 	double seconds = 0;
-	for (uint64_t row = 0; row < spi.Rows(); row++) {
-		if (spi.IsNull(row, 1))
+	for (const auto &check : checks) {
+		if (!check.verified)
 			throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-						"key range " + spi.GetText(row, 0) + " of table " + table.qualified + " is not verified", "",
-						"SELECT * FROM migrate_verify_range(table, range_no) for each range first.");
-		std::optional<core::Checksum> s = core::Checksum::FromHex(spi.GetInt64(row, 1), spi.GetText(row, 2));
-		std::optional<core::Checksum> t = core::Checksum::FromHex(spi.GetInt64(row, 3), spi.GetText(row, 4));
-		if (!s || !t)
-			throw Error(ERRCODE_DATA_CORRUPTED, "key range " + spi.GetText(row, 0) + " of table " + table.qualified +
-													" holds a checksum that is not one");
-		source.Combine(*s);
-		target.Combine(*t);
-		if (!spi.IsNull(row, 5))
-			leftovers += (leftovers.empty() ? "" : "; ") + spi.GetText(row, 5);
-		side = spi.GetText(row, 6);
-		seconds = std::max(seconds, std::stod(spi.GetText(row, 7)));
+						"key range " + std::to_string(check.range_no) + " of table " + table.qualified +
+							" is not verified",
+						"", "SELECT * FROM migrate_verify_range(table, range_no) for each range first.");
+		source.Combine(check.source);
+		target.Combine(check.target);
+		if (!check.leftovers.empty())
+			leftovers += (leftovers.empty() ? "" : "; ") + check.leftovers;
+		side = check.side;
+		seconds = std::max(seconds, check.seconds);
 	}
 	TargetSide sides{{target.rows, target.Hex()}, leftovers};
 	auto started = std::chrono::steady_clock::now() - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -131,6 +167,50 @@ VerifyFromRanges(FunctionCallInfo fcinfo, Oid relid)
 }
 
 } // namespace
+
+std::optional<DifferingRanges>
+RangesThatDiffered(FunctionCallInfo fcinfo, const pg::TableInfo &table)
+{
+	std::vector<KeyRange> ranges = ReadRanges(fcinfo, table);
+	std::vector<RangeCheck> checks = ReadRangeChecks(fcinfo, table);
+	/* block ranges hold other rows once a row moves (an UPDATE, VACUUM FULL): only key ranges are kept to */
+	if (ranges.empty() || ranges.front().key_columns.empty() || checks.size() != ranges.size())
+		return std::nullopt;
+	core::Checksum source, target;
+	DifferingRanges differing;
+	differing.of = ranges.size();
+	for (std::size_t i = 0; i < checks.size(); i++) {
+		if (!checks[i].verified)
+			return std::nullopt;
+		source.Combine(checks[i].source);
+		target.Combine(checks[i].target);
+		if (checks[i].Differs()) {
+			differing.ranges.push_back(ranges[i]);
+			differing.rows += std::max(checks[i].source.rows, checks[i].target.rows);
+		}
+	}
+	/* the state's figures must be the ranges' sums: a pull since, or another verification, changed them */
+	pg::AsExtensionOwner owner(fcinfo);
+	pg::Spi spi;
+	spi.Execute("SELECT v.verified_at::text FROM cutover.table_state AS s "
+				"CROSS JOIN LATERAL (SELECT * FROM cutover.verification AS v WHERE v.table_name = $3 "
+				"                    ORDER BY v.id DESC LIMIT 1) AS v "
+				"WHERE s.table_schema = $1 AND s.table_name = $2 AND s.status = 'failed' AND NOT v.ok "
+				"AND s.rows = $5 AND s.source_checksum = $6 AND s.target_checksum = $7 "
+				"AND v.source_rows = $4 AND v.source_checksum = $6 AND v.target_checksum = $7",
+				false,
+				{{TEXTOID, table.schema},
+				 {TEXTOID, table.name},
+				 {TEXTOID, table.qualified},
+				 {INT8OID, std::to_string(source.rows)},
+				 {INT8OID, std::to_string(target.rows)},
+				 {TEXTOID, source.Hex()},
+				 {TEXTOID, target.Hex()}});
+	if (spi.Rows() == 0 || differing.ranges.empty())
+		return std::nullopt;
+	differing.verified_at = spi.GetText(0, 0);
+	return differing;
+}
 
 } // namespace pgc
 

@@ -365,6 +365,12 @@ RowHashSql(const DiffSide &side)
 } // namespace
 
 std::string
+WhereSql(const DiffSide &side, const std::string &where)
+{
+	return side.filter.empty() ? where : "(" + where + ") AND (" + side.filter + ")";
+}
+
+std::string
 BucketSumsSql(const DiffSide &side, const std::string &bucket, const std::string &where)
 {
 	/*
@@ -381,7 +387,7 @@ BucketSumsSql(const DiffSide &side, const std::string &bucket, const std::string
 		   "             ('x' || substr(r.m, 17, 16))::bit(64)::bigint AS l\n"
 		   "      FROM " +
 		   side.from + "\n      CROSS JOIN LATERAL unnest(ARRAY[" + RowHashSql(side) + "], ARRAY[" + bucket +
-		   "]) AS r(m, b)\n      WHERE " + where + ") AS x\nGROUP BY b";
+		   "]) AS r(m, b)\n      WHERE " + WhereSql(side, where) + ") AS x\nGROUP BY b";
 }
 
 std::string
@@ -392,13 +398,14 @@ BucketRowsSql(const DiffSide &side, const std::string &bucket, const std::string
 		values += ", " + value;
 	/* the rows' bytes in UTF-8, as the source's SQL hashes them; then the session's encoding again */
 	return "SET LOCAL client_encoding = 'UTF8';\nCOPY (SELECT " + bucket + values + " FROM " + side.from + " WHERE " +
-		   where + ") TO STDOUT;\nRESET client_encoding;\n";
+		   WhereSql(side, where) + ") TO STDOUT;\nRESET client_encoding;\n";
 }
 
 std::string
 RowHashesSql(const DiffSide &side, const std::string &where)
 {
-	return "SELECT " + KeyTextsSql(side.key) + ", " + RowHashSql(side) + " FROM " + side.from + " WHERE " + where;
+	return "SELECT " + KeyTextsSql(side.key) + ", " + RowHashSql(side) + " FROM " + side.from + " WHERE " +
+		   WhereSql(side, where);
 }
 
 std::string
@@ -408,7 +415,7 @@ RowValuesSql(const DiffSide &side, const std::string &where)
 	for (const auto &value : side.values)
 		values += ", (" + value + ")::text";
 	return "SELECT " + KeyTextsSql(side.key) + ", " + RowHashSql(side) + values + " FROM " + side.from + " WHERE " +
-		   where;
+		   WhereSql(side, where);
 }
 
 std::string
@@ -421,8 +428,8 @@ SplitPointsSql(const DiffSide &side, const std::string &where, std::int64_t ever
 	for (std::size_t i = 0; i < side.key.size(); i++)
 		texts += "(" + side.key[i].expression + ")::text AS k" + std::to_string(i + 1) + ", ";
 	return "SELECT " + columns + " FROM (SELECT " + texts + "row_number() OVER (ORDER BY " + KeyOrderSql(side.key) +
-		   ") AS n FROM " + side.from + " WHERE " + where + ") AS s WHERE s.n % " + std::to_string(every) +
-		   " = 0 ORDER BY s.n";
+		   ") AS n FROM " + side.from + " WHERE " + WhereSql(side, where) + ") AS s WHERE s.n % " +
+		   std::to_string(every) + " = 0 ORDER BY s.n";
 }
 
 std::optional<std::string>

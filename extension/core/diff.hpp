@@ -144,7 +144,11 @@ struct DiffSide {
 	std::string row;				 /* ROW(...) of the columns in canonical order (CanonicalRowExpression) */
 	std::vector<std::string> values; /* each column's value, in canonical order */
 	std::vector<KeyColumn> key;
+	std::string filter; /* a condition on every row read besides the query's own (key ranges); "": none */
 };
+
+/* `where` and the side's filter. */
+std::string WhereSql(const DiffSide &side, const std::string &where);
 
 /*
  * The source's checksum of each bucket of the rows matching `where`: rows (b, count, sum_high, sum_low),

@@ -397,4 +397,27 @@ TEST(DiffSql, BucketSumsAsTheChecksumScriptComputesThem)
 			  "public.t AS t WHERE true) AS s WHERE s.n % 250 = 0 ORDER BY s.n");
 }
 
+/* A side kept to some key ranges (those that differed at a verification) reads no row outside them, in any query. */
+TEST(DiffSql, AFilterBoundsEveryQueryOfTheSide)
+{
+	DiffSide side;
+	side.from = "ONLY public.t AS t";
+	side.row = "ROW(t.id, t.name)";
+	side.values = {"t.id", "t.name"};
+	side.key = kIntKey;
+	side.filter = "(t.id >= '10' AND t.id < '20') OR (t.id >= '90')";
+	const std::string bounded = "((t.id) < '5') AND ((t.id >= '10' AND t.id < '20') OR (t.id >= '90'))";
+	EXPECT_EQ(pgc::core::WhereSql(side, "(t.id) < '5'"), bounded);
+	for (const std::string &sql :
+		 {pgc::core::BucketSumsSql(side, "0", "(t.id) < '5'"), pgc::core::BucketRowsSql(side, "0", "(t.id) < '5'"),
+		  pgc::core::RowHashesSql(side, "(t.id) < '5'"), pgc::core::RowValuesSql(side, "(t.id) < '5'"),
+		  pgc::core::SplitPointsSql(side, "(t.id) < '5'", 10)}) {
+		EXPECT_NE(sql.find("WHERE " + bounded), std::string::npos) << sql;
+		EXPECT_EQ(sql.find("WHERE (t.id) < '5'"), std::string::npos) << sql;
+	}
+	/* without one, the query's condition alone, as before */
+	side.filter.clear();
+	EXPECT_EQ(pgc::core::WhereSql(side, "(t.id) < '5'"), "(t.id) < '5'");
+}
+
 } // namespace
