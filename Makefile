@@ -11,7 +11,8 @@
 #   make bench                    test/bench/checksum.sh (times the installed extension)
 #   make bench-pull               test/bench/pull.sh: migrate_pull against a COPY pipe and postgres_fdw
 #   make bench-export             test/bench/export.sh: cutover export against psql COPY TO a file
-#   make bench-diff               test/bench/diff.sh: migrate_diff finding 10 changed rows, against migrate_verify
+#   make bench-diff               test/bench/diff.sh: migrate_diff finding 10 changed rows, against migrate_verify,
+#                                 and over the key ranges that differed against the whole table
 #   make bench-remap              test/bench/remap.sh: remapping by value against the build before it, kept-out
 #                                 columns and migrate_checksum; migrate_audit_ids' memory (installs the baseline)
 #   make bench-verify             test/bench/verify.sh: migrate_verify streaming the source's rows, against the

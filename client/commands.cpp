@@ -137,7 +137,7 @@ namespace {
 
 /* cutover diff's work; RunDiff says what a failure of it means */
 int
-Diff(const Settings &settings, const std::string &table, long long max_rows)
+Diff(const Settings &settings, const std::string &table, long long max_rows, bool whole_table)
 {
 	pg::Connection target = ConnectTarget(settings);
 	CheckExtension(target);
@@ -159,10 +159,17 @@ Diff(const Settings &settings, const std::string &table, long long max_rows)
 								 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass",
 								 {table})
 						   .Text(0, 0);
-		Out().Event("diff started", {{"table", report.table}, {"max_rows", max_rows}});
+		Out().Event("diff started", {{"table", report.table}, {"max_rows", max_rows}, {"whole_table", whole_table}});
+		/* the extension says so in a notice when it compared only the key ranges that differed */
+		std::vector<std::string> notices;
+		target.KeepNotices(&notices);
 		pg::Result diff = target.Exec("SELECT key, status, array_to_json(columns)::text FROM "
-									  "migrate_diff($1::regclass, $2::integer)",
-									  {table, std::to_string(max_rows + 1)});
+									  "migrate_diff($1::regclass, $2::integer, $3::boolean)",
+									  {table, std::to_string(max_rows + 1), whole_table ? "true" : "false"});
+		target.KeepNotices(nullptr);
+		for (const auto &notice : notices)
+			if (notice.rfind("migrate_diff compared key range", 0) == 0)
+				report.only_ranges = notice;
 		for (int row = 0; row < diff.Rows(); row++) {
 			if (row == max_rows) {
 				report.stopped = true;
@@ -183,14 +190,14 @@ Diff(const Settings &settings, const std::string &table, long long max_rows)
 } // namespace
 
 int
-RunDiff(const Settings &settings, const std::string &table, long long max_rows)
+RunDiff(const Settings &settings, const std::string &table, long long max_rows, bool whole_table)
 {
 	/* one more than asked for says whether more rows differ */
 	if (max_rows < 1 || max_rows >= 2147483647)
 		throw std::invalid_argument("--max-rows must be between 1 and 2147483646");
 	/* exit 1 says that rows differ, and only that: a diff that could not run is 2 (the table, its key) or 3 */
 	try {
-		return Diff(settings, table, max_rows);
+		return Diff(settings, table, max_rows, whole_table);
 	} catch (const pg::Error &error) {
 		if (Interrupted())
 			throw;

@@ -45,7 +45,8 @@ int RunUsersCommand(const Settings &settings, const UsersOptions &users);
 int RunPull(const Settings &settings, int jobs, bool snapshot);
 /* `cutover verify` (verify_command.cpp): every planned table verified, `jobs` at a time. */
 int RunVerify(const Settings &settings, int jobs);
-int RunDiff(const Settings &settings, const std::string &table, long long max_rows);
+/* `cutover diff`: migrate_diff of one table (`whole_table`: every row, not only the key ranges that differed). */
+int RunDiff(const Settings &settings, const std::string &table, long long max_rows, bool whole_table);
 int RunStatus(const Settings &settings);
 /* migrate_reset of each table, in one transaction: the table and every table whose foreign keys lead to it
  * back to pending, to be pulled again. With --dry-run, says which and changes nothing. */

@@ -95,6 +95,8 @@ DiffTable(const DiffReport &report)
 			print(line);
 	}
 	out << DiffSummary(report) << "\n";
+	if (!report.only_ranges.empty())
+		out << report.only_ranges << "; --whole-table compares every row\n";
 	return out.str();
 }
 
@@ -114,7 +116,8 @@ DiffJson(const DiffReport &report)
 			  {"missing", counts.missing},
 			  {"extra", counts.extra},
 			  {"changed", counts.changed},
-			  {"stopped", report.stopped}}}};
+			  {"stopped", report.stopped},
+			  {"only_ranges", report.only_ranges.empty() ? nlohmann::json() : nlohmann::json(report.only_ranges)}}}};
 }
 
 } // namespace cutover

@@ -23,7 +23,8 @@ struct DiffRow {
 struct DiffReport {
 	std::string table; /* schema-qualified */
 	std::vector<DiffRow> rows;
-	bool stopped = false; /* more rows differ than were asked for */
+	bool stopped = false;	 /* more rows differ than were asked for */
+	std::string only_ranges; /* the extension's notice when it compared only the key ranges that differed */
 };
 
 /*
@@ -32,11 +33,11 @@ struct DiffReport {
  */
 std::string DiffSummary(const DiffReport &report);
 
-/* The rows as an aligned table (key | status | columns), then the summary line. */
+/* The rows as an aligned table (key | status | columns), then the summary line (and the notice of ranges). */
 std::string DiffTable(const DiffReport &report);
 
 /* {"table": ..., "differences": [{"key", "status", "columns"}], "summary": {"rows", "missing", "extra",
- * "changed", "stopped"}}. */
+ * "changed", "stopped", "only_ranges"}}. */
 nlohmann::json DiffJson(const DiffReport &report);
 
 } // namespace cutover

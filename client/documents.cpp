@@ -127,6 +127,9 @@ const std::vector<CommandDocument> kDocuments = {
 		 {"summary.extra", kCount, true, "of them extra"},
 		 {"summary.changed", kCount, true, "of them changed"},
 		 {"summary.stopped", kBoolean, true, "more rows differ than --max-rows"},
+		 {"summary.only_ranges", kText | kNull, true,
+		  "the extension's notice when only the key ranges that differed at the table's last verification were "
+		  "compared (null: every row; --whole-table)"},
 	 }},
 	{"status",
 	 {

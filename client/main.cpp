@@ -170,6 +170,7 @@ struct CommandLine {
 	bool no_snapshot = false;
 	std::string diff_table;
 	long long diff_rows = 1000;
+	bool diff_whole_table = false;
 	std::string archive_dir;
 	std::vector<std::string> reset_tables;
 };
@@ -290,6 +291,9 @@ AddArguments(const Commands &commands, CommandLine &line)
 	commands.diff->add_option("--max-rows", line.diff_rows, "report at most this many differing rows (default 1000)")
 		->type_name("N")
 		->check(Between(1, 2147483646));
+	commands.diff->add_flag("--whole-table", line.diff_whole_table,
+							"compare every row; by default a table whose last verification was made in key ranges "
+							"(verify -j) and failed is compared only in the ranges that differed");
 	commands.diff->get_option("table")->type_name("TABLE");
 	commands.export_cmd
 		->add_option("--dir", line.archive_dir, "the directory (created if missing; must not hold an archive)")
@@ -409,7 +413,7 @@ Dispatch(const Commands &commands, const CommandLine &line)
 	if (*commands.verify)
 		return RunVerify(settings, line.jobs);
 	if (*commands.diff)
-		return RunDiff(settings, line.diff_table, line.diff_rows);
+		return RunDiff(settings, line.diff_table, line.diff_rows, line.diff_whole_table);
 	if (*commands.status)
 		return RunStatus(settings);
 	if (*commands.run)

@@ -32,13 +32,18 @@ Pointers(const Params &params)
 	return values;
 }
 
-/* Notices and warnings of the server go through Output (the log file, --quiet), not straight to stderr. */
+/*
+ * Notices and warnings of the server go through Output (the log file, --quiet), not straight to stderr; and
+ * into `kept` (a std::vector<std::string>) while Connection::KeepNotices gives one.
+ */
 void
-ReceiveNotice(void *, const PGresult *result)
+ReceiveNotice(void *kept, const PGresult *result)
 {
 	const char *severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
 	std::string text = message != nullptr ? message : "";
+	if (kept != nullptr)
+		static_cast<std::vector<std::string> *>(kept)->push_back(text);
 	if (severity != nullptr && std::strcmp(severity, "WARNING") == 0)
 		Out().Warn(text);
 	else
@@ -151,6 +156,12 @@ void
 Connection::KeepOnInterrupt()
 {
 	cancel_.reset();
+}
+
+void
+Connection::KeepNotices(std::vector<std::string> *into) const
+{
+	PQsetNoticeReceiver(raw(), &ReceiveNotice, into);
 }
 
 Result

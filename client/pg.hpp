@@ -165,6 +165,9 @@ class Connection
 	 * users' journal), the command stopping on its own.
 	 */
 	void KeepOnInterrupt();
+	/* The primary message of each notice or warning the server sends from now on is also added to `into`
+	 * (nullptr: no longer); they still go to the log as before. */
+	void KeepNotices(std::vector<std::string> *into) const;
 
 	PGconn *
 	raw() const

@@ -9,9 +9,13 @@
 # Timed by the wall clock around psql, after one untimed run of each to warm the caches, as the best of 3 runs,
 # the two calls taking turns (verify, diff, verify, diff, ...):
 #   (v) SELECT ok FROM migrate_verify('pgbench_accounts')
-#   (d) SELECT key, status, columns FROM migrate_diff('pgbench_accounts')
-# Every run of (d) must return exactly the 10 changed keys, each once as changed with {abalance}, and every
-# run of (v) must say the table is not ok. Then the ratio (d) / (v), whose target is at most 2.
+#   (d) SELECT key, status, columns FROM migrate_diff('pgbench_accounts', whole_table => true)
+#   (r) SELECT key, status, columns FROM migrate_diff('pgbench_accounts'), the table verified in 64 key ranges
+#       before (migrate_split, migrate_verify_range, migrate_verify_ranges; untimed): only the ranges that
+#       differed are read
+# Every run of (d) and (r) must return exactly the 10 changed keys, each once as changed with {abalance}, and
+# every run of (v) must say the table is not ok. Then the ratio (d) / (v), whose target is at most 2, and
+# (r) / (d), what reusing the verification's ranges saves.
 #
 # Needs only the installed extension and the PostgreSQL binaries in $(pg_config --bindir). As root, the
 # clusters run as the postgres user. Environment:
@@ -20,6 +24,7 @@
 #   BENCH_CHANGES   rows changed on the target (default 10)
 #   BENCH_SEED      seed of the choice of rows (default 20261126)
 #   BENCH_RUNS      timed runs per call (default 3)
+#   BENCH_RANGES    key ranges of the verification (r) reuses (default 64)
 #   BENCH_STRICT=1  exit 1 when the ratio misses its target (by default only a wrong result fails)
 set -euo pipefail
 
@@ -30,6 +35,7 @@ SCALE=${BENCH_SCALE:-20}
 CHANGES=${BENCH_CHANGES:-10}
 SEED=${BENCH_SEED:-20261126}
 RUNS=${BENCH_RUNS:-3}
+RANGES=${BENCH_RANGES:-64}
 ROWS=$((SCALE * 100000))
 
 need_tools initdb pg_ctl psql pgbench postgres
@@ -67,6 +73,13 @@ psql_src -q -c "VACUUM ANALYZE"
 psql_tgt -q -c "VACUUM ANALYZE"
 psql_src -q -c CHECKPOINT
 psql_tgt -q -c CHECKPOINT
+log "target: verified in $RANGES key ranges, for (r)"
+DIFFERED=$(psql_tgt -At -c "SELECT count(*) FILTER (WHERE NOT v.ok) FROM migrate_split('pgbench_accounts', $RANGES) AS s,
+LATERAL migrate_verify_range('pgbench_accounts', s.range_no) AS v")
+SHARE=$(psql_tgt -At -c "SELECT round(100.0 * sum(target_rows) FILTER (WHERE source_checksum <> target_checksum)
+/ sum(target_rows), 1) FROM cutover.table_ranges WHERE table_name = 'pgbench_accounts'")
+[ "$(psql_tgt -At -c "SELECT ok FROM migrate_verify_ranges('pgbench_accounts')")" = f ] ||
+	fail "the verification in $RANGES key ranges says the table is ok"
 
 
 
@@ -80,25 +93,27 @@ one() {
 	t0=$EPOCHREALTIME
 	case $call in
 	v) out=$(psql_tgt -At -c "SELECT ok FROM migrate_verify('pgbench_accounts')") ;;
-	d) out=$(psql_tgt -At -c "SELECT key, status, columns FROM migrate_diff('pgbench_accounts')") ;;
+	d) out=$(psql_tgt -At -c "SELECT key, status, columns FROM migrate_diff('pgbench_accounts', whole_table => true)") ;;
+	r) out=$(psql_tgt -At -c "SELECT key, status, columns FROM migrate_diff('pgbench_accounts')" 2>"$WORK/notice") ;;
 	esac
 	t1=$EPOCHREALTIME
 	ms=$(elapsed_ms "$t0" "$t1")
 	case $call in
 	v) [ "$out" = f ] || fail "migrate_verify run $round says ok = '$out', not f" ;;
-	d)
+	d | r)
 		if [ "$out" != "$EXPECTED" ]; then
-			fail "migrate_diff run $round returned $(wc -l <<<"$out") rows, not exactly the $CHANGES changed keys"
+			fail "migrate_diff ($call) run $round returned $(wc -l <<<"$out") rows, not exactly the $CHANGES changed keys"
 			log "$out"
 		fi
-		;;
+		;;&
+	r) grep -q 'migrate_diff compared key range' "$WORK/notice" || fail "migrate_diff (r) run $round read the whole table" ;;
 	esac
 	LAST[$call]=$out
 	record_run "$round" "$call" "($call)" "$ms"
 }
 
 log "timing: one untimed run of each, then the best of $RUNS runs, taking turns"
-take_turns one '' v d
+take_turns one '' v d/r
 
 echo
 echo "pg_cutover diff benchmark: pgbench_accounts $ROWS rows (scale $SCALE), $CHANGES rows changed on the target" \
@@ -109,11 +124,14 @@ echo "changed keys: $KEYS"
 echo
 printf '%-58s %6s %12s\n' "call" "runs" "best ms"
 printf '%-58s %6s %12s\n' "(v) migrate_verify('pgbench_accounts')" "$RUNS" "${BEST[v]}"
-printf '%-58s %6s %12s\n' "(d) migrate_diff('pgbench_accounts')" "$RUNS" "${BEST[d]}"
+printf '%-58s %6s %12s\n' "(d) migrate_diff('pgbench_accounts', whole_table => true)" "$RUNS" "${BEST[d]}"
+printf '%-58s %6s %12s\n' "(r) migrate_diff, $DIFFERED of $RANGES verified key ranges differ" "$RUNS" "${BEST[r]}"
 echo
 RATIO=$(awk -v d="${BEST[d]}" -v v="${BEST[v]}" 'BEGIN { printf "%.2f", d / v }')
 VERDICT=$(awk -v r="$RATIO" 'BEGIN { print (r <= 2) ? "PASS" : "MISS" }')
 printf '%-40s %8s   target <= 2     %s\n' "migrate_diff / migrate_verify" "$RATIO" "$VERDICT"
+printf '%-40s %8s   (%s of %s ranges read, %s%% of the rows)\n' "over the ranges that differed / whole" \
+	"$(awk -v r="${BEST[r]}" -v d="${BEST[d]}" 'BEGIN { printf "%.2f", r / d }')" "$DIFFERED" "$RANGES" "$SHARE"
 FOUND=$(grep -c . <<<"${LAST[d]}" || true)
 echo "differences found by migrate_diff: $FOUND (expected exactly the $CHANGES changed keys: $([ "$FAIL" -eq 0 ] && echo yes || echo NO))"
 echo

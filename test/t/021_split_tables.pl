@@ -50,7 +50,9 @@ INSERT INTO public.events
 SELECT CASE WHEN g <= $rows{events} * 9 / 10 THEN g ELSE (g - $rows{events} * 9 / 10)::bigint * 1000000 END,
        md5('user-' || (1 + g % $users))::uuid, 'kind ' || (g % 7)
 FROM generate_series(1, $rows{events}) AS g;
-INSERT INTO public.memberships SELECT g % 50, 'member ' || g, md5('user-' || (1 + g % $users))::uuid, 'role'
+-- every third member capitalized: the source (C.UTF-8) and a target collating in ICU order them otherwise
+INSERT INTO public.memberships SELECT g % 50, CASE WHEN g % 3 = 0 THEN 'Member ' ELSE 'member ' END || g,
+       md5('user-' || (1 + g % $users))::uuid, 'role'
 FROM generate_series(1, $rows{memberships}) AS g;
 INSERT INTO public.audit_log SELECT timestamptz '2026-01-01' + g * interval '1 minute', md5('user-' || (1 + g % $users))::uuid, 'action ' || g
 FROM generate_series(1, $rows{audit_log}) AS g;
@@ -137,12 +139,70 @@ $target->safe_psql('postgres', q{UPDATE public.events SET kind = 'changed' WHERE
 is($target->safe_psql('postgres', q{SELECT count(*) FROM migrate_split('events', 3)}), '3', 'events: its ranges again');
 $target->safe_psql('postgres', q{SELECT migrate_verify_range('events', g) FROM generate_series(1, 3) AS g});
 is($target->safe_psql('postgres', q{SELECT ok FROM migrate_verify_ranges('events')}), 'f', 'a changed row fails the ranges\' sum');
+
+# migrate_diff after a failed verification in ranges reads only the ranges that differed
+my $differing = q{SELECT string_agg(range_no::text, ',' ORDER BY range_no) FROM cutover.table_ranges
+WHERE table_name = '%s' AND (source_checksum <> target_checksum OR source_rows <> target_rows)};
+my ($changed_range) = $target->safe_psql('postgres', sprintf($differing, 'events'));
+my $first_range = $target->safe_psql('postgres', q{SELECT range_no FROM cutover.table_ranges WHERE table_name = 'events'
+AND (lower IS NULL OR 1 >= lower[1]::bigint) AND (upper IS NULL OR 1 < upper[1]::bigint)});
+ok($changed_range =~ /^\d$/ && $changed_range ne $first_range,
+	"events: one range differs ($changed_range), not the one of key 1 ($first_range)");
+# Rows of migrate_diff as "key status columns", and psql's stderr.
+sub diff_rows
+{
+	my ($sql) = @_;
+	my $d = run_sql($target, qq{SELECT string_agg(key || ' ' || status || ' ' || coalesce(array_to_string(columns, ','), ''), '; ' ORDER BY key) FROM $sql});
+	return ($d->{stdout} =~ s/\n\z//r, $d->{stderr});
+}
+my ($rows, $notice) = diff_rows(q{migrate_diff('events')});
+is($rows, '54000 changed kind', 'migrate_diff: the changed row');
+like($notice, qr/NOTICE:\s+(?:00000: )?migrate_diff compared key range $changed_range of the 3 of table public\.events only: the others matched at its last verification/,
+	'a NOTICE names the one range compared');
+$target->safe_psql('postgres', q{DELETE FROM public.events WHERE id = 1});
+($rows) = diff_rows(q{migrate_diff('events')});
+is($rows, '54000 changed kind', 'a row deleted since in a range that matched is not read: the ranges that differed only');
+($rows, $notice) = diff_rows(q{migrate_diff('events', 10, whole_table => true)});
+is($rows, '1 missing ; 54000 changed kind', 'whole_table reads every row');
+unlike($notice, qr/compared key range/, 'whole_table: no NOTICE of ranges');
+$r = run_client(\%env, 'diff', 'events');
+is($r->{rc}, 1, 'cutover diff: exit 1, rows differ');
+like($r->{stdout}, qr/^54000 \| changed \| kind\npublic\.events: 1 row differs \(0 missing, 0 extra, 1 changed\)\nmigrate_diff compared key range $changed_range of the 3 of table public\.events only: .*; --whole-table compares every row\n\z/m,
+	'cutover diff: the row, and under the summary the range compared') or diag($r->{stdout} . $r->{stderr});
+$r = run_client(\%env, 'diff', 'events', '--whole-table', '--json');
+my $whole = eval { decode_json($r->{stdout}) } // {};
+is(join(' ', map { "$_->{key}:$_->{status}" } @{ $whole->{differences} // [] }) . ' ' . ($whole->{summary}{only_ranges} // 'null'),
+	'1:missing 54000:changed null', 'cutover diff --whole-table --json: both rows, only_ranges null');
 # a table that failed its verification is pulled again, whole ranges and all, by the next pull
 $r = run_client(\%env, 'pull', '-j', '3', @split);
 is($r->{rc}, 0, 'cutover pull -j 3 after the failed verification: exit 0') or diag($r->{stderr});
 is($target->safe_psql('postgres', q{SELECT kind || ' ' || (SELECT status || ' ' || ranges_loaded || '/' || ranges FROM migrate_status() WHERE table_name = 'public.events') FROM public.events WHERE id = 54000}),
 	$source->safe_psql('postgres', q{SELECT kind FROM public.events WHERE id = 54000}) . ' loaded 3/3',
 	'events: pulled again in ranges, the changed row back as the source has it');
+($rows, $notice) = diff_rows(q{migrate_diff('events')});
+is(($rows eq '' ? 'none' : $rows) . (($notice =~ /compared key range/) ? ' ranges' : ''), 'none',
+	'after the pull, migrate_diff compares the whole table again: no rows differ');
+
+# A target ordering the key otherwise (ICU) puts other rows in each range than the source, whose order made
+# them: ranges differ although the table matches, and after a change the diff over the ranges that differed
+# finds exactly that change.
+SKIP:
+{
+	skip 'the target has no ICU collation', 4
+	  unless $target->safe_psql('postgres', q{SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'}) eq '1';
+	$target->safe_psql('postgres', q{ALTER TABLE public.memberships ALTER COLUMN member TYPE text COLLATE "und-x-icu"});
+	my $verify_ranges = q{SELECT count(*) FROM migrate_split('memberships', 3) AS s, LATERAL migrate_verify_range('memberships', s.range_no);
+SELECT ok FROM migrate_verify_ranges('memberships')};
+	my $shifted = $target->safe_psql('postgres', $verify_ranges);
+	my $differing_ranges = $target->safe_psql('postgres', sprintf($differing, 'memberships')) // '';
+	is($shifted, "3\nt", "memberships in ICU order: the ranges add up to a match, though ranges $differing_ranges differ");
+	$target->safe_psql('postgres', q{UPDATE public.memberships SET role = 'owner' WHERE org = 7 AND member = 'member 7'});
+	is($target->safe_psql('postgres', $verify_ranges), "3\nf", 'memberships: a changed row fails the ranges\' sum');
+	($rows, $notice) = diff_rows(q{migrate_diff('memberships')});
+	is($rows, '(7,"member 7") changed role', 'the diff over the ranges that differed finds exactly the change');
+	like($notice, qr/compared key ranges? [\d, and]+ of the 3 of table public\.memberships only/, 'it read the ranges that differed');
+	$target->safe_psql('postgres', q{UPDATE public.memberships SET role = 'role' WHERE org = 7 AND member = 'member 7'});
+}
 
 # ------------------------------------------------------------------------------- interrupted, then resumed
 # readings takes its rows slowly in its upper key ranges: 10 ms for one row in 25 of the keys from 8000... up,

@@ -66,12 +66,28 @@ TEST(DiffJson, DifferencesAndSummary)
 	EXPECT_EQ(json.at("differences")[0],
 			  nlohmann::json::parse(R"({"key":"7","status":"changed","columns":["name","note"]})"));
 	EXPECT_EQ(json.at("differences")[1], nlohmann::json::parse(R"({"key":"20","status":"missing","columns":null})"));
-	EXPECT_EQ(json.at("summary"),
-			  nlohmann::json::parse(R"({"rows":3,"missing":1,"extra":1,"changed":1,"stopped":false})"));
+	EXPECT_EQ(
+		json.at("summary"),
+		nlohmann::json::parse(R"({"rows":3,"missing":1,"extra":1,"changed":1,"stopped":false,"only_ranges":null})"));
 	DiffReport none;
 	none.table = "public.t";
 	none.stopped = false;
 	EXPECT_EQ(DiffJson(none).at("differences"), nlohmann::json::array());
+}
+
+/* A diff kept to the key ranges that differed says so after its summary, and in its JSON. */
+TEST(DiffReport, SaysWhenOnlySomeKeyRangesWereCompared)
+{
+	DiffReport report = Sample();
+	report.only_ranges = "migrate_diff compared key range 2 of the 3 of table public.sites only: the others "
+						 "matched at its last verification";
+	std::string table = DiffTable(report);
+	EXPECT_NE(table.find("public.sites: 3 rows differ (1 missing, 1 extra, 1 changed)\n" + report.only_ranges +
+						 "; --whole-table compares every row\n"),
+			  std::string::npos)
+		<< table;
+	EXPECT_EQ(DiffJson(report).at("summary").at("only_ranges"), report.only_ranges);
+	EXPECT_EQ(DiffTable(Sample()).find("--whole-table"), std::string::npos);
 }
 
 } // namespace
