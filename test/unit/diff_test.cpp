@@ -368,13 +368,21 @@ TEST(KeyText, OneColumnAsItselfSeveralAsARow)
 	EXPECT_EQ(KeyText(Key({"1", nullptr})), std::optional<std::string>("(1,)"));
 }
 
-TEST(DiffSql, BucketSumsAsTheChecksumScriptComputesThem)
+/* A side reading public.t (id, name) by its integer key. */
+DiffSide
+TableSide()
 {
 	DiffSide side;
 	side.from = "ONLY public.t AS t";
 	side.row = "ROW(t.id, t.name)";
 	side.values = {"t.id", "t.name"};
 	side.key = kIntKey;
+	return side;
+}
+
+TEST(DiffSql, BucketSumsAsTheChecksumScriptComputesThem)
+{
+	DiffSide side = TableSide();
 	std::string sql = pgc::core::BucketSumsSql(side, "0", "true");
 	EXPECT_NE(sql.find("unnest(ARRAY[md5(convert_to(ROW(t.id, t.name)::text, 'UTF8'))], ARRAY[0]) AS r(m, b)"),
 			  std::string::npos)
@@ -400,11 +408,7 @@ TEST(DiffSql, BucketSumsAsTheChecksumScriptComputesThem)
 /* A side kept to some key ranges (those that differed at a verification) reads no row outside them, in any query. */
 TEST(DiffSql, AFilterBoundsEveryQueryOfTheSide)
 {
-	DiffSide side;
-	side.from = "ONLY public.t AS t";
-	side.row = "ROW(t.id, t.name)";
-	side.values = {"t.id", "t.name"};
-	side.key = kIntKey;
+	DiffSide side = TableSide();
 	side.filter = "(t.id >= '10' AND t.id < '20') OR (t.id >= '90')";
 	const std::string bounded = "((t.id) < '5') AND ((t.id >= '10' AND t.id < '20') OR (t.id >= '90'))";
 	EXPECT_EQ(pgc::core::WhereSql(side, "(t.id) < '5'"), bounded);
