@@ -161,13 +161,11 @@ Diff(const Settings &settings, const std::string &table, long long max_rows, boo
 						   .Text(0, 0);
 		Out().Event("diff started", {{"table", report.table}, {"max_rows", max_rows}, {"whole_table", whole_table}});
 		/* the extension says so in a notice when it compared only the key ranges that differed */
-		std::vector<std::string> notices;
-		target.KeepNotices(&notices);
+		pg::KeptNotices notices(target);
 		pg::Result diff = target.Exec("SELECT key, status, array_to_json(columns)::text FROM "
 									  "migrate_diff($1::regclass, $2::integer, $3::boolean)",
 									  {table, std::to_string(max_rows + 1), whole_table ? "true" : "false"});
-		target.KeepNotices(nullptr);
-		for (const auto &notice : notices)
+		for (const auto &notice : notices.Messages())
 			if (notice.rfind("migrate_diff compared key range", 0) == 0)
 				report.only_ranges = notice;
 		for (int row = 0; row < diff.Rows(); row++) {

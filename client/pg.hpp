@@ -166,7 +166,7 @@ class Connection
 	 */
 	void KeepOnInterrupt();
 	/* The primary message of each notice or warning the server sends from now on is also added to `into`
-	 * (nullptr: no longer); they still go to the log as before. */
+	 * (nullptr: no longer); they still go to the log as before. KeptNotices undoes it when it ends. */
 	void KeepNotices(std::vector<std::string> *into) const;
 
 	PGconn *
@@ -190,6 +190,27 @@ class Connection
 	std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
 	std::string what_;
 	std::unique_ptr<CancelOnInterrupt> cancel_; /* after conn_: released first */
+};
+
+/* The notices and warnings the server sends on a connection while this lives, by their primary message (they
+ * still go to the log as before). */
+class KeptNotices
+{
+  public:
+	explicit KeptNotices(const Connection &conn) : conn_(conn) { conn_.KeepNotices(&messages_); }
+	~KeptNotices() { conn_.KeepNotices(nullptr); }
+	KeptNotices(const KeptNotices &) = delete;
+	KeptNotices &operator=(const KeptNotices &) = delete;
+
+	const std::vector<std::string> &
+	Messages() const
+	{
+		return messages_;
+	}
+
+  private:
+	const Connection &conn_;
+	std::vector<std::string> messages_;
 };
 
 /* A string literal for SQL, quoted by libpq for this connection (for the rare text that cannot be a $n). */

@@ -35,7 +35,7 @@ SourceKey(SourceConnection &source, const pg::TableInfo &table)
 
 /* Each key column, quoted (after `alias.` when given), joined by commas. */
 std::string
-KeyList(const std::vector<std::string> &columns, const std::string &alias = "")
+KeyList(const std::vector<std::string> &columns, const std::string &alias)
 {
 	std::string list;
 	for (const auto &column : columns)
