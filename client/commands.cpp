@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/diff.hpp"
 #include "diff_report.hpp"
 #include "interrupt.hpp"
 #include "json_values.hpp"
@@ -166,7 +167,7 @@ Diff(const Settings &settings, const std::string &table, long long max_rows, boo
 									  "migrate_diff($1::regclass, $2::integer, $3::boolean)",
 									  {table, std::to_string(max_rows + 1), whole_table ? "true" : "false"});
 		for (const auto &notice : notices.Messages())
-			if (notice.rfind("migrate_diff compared key range", 0) == 0)
+			if (notice.rfind(pgc::core::kOnlyRangesNotice, 0) == 0)
 				report.only_ranges = notice;
 		for (int row = 0; row < diff.Rows(); row++) {
 			if (row == max_rows) {

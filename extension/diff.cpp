@@ -436,8 +436,8 @@ NoticeRangesCompared(const pg::TableInfo &table, const DifferingRanges &ranges)
 			numbers += i + 1 == ranges.ranges.size() ? " and " : ", ";
 		numbers += std::to_string(ranges.ranges[i].range_no);
 	}
-	std::string message = "migrate_diff compared key range" + std::string(ranges.ranges.size() > 1 ? "s " : " ") +
-						  numbers + " of the " + std::to_string(ranges.of) + " of table " + table.qualified +
+	std::string message = std::string(core::kOnlyRangesNotice) + (ranges.ranges.size() > 1 ? "s " : " ") + numbers +
+						  " of the " + std::to_string(ranges.of) + " of table " + table.qualified +
 						  " only: the others matched at its last verification";
 	std::string detail = "That verification was recorded at " + ranges.verified_at +
 						 "; a change made since in a range that matched is not seen.";

@@ -147,6 +147,10 @@ struct DiffSide {
 	std::string filter; /* a condition on every row read besides the query's own (key ranges); "": none */
 };
 
+/* How migrate_diff's NOTICE begins when it compared only the key ranges that differed at the table's last
+ * verification; cutover diff finds that notice by it. */
+constexpr std::string_view kOnlyRangesNotice = "migrate_diff compared key range";
+
 /* `where` and the side's filter. */
 std::string WhereSql(const DiffSide &side, const std::string &where);
 
